@@ -1,0 +1,64 @@
+# Two commands on a fresh machine: `make run` and `make test` (README.md).
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORTAL_PORT := $(PORT)
+
+.PHONY: run test bench sysdeps sysdeps-test deps deps-dev messages makemessages lock lint clean
+
+run: sysdeps deps messages
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py ensure_admin
+	@echo ""
+	@echo "Portal: http://127.0.0.1:$(PORT)/   admin: http://127.0.0.1:$(PORT)/admin/"
+	@echo "Web server, Celery worker and beat are starting; Ctrl-C stops all three."
+	@echo ""
+	$(VENV)/bin/honcho --no-prefix -f Procfile.dev start 2>/dev/null || $(VENV)/bin/honcho -f Procfile.dev start
+
+test: sysdeps-test deps-dev messages
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: sysdeps deps-dev messages
+	$(PY) -m benchmarks.run
+
+sysdeps:
+	@bash scripts/system-deps.sh run
+
+sysdeps-test:
+	@bash scripts/system-deps.sh test
+
+$(PY):
+	@$(PYTHON) -m venv $(VENV) || { echo "Could not create a virtual environment: install python3.11-venv (sudo apt-get install python3.11-venv)"; exit 1; }
+	@$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.deps: requirements.lock | $(PY)
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
+	@touch $@
+
+$(VENV)/.deps-dev: requirements-dev.lock | $(PY)
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.lock
+	@touch $@ $(VENV)/.deps
+
+deps: $(VENV)/.deps
+deps-dev: $(VENV)/.deps-dev
+
+# Compiled catalogues are build output: the .po files are checked in.
+messages: deps
+	@$(PY) manage.py compilemessages -v 0 --ignore=.venv --ignore=var
+
+makemessages: deps
+	$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=var
+
+lock:
+	uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -q -o requirements.lock
+	uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -q -o requirements-dev.lock
+
+lint: deps-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,2 @@
+"""Courses, lessons, enrolment, progress, training classes, the hours ledger and
+certificates. Knows nothing of the talent pool (DESIGN.md)."""

@@ -1,0 +1,87 @@
+"""The e-mail backend that writes the outbox instead of sending.
+
+Django, allauth and Wagtail send mail through EMAIL_BACKEND; with this backend
+every message becomes an OutgoingEmail row in the current transaction, and its
+delivery task is enqueued only when that transaction commits. A rolled-back
+sign-up therefore sends nothing, and a lost task is caught by the sweep.
+"""
+
+import base64
+from collections.abc import Sequence
+
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.core.mail.backends.base import BaseEmailBackend
+
+
+class OutboxEmailBackend(BaseEmailBackend):
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        from portal import services
+
+        for message in email_messages:
+            services.email_enqueue(message=message)
+        return len(email_messages)
+
+
+def message_to_fields(message: EmailMessage) -> dict:
+    """The columns of an OutgoingEmail for a Django message."""
+    html = ""
+    for content, mimetype in getattr(message, "alternatives", []) or []:
+        if mimetype == "text/html":
+            html = content
+    if message.content_subtype == "html":
+        html, body = message.body, ""
+    else:
+        body = message.body
+    attachments = []
+    for attachment in message.attachments:
+        if isinstance(attachment, tuple):
+            filename, content, mimetype = attachment
+        else:  # a MIMEBase part
+            filename = attachment.get_filename()
+            content = attachment.get_payload(decode=True)
+            mimetype = attachment.get_content_type()
+        if isinstance(content, str):
+            content = content.encode()
+        attachments.append(
+            {
+                "filename": filename,
+                "mimetype": mimetype,
+                "content": base64.b64encode(content).decode("ascii"),
+            }
+        )
+    return {
+        "subject": str(message.subject)[:998],
+        "body": body,
+        "html_body": html,
+        "from_email": message.from_email,
+        "to": list(message.to),
+        "cc": list(message.cc),
+        "bcc": list(message.bcc),
+        "reply_to": list(message.reply_to),
+        "headers": {k: str(v) for k, v in (message.extra_headers or {}).items()},
+        "attachments": attachments,
+    }
+
+
+def fields_to_message(email, connection=None) -> EmailMultiAlternatives:  # type: ignore[no-untyped-def]
+    """The Django message for an OutgoingEmail row, ready for a real backend."""
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.body,
+        from_email=email.from_email,
+        to=email.to,
+        cc=email.cc,
+        bcc=email.bcc,
+        reply_to=email.reply_to,
+        headers=email.headers,
+        connection=connection,
+    )
+    if email.html_body:
+        message.attach_alternative(email.html_body, "text/html")
+    for attachment in email.attachments:
+        message.attach(
+            attachment["filename"],
+            base64.b64decode(attachment["content"]),
+            attachment["mimetype"],
+        )
+    return message

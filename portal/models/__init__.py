@@ -1,0 +1,36 @@
+from .accounts import User, UserManager
+from .mail import OutgoingEmail
+from .pages import (
+    HomePage,
+    NewsIndexPage,
+    NewsPage,
+    NoticeAttachment,
+    NoticeIndexPage,
+    NoticePage,
+    PolicyAttachment,
+    PolicyDocumentPage,
+    PolicyIndexPage,
+    StandardPage,
+)
+from .site_settings import SiteSettings
+from .vocabularies import Audience, District, Term
+
+__all__ = [
+    "Audience",
+    "District",
+    "HomePage",
+    "NewsIndexPage",
+    "NewsPage",
+    "NoticeAttachment",
+    "NoticeIndexPage",
+    "NoticePage",
+    "OutgoingEmail",
+    "PolicyAttachment",
+    "PolicyDocumentPage",
+    "PolicyIndexPage",
+    "SiteSettings",
+    "StandardPage",
+    "Term",
+    "User",
+    "UserManager",
+]

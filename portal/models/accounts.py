@@ -1,0 +1,94 @@
+"""The portal's user: signs in by e-mail, carries the profile that training
+records and reports group by."""
+
+from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import UserManager as DjangoUserManager
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+
+class UserManager(DjangoUserManager):
+    """Creates users keyed by e-mail; there is no username."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra_fields):  # type: ignore[override]
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        email = self.normalize_email(email).lower()
+        user = self.model(email=email, **extra_fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra_fields):  # type: ignore[override]
+        extra_fields.setdefault("is_staff", False)
+        extra_fields.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra_fields)
+
+    def create_superuser(self, email, password=None, **extra_fields):  # type: ignore[override]
+        extra_fields.setdefault("is_staff", True)
+        extra_fields.setdefault("is_superuser", True)
+        return self._create_user(email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A person with an account: trainee, expert, editor or administrator."""
+
+    username = None  # type: ignore[assignment]
+    first_name = None  # type: ignore[assignment]
+    last_name = None  # type: ignore[assignment]
+    email = models.EmailField(_("e-mail address"), unique=True)
+    real_name = models.CharField(
+        _("real name"),
+        max_length=100,
+        blank=True,
+        help_text=_("As it should appear on certificates."),
+    )
+    audience = models.ForeignKey(
+        "portal.Audience",
+        verbose_name=_("audience group"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    organisation = models.CharField(_("organisation"), max_length=200, blank=True)
+    district = models.ForeignKey(
+        "portal.District",
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    job_title = models.CharField(_("job title"), max_length=100, blank=True)
+    language = models.CharField(
+        _("preferred language"),
+        max_length=10,
+        default="zh-hans",
+        help_text=_("Used for e-mails and certificates."),
+    )
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    objects = UserManager()
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="portal_user_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.real_name or self.email
+
+    def get_full_name(self) -> str:
+        return self.real_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.real_name or self.email.split("@")[0]

@@ -1,0 +1,42 @@
+"""Chinese-aware text for Wagtail's search index (DESIGN.md decision 4).
+
+Chinese is written without spaces, so a full-text index that splits on spaces
+sees a whole sentence as one word. Indexing every overlapping pair of Chinese
+characters (bigrams) and turning the query into the same pairs finds words in
+running text on SQLite's FTS5 and PostgreSQL's tsvector alike, with no
+dictionary to maintain.
+"""
+
+import re
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
+_TOKEN = re.compile(rf"[{_CJK}]+|[^\W_]+", re.UNICODE)
+_CJK_RUN = re.compile(rf"^[{_CJK}]+$")
+
+
+def cjk_terms(text: str) -> list[str]:
+    """Split text into index terms: Chinese runs as bigrams, other words whole.
+
+    >>> cjk_terms("知识产权 training")
+    ['知识', '识产', '产权', 'training']
+    """
+    terms: list[str] = []
+    for token in _TOKEN.findall(text or ""):
+        if _CJK_RUN.match(token):
+            if len(token) == 1:
+                terms.append(token)
+            else:
+                terms.extend(token[i : i + 2] for i in range(len(token) - 1))
+        else:
+            terms.append(token.lower())
+    return terms
+
+
+def cjk_index_text(*parts: str) -> str:
+    """The text to index for the given parts, as space-separated terms."""
+    return " ".join(cjk_terms(" ".join(p for p in parts if p)))
+
+
+def cjk_query(query: str) -> str:
+    """A user's query turned into the terms the index holds."""
+    return " ".join(dict.fromkeys(cjk_terms(query)))

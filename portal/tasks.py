@@ -1,0 +1,43 @@
+"""Celery tasks of the portal. Each takes ids, calls a service and may run twice."""
+
+from celery import shared_task
+
+from django.core.management import call_command
+
+
+@shared_task(name="portal.tasks.deliver_email", acks_late=True)
+def deliver_email(email_id: int) -> None:
+    """Deliver one outbox e-mail (portal.services.email_deliver)."""
+    from portal import services
+
+    services.email_deliver(email_id=email_id)
+
+
+@shared_task(name="portal.tasks.sweep_outgoing_email")
+def sweep_outgoing_email() -> int:
+    """Beat: re-enqueue outbox e-mails whose delivery task was lost."""
+    from portal import services
+
+    return len(services.email_sweep())
+
+
+@shared_task(name="portal.tasks.publish_scheduled_pages")
+def publish_scheduled_pages() -> None:
+    """Beat, every minute: Wagtail's go-live and expiry of scheduled pages."""
+    call_command("publish_scheduled", verbosity=0)
+
+
+@shared_task(name="portal.tasks.clear_expired_sessions")
+def clear_expired_sessions() -> None:
+    call_command("clearsessions")
+
+
+@shared_task(name="portal.tasks.run_django_task", acks_late=True)
+def run_django_task(module_path: str, args: list, kwargs: dict) -> None:
+    """Run one of Wagtail's django-tasks in the worker (portal.tasks_backend)."""
+    from django.utils.module_loading import import_string
+
+    target = import_string(module_path)
+    # The @task decorator leaves a Task object at the module path.
+    call = getattr(target, "call", target)
+    call(*args, **kwargs)

@@ -1,0 +1,84 @@
+"""Template tags for the site's frame: identity, menu and query strings."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import template
+from django.http import HttpRequest
+from django.urls import translate_url
+
+from wagtail.models import Page, Site
+
+from portal import selectors
+from portal.models import SiteSettings
+
+register = template.Library()
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    organisation: str
+    logo: Any
+    settings: SiteSettings
+
+
+@register.simple_tag(takes_context=True)
+def site_identity(context: template.Context) -> Identity:
+    """The site's name, organisation and contacts in the active language.
+
+    One query per request: Wagtail caches the settings object on the request.
+    """
+    request: HttpRequest | None = context.get("request")
+    site_settings = (
+        SiteSettings.for_request(request) if request is not None else SiteSettings()
+    )
+    return Identity(
+        name=site_settings.display_name,
+        organisation=site_settings.display_organisation,
+        logo=site_settings.logo,
+        settings=site_settings,
+    )
+
+
+@dataclass(frozen=True)
+class Menu:
+    pages: list[Page]
+
+
+@register.simple_tag(takes_context=True)
+def main_menu(context: template.Context) -> Menu:
+    """The main navigation, from the page tree: the site root's children that
+    are live and marked "show in menus". Cached on the request."""
+    request: HttpRequest | None = context.get("request")
+    if request is None:
+        return Menu(pages=[])
+    cached = getattr(request, "_portal_menu", None)
+    if cached is None:
+        site = Site.find_for_request(request)
+        cached = Menu(pages=selectors.menu_pages(site_root=site.root_page) if site else [])
+        request._portal_menu = cached  # type: ignore[attr-defined]
+    return cached
+
+
+@register.simple_tag(takes_context=True)
+def query_with(context: template.Context, **changes: Any) -> str:
+    """The current query string with some parameters replaced (for pagination
+    links that keep the filters)."""
+    request: HttpRequest = context["request"]
+    query = request.GET.copy()
+    for key, value in changes.items():
+        query[key] = value
+    return query.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def url_in_language(context: template.Context, language: str) -> str:
+    """The current page's address in another language (/news/ ↔ /en/news/).
+
+    Resolved here, under the page's own language: Django's set_language runs
+    on an unprefixed URL, where only the default language is active, and so
+    cannot translate an /en/ address back by itself.
+    """
+    request: HttpRequest = context["request"]
+    return translate_url(request.get_full_path(), language)

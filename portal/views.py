@@ -1,0 +1,101 @@
+"""Views of the portal's own pages: profile, account deletion, site search and
+the redirects that route every login through allauth."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal import selectors, services
+from portal.forms import AccountDeleteForm, ProfileForm, SiteSearchForm
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    form = ProfileForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your profile has been saved."))
+        return redirect("account_profile")
+    return render(request, "account/profile.html", {"form": form})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete(request: HttpRequest) -> HttpResponse:
+    form = AccountDeleteForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        user = request.user
+        logout(request)
+        services.user_delete(user=user)  # type: ignore[arg-type]
+        messages.success(request, _("Your account has been deleted."))
+        return redirect("/")
+    return render(request, "account/delete.html", {"form": form})
+
+
+@require_http_methods(["GET"])
+def search(request: HttpRequest) -> HttpResponse:
+    form = SiteSearchForm(request.GET or None)
+    results = None
+    if form.is_valid():
+        results = selectors.paginate(
+            selectors.site_search(query=form.cleaned_data["q"]), request, per_page=10
+        )
+    return render(
+        request,
+        "portal/search.html",
+        {"form": form, "results": results, "query": request.GET.get("q", "")[:100]},
+    )
+
+
+def admin_login_redirect(request: HttpRequest) -> HttpResponseRedirect:
+    """Wagtail's and Django's admin login pages, replaced: neither accepts a
+    password; both send the visitor to allauth's login (rate limits, MFA)."""
+    next_url = request.GET.get("next") or "/admin/"
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = "/admin/"
+    return HttpResponseRedirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """For process supervisors and `make run`: the web process answers."""
+    return JsonResponse({"status": "ok"})
+
+
+@require_http_methods(["POST"])
+def switch_language(request: HttpRequest) -> HttpResponse:
+    """Remember the chosen language and return to the same page in it.
+
+    The switcher sends the page's address in the new language (worked out by
+    the url_in_language tag), so no translation of the address happens here;
+    Django's set_language would try, and on an unprefixed default language
+    it turns /en/news/ into /en/en/news/.
+    """
+    language = request.POST.get("language", "")
+    next_url = request.POST.get("next") or "/"
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = "/"
+    response = HttpResponseRedirect(next_url)
+    if language not in dict(settings.LANGUAGES):
+        messages.error(request, _("That language is not available."))
+        return response
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+    return response

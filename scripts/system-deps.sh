@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Checks the system libraries the portal needs and installs what is missing
+# with apt-get when it can; otherwise says exactly what to install.
+#   scripts/system-deps.sh run    Pango, HarfBuzz's subsetter, a CJK font, gettext
+#   scripts/system-deps.sh test   the same, plus Debian's Chromium for browser tests
+set -euo pipefail
+purpose="${1:-run}"
+missing=()
+
+have_lib() { ldconfig -p 2>/dev/null | grep -q "$1"; }
+
+have_lib 'libpango-1.0.so.0' || missing+=(libpango-1.0-0)
+have_lib 'libpangoft2-1.0.so.0' || missing+=(libpangoft2-1.0-0)
+# Without it WeasyPrint silently falls back to a Python font subsetter and a
+# page with Chinese text takes seconds instead of a fraction of one.
+have_lib 'libharfbuzz-subset.so.0' || missing+=(libharfbuzz-subset0)
+if ! (command -v fc-list >/dev/null && fc-list :lang=zh family | grep -q .); then
+  missing+=(fonts-noto-cjk)
+fi
+command -v msgfmt >/dev/null || missing+=(gettext)
+if [ "$purpose" = "test" ]; then
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+fi
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "System packages needed: ${missing[*]}"
+if command -v apt-get >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then
+    SUDO=""
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    SUDO="sudo -n"
+  else
+    echo "Install them, then run make again:"
+    echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}"
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "Installed: ${missing[*]}"
+else
+  echo "This is not a Debian-like system. Install the equivalents of:"
+  echo "  ${missing[*]}"
+  echo "(Pango >= 1.44, HarfBuzz with libharfbuzz-subset, a Simplified Chinese font such as Noto Sans CJK SC, GNU gettext)"
+  exit 1
+fi
