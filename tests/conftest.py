@@ -1,12 +1,31 @@
 """Fixtures shared by the whole suite."""
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 from wagtail.models import Site
 
 from portal.models import HomePage
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request to /en/ leaves
+    English active in the thread, which would change what reverse() returns."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _mail_through_the_outbox(settings):
+    """Django's test set-up swaps EMAIL_BACKEND for locmem; put the portal's
+    outbox back in front of it, so tests see the real path: an OutgoingEmail
+    row, a task on commit, then delivery (to locmem, mail.outbox)."""
+    settings.EMAIL_BACKEND = "portal.mail.OutboxEmailBackend"
 
 
 @pytest.fixture(autouse=True)
