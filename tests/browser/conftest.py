@@ -1,14 +1,14 @@
 """Fixtures for the browser tests: Debian's Chromium driven by Playwright
 against pytest-django's live server.
 
-The browser is started once per session; every test gets a fresh context
-(no cookies carried over) whose locale is Simplified Chinese, the portal's
-default language. No browser is ever downloaded: Playwright drives the
-system's /usr/bin/chromium.
+The browser starts once per session; every test gets a fresh context (no
+cookies carried over) whose locale is Simplified Chinese, the portal's default
+language. No browser is ever downloaded: Playwright drives /usr/bin/chromium.
+Set PORTAL_TEST_SHOTS to a folder to keep the screenshots the tests take.
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,7 +20,7 @@ from wagtail.models import Site
 # Django refuse ORM calls from it unless told that this is intended.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-CHROMIUM = Path(os.environ.get("PORTAL_TEST_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -29,9 +29,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-# Long enough for a slow CI machine, short enough that a missing element
-# fails the test in seconds rather than minutes.
+# Long enough for a slow CI machine, short enough that a missing element fails
+# the test in seconds rather than minutes.
 TIMEOUT_MS = 10_000
+DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture(scope="session")
@@ -51,14 +52,14 @@ def browser() -> Iterator:
 @pytest.fixture(autouse=True)
 def _restore_migration_data(django_db_serialized_rollback) -> None:
     """The live server needs a transactional database, which is flushed after
-    each test; the rows the migrations create (the home page, the
-    vocabularies, the locales) are put back from the serialized copy."""
+    each test; the rows the migrations create (home page, locales, the
+    vocabularies) are restored from the copy serialized at set-up."""
 
 
 @pytest.fixture
 def live_site(home, live_server):
-    """The default Wagtail site answers on the live server's host and port,
-    so page URLs and e-mail links point at it."""
+    """The default Wagtail site answers on the live server's host and port, so
+    page URLs and the links in e-mails point at it."""
     address = urlsplit(live_server.url)
     site = Site.objects.get(is_default_site=True)
     site.hostname, site.port = address.hostname, address.port
@@ -67,25 +68,53 @@ def live_site(home, live_server):
 
 
 @pytest.fixture
-def page(browser, live_site) -> Iterator:
-    """A fresh browser tab in a Simplified Chinese context; it fails fast on
-    server errors and on uncaught JavaScript errors."""
-    context = browser.new_context(
-        base_url=live_site.url,
-        locale="zh-CN",
-        timezone_id="Asia/Shanghai",
-        viewport={"width": 1280, "height": 900},
-    )
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
+def new_page(browser, live_site) -> Iterator[Callable]:
+    """Open a tab in a new Simplified Chinese context; keyword arguments go to
+    browser.new_context (viewport, java_script_enabled...). Each tab fails the
+    test on a server error or an uncaught JavaScript error."""
+    contexts = []
     errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.on(
-        "response",
-        lambda response: errors.append(f"{response.status} {response.url}")
-        if response.status >= 500
-        else None,
-    )
-    yield tab
-    context.close()
+
+    def open_page(**options):  # type: ignore[no-untyped-def]
+        settings = {
+            "base_url": live_site.url,
+            "locale": "zh-CN",
+            "timezone_id": "Asia/Shanghai",
+            "viewport": DESKTOP,
+        } | options
+        context = browser.new_context(**settings)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        tab = context.new_page()
+        tab.on("pageerror", lambda error: errors.append(f"JavaScript: {error}"))
+        tab.on(
+            "response",
+            lambda response: errors.append(f"HTTP {response.status} {response.url}")
+            if response.status >= 500
+            else None,
+        )
+        return tab
+
+    yield open_page
+    for context in contexts:
+        context.close()
     assert not errors, errors
+
+
+@pytest.fixture
+def page(new_page):
+    """A desktop-sized tab with JavaScript on."""
+    return new_page()
+
+
+@pytest.fixture
+def screenshot() -> Callable:
+    """Save a full-page screenshot to $PORTAL_TEST_SHOTS, if it is set."""
+    folder = os.environ.get("PORTAL_TEST_SHOTS")
+
+    def take(tab, name: str) -> None:  # type: ignore[no-untyped-def]
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            tab.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+    return take

@@ -1,0 +1,65 @@
+"""Admin screens of the portal: vocabularies and the e-mail outbox."""
+
+from django.utils.translation import gettext_lazy as _
+
+from wagtail import hooks
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
+
+from portal.models import Audience, District, OutgoingEmail
+
+
+class AudienceViewSet(SnippetViewSet):
+    model = Audience
+    icon = "group"
+    menu_label = _("Audience groups")
+    list_display = ["name_zh", "name_en", "code", "is_active"]
+    search_fields = ["name_zh", "name_en", "code"]
+    ordering = ["sort_order", "code"]
+
+
+class DistrictViewSet(SnippetViewSet):
+    model = District
+    icon = "site"
+    menu_label = _("Districts")
+    list_display = ["name_zh", "name_en", "code", "is_active"]
+    search_fields = ["name_zh", "name_en", "code"]
+    ordering = ["sort_order", "code"]
+
+
+class VocabularyGroup(SnippetViewSetGroup):
+    items = (AudienceViewSet, DistrictViewSet)
+    menu_icon = "list-ul"
+    menu_label = _("Vocabularies")
+    menu_name = "vocabularies"
+
+
+register_snippet(VocabularyGroup)
+
+
+class OutgoingEmailViewSet(ModelViewSet):
+    """The outbox, for administrators: what was sent, what waits, what failed.
+    Read-only: mail is written by the portal, never by hand."""
+
+    model = OutgoingEmail
+    icon = "mail"
+    menu_label = _("Outgoing e-mail")
+    menu_name = "outgoing-email"
+    add_to_settings_menu = True
+    list_display = ["subject", "to", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["status"]
+    search_fields = ["subject"]
+    inspect_view_enabled = True
+    inspect_view_fields = [
+        "status", "subject", "from_email", "to", "cc", "attempts", "last_error",
+        "created_at", "sent_at", "body",
+    ]
+    form_fields = ["status"]
+    copy_view_enabled = False
+
+
+@hooks.register("register_admin_viewset")
+def register_outbox_viewset():  # type: ignore[no-untyped-def]
+    return OutgoingEmailViewSet("outgoing_email")
+
