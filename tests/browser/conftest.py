@@ -49,13 +49,6 @@ def browser() -> Iterator:
         browser.close()
 
 
-@pytest.fixture(autouse=True)
-def _restore_migration_data(django_db_serialized_rollback) -> None:
-    """The live server needs a transactional database, which is flushed after
-    each test; the rows the migrations create (home page, locales, the
-    vocabularies) are restored from the copy serialized at set-up."""
-
-
 @pytest.fixture
 def live_site(home, live_server):
     """The default Wagtail site answers on the live server's host and port, so

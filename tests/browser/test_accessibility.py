@@ -9,7 +9,12 @@ from playwright.sync_api import expect
 
 from tests.browser.helpers import assert_no_serious_axe_violations, field
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # The live server runs in another thread, so the test cannot hold its data
+    # in an open transaction; the migrations' rows are restored after each test.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 NARROW = {"width": 375, "height": 800}
 

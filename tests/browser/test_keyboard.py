@@ -3,7 +3,12 @@
 import pytest
 from playwright.sync_api import expect
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # The live server runs in another thread, so the test cannot hold its data
+    # in an open transaction; the migrations' rows are restored after each test.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 def test_skip_link_is_the_first_stop_and_moves_focus_to_main(page, site_pages):

@@ -11,7 +11,12 @@ from playwright.sync_api import expect
 from portal.models import User
 from tests.browser.helpers import field
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    # The live server runs in another thread, so the test cannot hold its data
+    # in an open transaction; the migrations' rows are restored after each test.
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 EMAIL = "zhang.wei@example.org"
 PASSWORD = "Zhishi-Chanquan-2027"
