@@ -1,31 +1,45 @@
-"""allauth policy: who may sign up, where they go, how mail is sent."""
+"""allauth policy: how its e-mails are addressed and worded, and the MFA issuer."""
+
+from types import SimpleNamespace
 
 from django.conf import settings
-from django.http import HttpRequest
 from django.utils import translation
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
+
+
+def _site_settings():  # type: ignore[no-untyped-def]
+    from wagtail.models import Site
+
+    from portal.models import SiteSettings
+
+    request = allauth_context.request
+    site = Site.find_for_request(request) if request is not None else None
+    site = site or Site.objects.filter(is_default_site=True).first()
+    return SiteSettings.for_site(site) if site is not None else SiteSettings()
 
 
 class AccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
-        """Render the e-mail in the recipient's language (falling back to the
-        request's) and send it through the outbox."""
+        """Render the e-mail in the recipient's language and sign it with the
+        portal's name (from the site settings) instead of the host name; it
+        then goes through the outbox like every other e-mail."""
         user = context.get("user")
         language = getattr(user, "language", None) or translation.get_language()
         with translation.override(language or settings.LANGUAGE_CODE):
+            request = allauth_context.request
+            context = {
+                **context,
+                "current_site": SimpleNamespace(
+                    name=_site_settings().display_name,
+                    domain=request.get_host() if request is not None else "",
+                ),
+            }
             super().send_mail(template_prefix, email, context)
-
 
 
 class MFAAdapter(DefaultMFAAdapter):
     def get_totp_issuer(self) -> str:
-        from wagtail.models import Site
-
-        from portal.models import SiteSettings
-
-        site = Site.objects.filter(is_default_site=True).first()
-        if site is not None:
-            return SiteSettings.for_site(site).site_name
-        return super().get_totp_issuer()
+        return _site_settings().site_name

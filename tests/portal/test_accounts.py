@@ -49,6 +49,7 @@ def test_signup_sends_a_chinese_verification_email_and_login_waits_for_it(
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert "确认" in message.subject or "验证" in message.subject
+    assert "知识产权培训与人才库" in message.body  # the portal's name, not the host
 
     # Before verification, logging in only re-sends the verification notice.
     client.logout()
@@ -239,3 +240,14 @@ def test_failed_logins_are_rate_limited(client, home):
     )
     assert "_auth_user_id" not in client.session
     assert response.status_code in (200, 429)
+
+
+def test_account_emails_carry_the_portal_name_and_the_users_language(
+    client, home, django_capture_on_commit_callbacks
+):
+    UserFactory(email="english@example.org", language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("account_reset_password"), {"email": "english@example.org"})
+    message = mail.outbox[-1]
+    assert "IP Training and Talent Pool" in message.body
+    assert "Password Reset" in message.subject or "password" in message.body.lower()
