@@ -2,12 +2,12 @@
 
 from types import SimpleNamespace
 
-from django.conf import settings
-from django.utils import translation
-
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
+
+from django.conf import settings
+from django.utils import translation
 
 
 def _site_settings():  # type: ignore[no-untyped-def]

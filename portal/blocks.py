@@ -13,7 +13,11 @@ class HeadingBlock(blocks.StructBlock):
     text = blocks.CharBlock(label=_("text"), max_length=200)
     level = blocks.ChoiceBlock(
         label=_("level"),
-        choices=[("h2", _("Heading 2")), ("h3", _("Heading 3")), ("h4", _("Heading 4"))],
+        choices=[
+            ("h2", _("Heading 2")),
+            ("h3", _("Heading 3")),
+            ("h4", _("Heading 4")),
+        ],
         default="h2",
     )
 
@@ -50,7 +54,9 @@ class CalloutBlock(blocks.StructBlock):
         default="info",
     )
     title = blocks.CharBlock(label=_("title"), required=False, max_length=120)
-    text = blocks.RichTextBlock(label=_("text"), features=["bold", "italic", "link", "ol", "ul"])
+    text = blocks.RichTextBlock(
+        label=_("text"), features=["bold", "italic", "link", "ol", "ul"]
+    )
 
     class Meta:
         icon = "warning"
@@ -72,7 +78,18 @@ class DocumentLinkBlock(blocks.StructBlock):
         template = "blocks/document_link_block.html"
 
 
-RICH_TEXT_FEATURES = ["h2", "h3", "h4", "bold", "italic", "ol", "ul", "link", "document-link", "hr"]
+RICH_TEXT_FEATURES = [
+    "h2",
+    "h3",
+    "h4",
+    "bold",
+    "italic",
+    "ol",
+    "ul",
+    "link",
+    "document-link",
+    "hr",
+]
 
 
 class BodyBlock(blocks.StreamBlock):

@@ -41,7 +41,7 @@ class SignupExtraForm(forms.Form):
     audience = _audience_field(required=False)
 
     def signup(self, request: HttpRequest, user) -> None:  # type: ignore[no-untyped-def]
-        """Called by allauth inside its sign-up transaction, before the user is saved."""
+        """Called by allauth inside its sign-up transaction."""
         user.real_name = self.cleaned_data["real_name"].strip()
         user.audience = self.cleaned_data.get("audience")
         user.language = _request_language(request)
@@ -71,7 +71,14 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = User
-        fields = ["real_name", "audience", "organisation", "district", "job_title", "language"]
+        fields = [
+            "real_name",
+            "audience",
+            "organisation",
+            "district",
+            "job_title",
+            "language",
+        ]
         widgets = {
             "real_name": forms.TextInput(attrs={"autocomplete": "name"}),
             "organisation": forms.TextInput(attrs={"autocomplete": "organization"}),
@@ -132,8 +139,12 @@ class PolicyFilterForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         issuers, years = selectors.policy_facets(library=library)
-        self.fields["issuer"].choices = [("", _("All authorities"))] + [(i, i) for i in issuers]
-        self.fields["year"].choices = [("", _("All years"))] + [(y, str(y)) for y in years]
+        self.fields["issuer"].choices = [("", _("All authorities"))] + [
+            (i, i) for i in issuers
+        ]
+        self.fields["year"].choices = [("", _("All years"))] + [
+            (y, str(y)) for y in years
+        ]
 
 
 class PortalUserCreationForm(UserCreationForm):

@@ -2,13 +2,13 @@
 
 from collections.abc import Callable
 
+from allauth.mfa.utils import is_mfa_enabled
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
-
-from allauth.mfa.utils import is_mfa_enabled
 
 ADMIN_PREFIXES = ("/admin/", "/django-admin/")
 
@@ -17,8 +17,8 @@ def needs_mfa_for_admin(user) -> bool:  # type: ignore[no-untyped-def]
     """True for a signed-in user who may use an admin but has no authenticator."""
     if not user.is_authenticated:
         return False
-    may_use_admin = user.is_staff or user.is_superuser or user.has_perm(
-        "wagtailadmin.access_admin"
+    may_use_admin = (
+        user.is_staff or user.is_superuser or user.has_perm("wagtailadmin.access_admin")
     )
     return may_use_admin and not is_mfa_enabled(user)
 
@@ -35,7 +35,9 @@ class StaffMFARequiredMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(ADMIN_PREFIXES) and needs_mfa_for_admin(request.user):
+        if request.path.startswith(ADMIN_PREFIXES) and needs_mfa_for_admin(
+            request.user
+        ):
             messages.warning(
                 request,
                 _(
@@ -45,5 +47,3 @@ class StaffMFARequiredMiddleware:
             )
             return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
         return self.get_response(request)
-
-

@@ -96,7 +96,9 @@ def user_delete(*, user: User) -> None:
 
     with transaction.atomic():
         user_id = str(user.pk)
-        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        for session in Session.objects.filter(
+            expire_date__gt=timezone.now()
+        ).iterator():
             if session.get_decoded().get("_auth_user_id") == user_id:
                 session.delete()
         user.delete()

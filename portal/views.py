@@ -59,9 +59,13 @@ def admin_login_redirect(request: HttpRequest) -> HttpResponseRedirect:
     """Wagtail's and Django's admin login pages, replaced: neither accepts a
     password; both send the visitor to allauth's login (rate limits, MFA)."""
     next_url = request.GET.get("next") or "/admin/"
-    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}
+    ):
         next_url = "/admin/"
-    return HttpResponseRedirect(f"{reverse('account_login')}?{urlencode({'next': next_url})}")
+    return HttpResponseRedirect(
+        f"{reverse('account_login')}?{urlencode({'next': next_url})}"
+    )
 
 
 def health(request: HttpRequest) -> JsonResponse:

@@ -52,8 +52,16 @@ class OutgoingEmailViewSet(ModelViewSet):
     search_fields = ["subject"]
     inspect_view_enabled = True
     inspect_view_fields = [
-        "status", "subject", "from_email", "to", "cc", "attempts", "last_error",
-        "created_at", "sent_at", "body",
+        "status",
+        "subject",
+        "from_email",
+        "to",
+        "cc",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+        "body",
     ]
     form_fields = ["status"]
     copy_view_enabled = False
@@ -62,4 +70,3 @@ class OutgoingEmailViewSet(ModelViewSet):
 @hooks.register("register_admin_viewset")
 def register_outbox_viewset():  # type: ignore[no-untyped-def]
     return OutgoingEmailViewSet("outgoing_email")
-

@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite."""
 
 import pytest
+
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import translation
@@ -54,7 +55,9 @@ def site_pages(home):
     policies = factories.PolicyIndexPageFactory(parent=home, show_in_menus=True)
     return {
         "home": home,
-        "standard": factories.StandardPageFactory(parent=home, slug="about", show_in_menus=True),
+        "standard": factories.StandardPageFactory(
+            parent=home, slug="about", show_in_menus=True
+        ),
         "news_index": news_index,
         "news": factories.NewsPageFactory(parent=news_index, slug="first-news"),
         "notice_index": notices,

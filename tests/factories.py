@@ -30,7 +30,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def verified(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
         if create and extracted is not False:
-            EmailAddress.objects.create(user=self, email=self.email, primary=True, verified=True)
+            EmailAddress.objects.create(
+                user=self, email=self.email, primary=True, verified=True
+            )
 
 
 class StaffFactory(UserFactory):
@@ -56,7 +58,9 @@ class NewsIndexPageFactory(wagtail_factories.PageFactory):
 
 class NewsPageFactory(wagtail_factories.PageFactory):
     title = factory.Sequence(lambda n: f"知识产权新闻 {n}")
-    date = factory.Sequence(lambda n: datetime.date(2026, 1, 1) + datetime.timedelta(days=n))
+    date = factory.Sequence(
+        lambda n: datetime.date(2026, 1, 1) + datetime.timedelta(days=n)
+    )
     summary = "新闻摘要"
 
     class Meta:

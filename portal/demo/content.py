@@ -69,8 +69,9 @@ def _child(parent: Page, model: type[Page], slug: str, **fields: Any) -> Page:
 
 def _opinions_pdf() -> bytes | None:
     """The opinions as a PDF attachment, rendered by WeasyPrint."""
-    from django.template.loader import render_to_string
     from weasyprint import HTML
+
+    from django.template.loader import render_to_string
 
     lines = [
         line
@@ -121,8 +122,17 @@ def load_demo_content() -> list[str]:
             ),
         ],
     )
-    news_index = child(home, NewsIndexPage, "news", title="新闻动态", show_in_menus=True, intro="全市知识产权工作动态。")
-    notices = child(home, NoticeIndexPage, "notices", title="通知公告", show_in_menus=True)
+    news_index = child(
+        home,
+        NewsIndexPage,
+        "news",
+        title="新闻动态",
+        show_in_menus=True,
+        intro="全市知识产权工作动态。",
+    )
+    notices = child(
+        home, NoticeIndexPage, "notices", title="通知公告", show_in_menus=True
+    )
     policies = child(
         home,
         PolicyIndexPage,
@@ -133,26 +143,64 @@ def load_demo_content() -> list[str]:
     )
 
     news_items = [
-        ("world-ip-day-2027", datetime.date(2027, 4, 26), "“4·26”世界知识产权日宣传周活动启动",
-         "全市各区县同步开展知识产权宣传周活动，围绕知识产权保护与运用举办讲座、展览和咨询。"),
-        ("training-base", datetime.date(2026, 10, 15), "国家知识产权培训（重庆）基地开展专题培训",
-         "面向企业管理人员和专业技术人员的专利布局与运营专题培训班顺利结业。"),
-        ("talent-pool", datetime.date(2026, 9, 1), "市知识产权人才库启动入库申报",
-         "律师、公证员、专利代理师、知识产权评议专家等可在线申请入库，经审核后向企业公开服务信息。"),
+        (
+            "world-ip-day-2027",
+            datetime.date(2027, 4, 26),
+            "“4·26”世界知识产权日宣传周活动启动",
+            "全市各区县同步开展知识产权宣传周活动，围绕知识产权保护与运用举办讲座、展览和咨询。",
+        ),
+        (
+            "training-base",
+            datetime.date(2026, 10, 15),
+            "国家知识产权培训（重庆）基地开展专题培训",
+            "面向企业管理人员和专业技术人员的专利布局与运营专题培训班顺利结业。",
+        ),
+        (
+            "talent-pool",
+            datetime.date(2026, 9, 1),
+            "市知识产权人才库启动入库申报",
+            "律师、公证员、专利代理师、知识产权评议专家等可在线申请入库，经审核后向企业公开服务信息。",
+        ),
     ]
     for slug, date, title, summary in news_items:
-        child(news_index, NewsPage, slug, title=title, date=date, summary=summary,
-              source="市知识产权局", body=[_paragraph(summary)])
+        child(
+            news_index,
+            NewsPage,
+            slug,
+            title=title,
+            date=date,
+            summary=summary,
+            source="市知识产权局",
+            body=[_paragraph(summary)],
+        )
 
     notice_items = [
-        ("training-2027-spring", datetime.date(2026, 11, 20), True, "关于举办2027年春季知识产权专题培训班的通知",
-         "各区县知识产权管理部门：为深入实施知识产权战略，定于2027年3月举办知识产权专题培训班，请按要求组织报名。"),
-        ("talent-pool-application", datetime.date(2026, 9, 1), False, "关于开展知识产权人才库入库申报工作的通知",
-         "符合条件的专业人员可登录本平台提交入库申请，材料经审核通过后入库。"),
+        (
+            "training-2027-spring",
+            datetime.date(2026, 11, 20),
+            True,
+            "关于举办2027年春季知识产权专题培训班的通知",
+            "各区县知识产权管理部门：为深入实施知识产权战略，定于2027年3月举办知识产权专题培训班，请按要求组织报名。",
+        ),
+        (
+            "talent-pool-application",
+            datetime.date(2026, 9, 1),
+            False,
+            "关于开展知识产权人才库入库申报工作的通知",
+            "符合条件的专业人员可登录本平台提交入库申请，材料经审核通过后入库。",
+        ),
     ]
     for slug, date, important, title, text in notice_items:
-        child(notices, NoticePage, slug, title=title, date=date, is_important=important,
-              issuer="市知识产权局", body=[_paragraph(text)])
+        child(
+            notices,
+            NoticePage,
+            slug,
+            title=title,
+            date=date,
+            is_important=important,
+            issuer="市知识产权局",
+            body=[_paragraph(text)],
+        )
 
     opinions = child(
         policies,
@@ -181,8 +229,14 @@ def load_demo_content() -> list[str]:
         pdf = _opinions_pdf()
         if pdf:
             document = Document(title="实施意见（PDF）")
-            document.file.save("chongqing-implementation-opinions-2015.pdf", ContentFile(pdf), save=False)
+            document.file.save(
+                "chongqing-implementation-opinions-2015.pdf",
+                ContentFile(pdf),
+                save=False,
+            )
             document.save()
-            PolicyAttachment.objects.create(page=opinions, document=document, title="实施意见全文（PDF）")
+            PolicyAttachment.objects.create(
+                page=opinions, document=document, title="实施意见全文（PDF）"
+            )
             opinions.save_revision().publish()
     return created

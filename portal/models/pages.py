@@ -1,13 +1,14 @@
 """The site's page types: home, standard page, news, notices and the
 policy-document library."""
 
+from modelcluster.fields import ParentalKey
+
 from django.core.paginator import Page as PaginatorPage
 from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from modelcluster.fields import ParentalKey
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.fields import StreamField
 from wagtail.models import Orderable, Page
@@ -236,8 +237,12 @@ class PolicyIndexPage(ChineseSearchMixin, Page):
         form = PolicyFilterForm(request.GET or None, library=self)
         filters = form.cleaned_data if form.is_valid() else {}
         documents = selectors.policies_filtered(library=self, **filters)
-        page: PaginatorPage = selectors.paginate(documents, request, per_page=self.per_page)
-        context.update(form=form, items=page, filtered=bool(filters and any(filters.values())))
+        page: PaginatorPage = selectors.paginate(
+            documents, request, per_page=self.per_page
+        )
+        context.update(
+            form=form, items=page, filtered=bool(filters and any(filters.values()))
+        )
         return context
 
 
@@ -279,11 +284,15 @@ class PolicyDocumentPage(ChineseSearchMixin, Page):
         FieldPanel("body"),
         InlinePanel("attachments", label=_("Attachments")),
     ]
-    search_fields = Page.search_fields + SEARCH_FIELDS + [
-        index.SearchField("document_number"),
-        index.FilterField("issuer"),
-        index.FilterField("issued_date"),
-    ]
+    search_fields = (
+        Page.search_fields
+        + SEARCH_FIELDS
+        + [
+            index.SearchField("document_number"),
+            index.FilterField("issuer"),
+            index.FilterField("issued_date"),
+        ]
+    )
     search_summary_field = "summary"
     parent_page_types = ["portal.PolicyIndexPage"]
     subpage_types: list[str] = []

@@ -16,9 +16,7 @@ PORTAL_EMAIL_DELIVERY_BACKEND = env.str(
 )
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = tempfile.mkdtemp(prefix="portal-test-media-")
 STATIC_ROOT = tempfile.mkdtemp(prefix="portal-test-static-")
@@ -39,7 +37,9 @@ import os  # noqa: E402
 
 from .base import DATABASES  # noqa: E402
 
-_shared = os.environ.setdefault("PORTAL_TEST_SHARED_DIR", tempfile.mkdtemp(prefix="portal-test-"))
+_shared = os.environ.setdefault(
+    "PORTAL_TEST_SHARED_DIR", tempfile.mkdtemp(prefix="portal-test-")
+)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(_shared, "test.sqlite3")}
 if CELERY_BROKER_URL == "filesystem://":  # noqa: F405

@@ -56,7 +56,9 @@ def main_menu(context: template.Context) -> Menu:
     cached = getattr(request, "_portal_menu", None)
     if cached is None:
         site = Site.find_for_request(request)
-        cached = Menu(pages=selectors.menu_pages(site_root=site.root_page) if site else [])
+        cached = Menu(
+            pages=selectors.menu_pages(site_root=site.root_page) if site else []
+        )
         request._portal_menu = cached  # type: ignore[attr-defined]
     return cached
 

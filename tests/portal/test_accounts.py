@@ -5,6 +5,7 @@ import re
 
 import pytest
 from allauth.account.models import EmailAddress, EmailConfirmationHMAC
+
 from django.core import mail
 from django.urls import reverse
 from django.utils import translation
@@ -54,7 +55,8 @@ def test_signup_sends_a_chinese_verification_email_and_login_waits_for_it(
     # Before verification, logging in only re-sends the verification notice.
     client.logout()
     response = client.post(
-        reverse("account_login"), {"login": "zhang.wei@example.org", "password": PASSWORD}
+        reverse("account_login"),
+        {"login": "zhang.wei@example.org", "password": PASSWORD},
     )
     assert "_auth_user_id" not in client.session
 
@@ -64,7 +66,8 @@ def test_signup_sends_a_chinese_verification_email_and_login_waits_for_it(
     assert EmailAddress.objects.get(email="zhang.wei@example.org").verified
 
     response = client.post(
-        reverse("account_login"), {"login": "zhang.wei@example.org", "password": PASSWORD}
+        reverse("account_login"),
+        {"login": "zhang.wei@example.org", "password": PASSWORD},
     )
     assert response.status_code == 302
     assert response["Location"] == reverse("account_profile")
@@ -90,7 +93,10 @@ def test_profile_saves_the_vocabulary_terms(client, home):
     assert response.status_code == 302
     user.refresh_from_db()
     assert (user.real_name, user.district, user.organisation, user.language) == (
-        "李玥", district, "重庆大学", "en"
+        "李玥",
+        district,
+        "重庆大学",
+        "en",
     )
     html = client.get(reverse("account_profile")).content.decode()
     assert "渝北区" in html
@@ -100,7 +106,8 @@ def test_profile_rejects_a_blank_name_and_unknown_district(client, home):
     user = UserFactory(real_name="王芳")
     client.force_login(user)
     response = client.post(
-        reverse("account_profile"), {"real_name": "  ", "district": "999999", "language": "xx"}
+        reverse("account_profile"),
+        {"real_name": "  ", "district": "999999", "language": "xx"},
     )
     assert response.status_code == 200
     html = response.content.decode()
@@ -140,18 +147,24 @@ def test_signup_with_a_used_email_creates_no_second_account(client, home):
 def test_signup_in_english_explains_in_english(client, home):
     with translation.override("en"):
         url = reverse("account_signup")
-    response = client.post(url, {"email": "bad", "password1": "x", "password2": "x", "real_name": "Li"})
+    response = client.post(
+        url, {"email": "bad", "password1": "x", "password2": "x", "real_name": "Li"}
+    )
     assert response.status_code == 200
     assert "Enter a valid email address." in response.content.decode()
 
 
-def test_reused_and_bad_verification_links_are_explained(client, home, django_capture_on_commit_callbacks):
+def test_reused_and_bad_verification_links_are_explained(
+    client, home, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         signup(client)
     link = confirmation_link(mail.outbox[0])
     client.post(link)
     again = client.get(link)
-    assert "已过期或无效" in again.content.decode() or "已确认" in again.content.decode()
+    assert (
+        "已过期或无效" in again.content.decode() or "已确认" in again.content.decode()
+    )
     bogus = client.get(reverse("account_confirm_email", args=["not-a-real-key"]))
     assert bogus.status_code in (200, 404)
     assert "已过期或无效" in bogus.content.decode()
@@ -159,7 +172,9 @@ def test_reused_and_bad_verification_links_are_explained(client, home, django_ca
 
 def test_expired_verification_link_is_refused(client, home, settings):
     user = UserFactory(verified=False)
-    address = EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=False)
+    address = EmailAddress.objects.create(
+        user=user, email=user.email, primary=True, verified=False
+    )
     key = EmailConfirmationHMAC(address).key
     settings.ACCOUNT_EMAIL_CONFIRMATION_EXPIRE_DAYS = -1
     page = client.get(reverse("account_confirm_email", args=[key]))
@@ -169,10 +184,14 @@ def test_expired_verification_link_is_refused(client, home, settings):
     assert not address.verified
 
 
-def test_password_reset_sends_an_email_with_a_working_link(client, home, django_capture_on_commit_callbacks):
+def test_password_reset_sends_an_email_with_a_working_link(
+    client, home, django_capture_on_commit_callbacks
+):
     UserFactory(email="reset@example.org")
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("account_reset_password"), {"email": "reset@example.org"})
+        response = client.post(
+            reverse("account_reset_password"), {"email": "reset@example.org"}
+        )
     assert response.status_code == 302
     assert len(mail.outbox) == 1
     assert "/accounts/password/reset/key/" in mail.outbox[0].body
@@ -183,10 +202,16 @@ def test_password_change_checks_the_old_password(client, home):
     client.force_login(user)
     response = client.post(
         reverse("account_change_password"),
-        {"oldpassword": "wrong", "password1": "Another-Long-Pass-99", "password2": "Another-Long-Pass-99"},
+        {
+            "oldpassword": "wrong",
+            "password1": "Another-Long-Pass-99",
+            "password2": "Another-Long-Pass-99",
+        },
     )
     assert response.status_code == 200
-    assert "当前密码" in response.content.decode() or "密码" in response.content.decode()
+    assert (
+        "当前密码" in response.content.decode() or "密码" in response.content.decode()
+    )
     response = client.post(
         reverse("account_change_password"),
         {
@@ -200,11 +225,15 @@ def test_password_change_checks_the_old_password(client, home):
     assert user.check_password("Another-Long-Pass-99")
 
 
-def test_change_of_email_is_verified_before_it_counts(client, home, django_capture_on_commit_callbacks):
+def test_change_of_email_is_verified_before_it_counts(
+    client, home, django_capture_on_commit_callbacks
+):
     user = UserFactory(email="old@example.org")
     client.force_login(user)
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("account_email"), {"action_add": "", "email": "new@example.org"})
+        response = client.post(
+            reverse("account_email"), {"action_add": "", "email": "new@example.org"}
+        )
     assert response.status_code == 302
     user.refresh_from_db()
     assert user.email == "old@example.org"
@@ -217,13 +246,16 @@ def test_change_of_email_is_verified_before_it_counts(client, home, django_captu
 def test_delete_account_needs_the_password_then_removes_everything(client, home):
     user = UserFactory()
     client.force_login(user)
-    response = client.post(reverse("account_delete"), {"password": "wrong", "confirm": "on"})
+    response = client.post(
+        reverse("account_delete"), {"password": "wrong", "confirm": "on"}
+    )
     assert response.status_code == 200
     assert "密码不正确" in response.content.decode()
     assert User.objects.filter(pk=user.pk).exists()
 
     response = client.post(
-        reverse("account_delete"), {"password": "correct horse battery staple", "confirm": "on"}
+        reverse("account_delete"),
+        {"password": "correct horse battery staple", "confirm": "on"},
     )
     assert response.status_code == 302
     assert not User.objects.filter(pk=user.pk).exists()
@@ -234,9 +266,13 @@ def test_delete_account_needs_the_password_then_removes_everything(client, home)
 def test_failed_logins_are_rate_limited(client, home):
     UserFactory(email="target@example.org")
     for _ in range(5):
-        client.post(reverse("account_login"), {"login": "target@example.org", "password": "wrong"})
+        client.post(
+            reverse("account_login"),
+            {"login": "target@example.org", "password": "wrong"},
+        )
     response = client.post(
-        reverse("account_login"), {"login": "target@example.org", "password": "correct horse battery staple"}
+        reverse("account_login"),
+        {"login": "target@example.org", "password": "correct horse battery staple"},
     )
     assert "_auth_user_id" not in client.session
     assert response.status_code in (200, 429)

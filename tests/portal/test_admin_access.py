@@ -9,6 +9,7 @@ from allauth.mfa.totp.internal.auth import (
     hotp_value,
     yield_hotp_counters_from_time,
 )
+
 from django.urls import reverse
 
 from tests.factories import StaffFactory, UserFactory
@@ -42,7 +43,9 @@ def current_code(secret: str) -> str:
 @pytest.mark.parametrize("path", ["/admin/login/", "/django-admin/login/"])
 def test_admin_login_pages_do_not_accept_a_password(client, home, path):
     staff = StaffFactory()
-    response = client.post(path, {"username": staff.email, "email": staff.email, "password": PASSWORD})
+    response = client.post(
+        path, {"username": staff.email, "email": staff.email, "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
     assert "_auth_user_id" not in client.session
@@ -87,7 +90,9 @@ def test_staff_login_with_mfa_asks_for_the_code_before_signing_in(client, home):
     staff = StaffFactory()
     secret = generate_totp_secret()
     TOTP.activate(staff, secret)
-    response = client.post(reverse("account_login"), {"login": staff.email, "password": PASSWORD})
+    response = client.post(
+        reverse("account_login"), {"login": staff.email, "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_authenticate")
     assert "_auth_user_id" not in client.session

@@ -2,7 +2,9 @@
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
 from django.core.files.uploadedfile import SimpleUploadedFile
+
 from wagtail.documents import get_document_model
 
 from tests.factories import StaffFactory, UserFactory
@@ -23,8 +25,13 @@ def test_an_oversized_document_upload_is_refused_with_a_message(client, home, se
     staff = StaffFactory()
     TOTP.activate(staff, generate_totp_secret())
     client.force_login(staff)
-    upload = SimpleUploadedFile("big.pdf", b"%PDF-1.4\n" + b"0" * 4096, content_type="application/pdf")
-    response = client.post("/admin/documents/add/", {"title": "太大的文件", "file": upload, "collection": 1})
+    upload = SimpleUploadedFile(
+        "big.pdf", b"%PDF-1.4\n" + b"0" * 4096, content_type="application/pdf"
+    )
+    response = client.post(
+        "/admin/documents/add/",
+        {"title": "太大的文件", "file": upload, "collection": 1},
+    )
     assert response.status_code == 200
     assert "文件过大" in response.content.decode()
     assert not get_document_model().objects.filter(title="太大的文件").exists()

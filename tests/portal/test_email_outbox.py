@@ -4,6 +4,7 @@
 from datetime import timedelta
 
 import pytest
+
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives, send_mail
 from django.db import transaction
@@ -15,7 +16,9 @@ from portal.models import OutgoingEmail
 pytestmark = pytest.mark.django_db
 
 
-def test_an_email_is_stored_and_only_delivered_after_commit(django_capture_on_commit_callbacks):
+def test_an_email_is_stored_and_only_delivered_after_commit(
+    django_capture_on_commit_callbacks,
+):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         with transaction.atomic():
             send_mail("培训通知", "正文", "noreply@example.org", ["a@example.org"])
@@ -30,16 +33,23 @@ def test_an_email_is_stored_and_only_delivered_after_commit(django_capture_on_co
 
 
 def test_a_rolled_back_change_sends_nothing(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            send_mail("不应发送", "正文", "noreply@example.org", ["a@example.org"])
-            raise RuntimeError("the change failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True),
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        send_mail("不应发送", "正文", "noreply@example.org", ["a@example.org"])
+        raise RuntimeError("the change failed")
     assert not OutgoingEmail.objects.exists()
     assert mail.outbox == []
 
 
-def test_html_alternative_and_attachment_survive_the_outbox(django_capture_on_commit_callbacks):
-    message = EmailMultiAlternatives("证书", "纯文本", "noreply@example.org", ["b@example.org"])
+def test_html_alternative_and_attachment_survive_the_outbox(
+    django_capture_on_commit_callbacks,
+):
+    message = EmailMultiAlternatives(
+        "证书", "纯文本", "noreply@example.org", ["b@example.org"]
+    )
     message.attach_alternative("<p>网页</p>", "text/html")
     message.attach("证书.pdf", b"%PDF-1.7 test", "application/pdf")
     with django_capture_on_commit_callbacks(execute=True):
@@ -77,7 +87,9 @@ def test_the_sweep_sends_what_a_lost_task_left_pending():
     send_mail("丢失的任务", "正文", "noreply@example.org", ["a@example.org"])
     recent = OutgoingEmail.objects.get()
     assert services.email_sweep() == []  # too fresh to be considered lost
-    OutgoingEmail.objects.filter(pk=recent.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    OutgoingEmail.objects.filter(pk=recent.pk).update(
+        created_at=timezone.now() - timedelta(minutes=10)
+    )
     assert services.email_sweep() == [recent.pk]
     recent.refresh_from_db()
     assert recent.status == OutgoingEmail.Status.SENT
@@ -86,6 +98,9 @@ def test_the_sweep_sends_what_a_lost_task_left_pending():
 
 
 def test_beat_runs_the_sweep_and_scheduled_publishing_every_minute(settings):
-    schedule = {entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    schedule = {
+        entry["task"]: entry["schedule"]
+        for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
     assert schedule["portal.tasks.sweep_outgoing_email"] == 60.0
     assert schedule["portal.tasks.publish_scheduled_pages"] == 60.0

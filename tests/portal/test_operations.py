@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
 from django.core.management import call_command
 
 from wagtail.models import Page
@@ -23,12 +24,16 @@ def test_production_settings_pass_the_deployment_checks():
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "portal.settings.production",
-        "SECRET_KEY": "x7!kq2Lr9vZ0pW4eYh3Tn8sGm1Bc6Jd5Fa0Ru2Ox9Ei7Uy4Hw3Qt6Ps1Lk8Mn5Vb",
+        "SECRET_KEY": "x7!kq2Lr9vZ0pW4eYh3Tn8sGm1Bc6Jd5Fa0Ru2Ox9Ei7Uy4Hw3Qt6Ps1Lk8Mn5",
         "ALLOWED_HOSTS": "portal.example.org",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -59,8 +64,13 @@ def test_ensure_admin_creates_one_administrator_and_prints_the_login_once(capsys
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "path",
-    ["/admin/snippets/portal/audience/", "/admin/snippets/portal/district/", "/admin/outgoing_email/",
-     "/admin/settings/portal/sitesettings/", "/admin/users/"],
+    [
+        "/admin/snippets/portal/audience/",
+        "/admin/snippets/portal/district/",
+        "/admin/outgoing_email/",
+        "/admin/settings/portal/sitesettings/",
+        "/admin/users/",
+    ],
 )
 def test_admin_screens_open_for_administrators(client, home, path):
     staff = StaffFactory()

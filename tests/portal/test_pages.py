@@ -1,6 +1,7 @@
 """Every page type renders, in Chinese by default and in English one click away."""
 
 import pytest
+
 from django.urls import reverse
 from django.utils import translation
 
@@ -12,7 +13,17 @@ def url_of(page, language="zh-hans"):
     with translation.override(language):
         return page.url
 
-PAGE_KEYS = ["home", "standard", "news_index", "news", "notice_index", "notice", "policy_index", "policy"]
+
+PAGE_KEYS = [
+    "home",
+    "standard",
+    "news_index",
+    "news",
+    "notice_index",
+    "notice",
+    "policy_index",
+    "policy",
+]
 
 
 @pytest.mark.parametrize("key", PAGE_KEYS)
@@ -45,7 +56,9 @@ def test_language_switcher_keeps_the_current_page(client, site_pages):
     assert response["Location"] == english
     html = client.get(english).content.decode()
     assert f'name="next" value="{chinese}"' in html
-    response = client.post(reverse("set_language"), {"language": "zh-hans", "next": chinese})
+    response = client.post(
+        reverse("set_language"), {"language": "zh-hans", "next": chinese}
+    )
     assert response["Location"] == chinese
     assert '<html lang="zh-Hans">' in client.get(response["Location"]).content.decode()
 
@@ -63,7 +76,10 @@ def test_navigation_comes_from_the_page_tree(client, site_pages):
         assert f'href="{url_of(site_pages[key])}"' in html
     site_pages["standard"].show_in_menus = False
     site_pages["standard"].save()
-    assert f'href="{url_of(site_pages["standard"])}"' not in client.get("/").content.decode()
+    assert (
+        f'href="{url_of(site_pages["standard"])}"'
+        not in client.get("/").content.decode()
+    )
 
 
 def test_dates_use_chinese_format(client, site_pages):

@@ -2,6 +2,7 @@
 number of items."""
 
 import pytest
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 

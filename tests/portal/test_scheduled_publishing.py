@@ -4,6 +4,7 @@ import time
 from datetime import timedelta
 
 import pytest
+
 from django.utils import timezone
 
 from portal.models import NewsPage
@@ -15,7 +16,9 @@ pytestmark = pytest.mark.django_db
 
 def test_a_news_item_scheduled_to_go_live_is_published_by_the_beat_task(client, home):
     index = NewsIndexPageFactory(parent=home)
-    news = NewsPageFactory(parent=index, slug="scheduled", live=False, title="定时发布的新闻")
+    news = NewsPageFactory(
+        parent=index, slug="scheduled", live=False, title="定时发布的新闻"
+    )
     news.go_live_at = timezone.now() + timedelta(seconds=2)
     revision = news.save_revision()
     revision.publish()  # with a future go-live, Wagtail only schedules it
@@ -37,7 +40,9 @@ def test_a_news_item_scheduled_to_go_live_is_published_by_the_beat_task(client, 
 def test_a_page_past_its_expiry_is_unpublished_by_the_beat_task(client, home):
     index = NewsIndexPageFactory(parent=home)
     news = NewsPageFactory(parent=index, slug="expiring")
-    NewsPage.objects.filter(pk=news.pk).update(expire_at=timezone.now() - timedelta(seconds=1))
+    NewsPage.objects.filter(pk=news.pk).update(
+        expire_at=timezone.now() - timedelta(seconds=1)
+    )
     publish_scheduled_pages.delay()
     news.refresh_from_db()
     assert not news.live and news.expired

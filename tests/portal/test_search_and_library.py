@@ -3,7 +3,12 @@ answer malformed queries with a message instead of an error."""
 
 import pytest
 
-from tests.factories import PolicyDocumentPageFactory, PolicyIndexPageFactory, NewsIndexPageFactory, NewsPageFactory
+from tests.factories import (
+    NewsIndexPageFactory,
+    NewsPageFactory,
+    PolicyDocumentPageFactory,
+    PolicyIndexPageFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -15,18 +20,30 @@ def library(home, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         policies = PolicyIndexPageFactory(parent=home)
         PolicyDocumentPageFactory(
-            parent=policies, slug="opinions", title="关于贯彻落实国家知识产权战略行动计划的实施意见",
-            issuer="重庆市人民政府办公厅", document_number="渝府办发〔2015〕83号",
+            parent=policies,
+            slug="opinions",
+            title="关于贯彻落实国家知识产权战略行动计划的实施意见",
+            issuer="重庆市人民政府办公厅",
+            document_number="渝府办发〔2015〕83号",
             issued_date="2015-05-22",
             summary="建立知识产权人才库，把律师、公证员纳入市知识产权人才库。",
         )
         PolicyDocumentPageFactory(
-            parent=policies, slug="action-plan", title="深入实施国家知识产权战略行动计划",
-            issuer="国务院办公厅", document_number="国办发〔2014〕64号", issued_date="2014-12-10",
+            parent=policies,
+            slug="action-plan",
+            title="深入实施国家知识产权战略行动计划",
+            issuer="国务院办公厅",
+            document_number="国办发〔2014〕64号",
+            issued_date="2014-12-10",
             summary="部署专利、商标和版权工作。",
         )
         news = NewsIndexPageFactory(parent=home)
-        NewsPageFactory(parent=news, slug="talent", title="人才库启动入库申报", summary="律师可以申请。")
+        NewsPageFactory(
+            parent=news,
+            slug="talent",
+            title="人才库启动入库申报",
+            summary="律师可以申请。",
+        )
     return policies
 
 

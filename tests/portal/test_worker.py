@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import connection, transaction
@@ -24,9 +25,13 @@ from portal.models import NewsPage, OutgoingEmail
 from portal.tasks import publish_scheduled_pages
 from tests.factories import NewsIndexPageFactory, NewsPageFactory
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
+FILE_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 
 
 def database_url() -> str:
@@ -34,7 +39,8 @@ def database_url() -> str:
     if db["ENGINE"] == "django.db.backends.sqlite3":
         return f"sqlite:///{db['NAME']}"
     user = db["USER"] or "postgres"
-    return f"postgres://{user}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"postgres://{user}@{host}:{port}/{db['NAME']}"
 
 
 def wait_for(condition, timeout=30.0, interval=0.2):
@@ -56,22 +62,44 @@ def worker(tmp_path, monkeypatch):
         "DJANGO_SETTINGS_MODULE": "portal.settings.test",
         "DATABASE_URL": database_url(),
         "CELERY_TASK_ALWAYS_EAGER": "false",
-        "PORTAL_EMAIL_DELIVERY_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "PORTAL_EMAIL_DELIVERY_BACKEND": FILE_BACKEND,
         "EMAIL_FILE_PATH": str(mail_dir),
     }
-    celery_app.control.purge() if settings.CELERY_BROKER_URL != "filesystem://" else None
-    log = open(tmp_path / "worker.log", "w+")
+    if settings.CELERY_BROKER_URL != "filesystem://":
+        celery_app.control.purge()  # nothing left over from an earlier run
+    log = open(tmp_path / "worker.log", "w+")  # noqa: SIM115 (closed at teardown)
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "worker", "--pool", "solo",
-         "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--without-mingle",
-         "--without-gossip", "--without-heartbeat", "--loglevel", "INFO"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--pool",
+            "solo",
+            "--queues",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
-    ready = wait_for(lambda: "ready." in (tmp_path / "worker.log").read_text(), timeout=60)
+    ready = wait_for(
+        lambda: "ready." in (tmp_path / "worker.log").read_text(), timeout=60
+    )
     if not ready:
         process.kill()
-        pytest.fail("The worker did not start:\n" + (tmp_path / "worker.log").read_text())
+        pytest.fail(
+            "The worker did not start:\n" + (tmp_path / "worker.log").read_text()
+        )
     yield mail_dir
     process.send_signal(signal.SIGTERM)
     try:
@@ -83,7 +111,12 @@ def worker(tmp_path, monkeypatch):
 
 def test_email_is_enqueued_on_commit_and_delivered_by_the_worker(worker, home):
     with transaction.atomic():
-        send_mail("培训开班通知", "请按时参加。", "noreply@example.org", ["trainee@example.org"])
+        send_mail(
+            "培训开班通知",
+            "请按时参加。",
+            "noreply@example.org",
+            ["trainee@example.org"],
+        )
         email = OutgoingEmail.objects.get()
         # Inside the transaction nothing is enqueued: the worker cannot deliver.
         time.sleep(1.5)

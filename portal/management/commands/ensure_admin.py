@@ -1,10 +1,10 @@
 import secrets
 
+from allauth.account.models import EmailAddress
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
-
-from allauth.account.models import EmailAddress
 
 from portal.models import User
 
@@ -27,8 +27,12 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         with transaction.atomic():
-            user = User.objects.create_superuser(email=email, password=password, real_name="管理员")
-            EmailAddress.objects.create(user=user, email=email, primary=True, verified=True)
+            user = User.objects.create_superuser(
+                email=email, password=password, real_name="管理员"
+            )
+            EmailAddress.objects.create(
+                user=user, email=email, primary=True, verified=True
+            )
         line = "=" * 64
         self.stdout.write(
             f"{line}\nAdministrator created (shown only this once):\n"
