@@ -19,7 +19,6 @@ from tests.factories import StaffFactory
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.django_db  # only for the cache clearing in conftest
 def test_production_settings_pass_the_deployment_checks():
     env = {
         **os.environ,
