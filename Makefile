@@ -9,6 +9,8 @@ export PORTAL_PORT := $(PORT)
 .PHONY: run test bench sysdeps sysdeps-test deps deps-dev messages makemessages lock lint clean
 
 run: sysdeps deps messages
+	@$(PY) -c "import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $(PORT)))" 2>/dev/null \
+		|| { echo "Port $(PORT) is in use: stop what uses it, or run: make run PORT=8001"; exit 1; }
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	$(PY) manage.py ensure_admin
@@ -16,7 +18,7 @@ run: sysdeps deps messages
 	@echo "Portal: http://127.0.0.1:$(PORT)/   admin: http://127.0.0.1:$(PORT)/admin/"
 	@echo "Web server, Celery worker and beat are starting; Ctrl-C stops all three."
 	@echo ""
-	$(VENV)/bin/honcho --no-prefix -f Procfile.dev start 2>/dev/null || $(VENV)/bin/honcho -f Procfile.dev start
+	exec $(VENV)/bin/honcho -f Procfile.dev start
 
 test: sysdeps-test deps-dev messages
 	$(PY) -m pytest $(PYTEST_ARGS)
