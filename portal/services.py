@@ -64,6 +64,7 @@ def email_deliver(*, email_id: int) -> OutgoingEmail | None:
         email.attempts = F("attempts") + 1
         email.last_error = ""
         email.save(update_fields=["status", "sent_at", "attempts", "last_error"])
+        email.refresh_from_db(fields=["attempts"])
         return email
 
 

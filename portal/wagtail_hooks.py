@@ -70,3 +70,14 @@ class OutgoingEmailViewSet(ModelViewSet):
 @hooks.register("register_admin_viewset")
 def register_outbox_viewset():  # type: ignore[no-untyped-def]
     return OutgoingEmailViewSet("outgoing_email")
+
+
+@hooks.register("construct_help_menu")
+def remove_links_to_the_internet(request, menu_items):  # type: ignore[no-untyped-def]
+    """Wagtail's release notes and editor guide live on wagtail.org, which a
+    closed government intranet cannot reach."""
+    menu_items[:] = [
+        item
+        for item in menu_items
+        if item.name != "editor-guide" and not item.name.startswith("whats-new")
+    ]
