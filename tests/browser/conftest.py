@@ -1,9 +1,9 @@
 """Fixtures for the browser tests: Debian's Chromium driven by Playwright
 against pytest-django's live server.
 
-The browser starts once per session; every test gets a fresh context (no
-cookies carried over) whose locale is Simplified Chinese, the portal's default
-language. No browser is ever downloaded: Playwright drives /usr/bin/chromium.
+Each test gets its own browser (see `browser` for why) and a fresh context
+whose locale is Simplified Chinese, the portal's default language. No browser
+is ever downloaded: Playwright drives /usr/bin/chromium.
 Set PORTAL_TEST_SHOTS to a folder to keep the screenshots the tests take.
 """
 
@@ -14,11 +14,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from wagtail.models import Site
+from django.db import connections
 
-# Playwright's sync API runs an event loop in the test thread, which makes
-# Django refuse ORM calls from it unless told that this is intended.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+from wagtail.models import Site
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -35,18 +33,33 @@ TIMEOUT_MS = 10_000
 DESKTOP = {"width": 1280, "height": 900}
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator:
+@pytest.fixture
+def browser(monkeypatch) -> Iterator:
+    """Chromium, started for one test and stopped before its database is reset.
+
+    Playwright's sync API runs an event loop in the test thread. While it runs,
+    Django refuses ORM calls from this thread unless DJANGO_ALLOW_ASYNC_UNSAFE
+    is set, and its connection handler (an asgiref Local) hands out separate
+    connection objects; these miss the state the transactional test case needs
+    to restore the migrations' rows (serialized_rollback). So Playwright lives
+    only inside the test: the database is restored before it starts and
+    flushed after it stops. The variable is set for the test only, not the
+    session: it would leak into the subprocesses other tests start, and
+    `manage.py check --deploy` rejects it.
+    """
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
         yield browser
         browser.close()
+        # The connections opened while the loop ran belong to its context.
+        connections.close_all()
 
 
 @pytest.fixture
@@ -61,7 +74,7 @@ def live_site(home, live_server):
 
 
 @pytest.fixture
-def new_page(browser, live_site) -> Iterator[Callable]:
+def new_page(live_site, browser) -> Iterator[Callable]:
     """Open a tab in a new Simplified Chinese context; keyword arguments go to
     browser.new_context (viewport, java_script_enabled...). Each tab fails the
     test on a server error or an uncaught JavaScript error."""
@@ -82,9 +95,11 @@ def new_page(browser, live_site) -> Iterator[Callable]:
         tab.on("pageerror", lambda error: errors.append(f"JavaScript: {error}"))
         tab.on(
             "response",
-            lambda response: errors.append(f"HTTP {response.status} {response.url}")
-            if response.status >= 500
-            else None,
+            lambda response: (
+                errors.append(f"HTTP {response.status} {response.url}")
+                if response.status >= 500
+                else None
+            ),
         )
         return tab
 

@@ -5,10 +5,11 @@ import re
 import time
 
 import pytest
-from django.core import mail
 from playwright.sync_api import expect
 
-from portal.models import User
+from django.core import mail
+
+from portal.models import OutgoingEmail, User
 from tests.browser.helpers import field
 
 pytestmark = [
@@ -54,7 +55,10 @@ def test_signup_in_chinese_then_verify_sign_in_and_see_the_profile(page, live_si
         "zh-hans",
     )
 
+    # The message went through the outbox row, then to the delivery backend.
     (message,) = wait_for_mail(1)
+    outgoing = OutgoingEmail.objects.get(to=[EMAIL])
+    assert outgoing.status == OutgoingEmail.Status.SENT
     assert message.to == [EMAIL]
     assert "确认" in message.subject
     link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", message.body)
