@@ -1,0 +1,1 @@
+"""Benchmarks of the portal: `make bench` (python -m benchmarks.run)."""
