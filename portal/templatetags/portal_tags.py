@@ -4,8 +4,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import template
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import translate_url
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
 from wagtail.models import Page, Site
 
@@ -84,3 +87,11 @@ def url_in_language(context: template.Context, language: str) -> str:
     """
     request: HttpRequest = context["request"]
     return translate_url(request.get_full_path(), language)
+
+
+@register.simple_tag
+def content_lang() -> str:
+    """Marks text that editors wrote (in Chinese) on pages whose interface is in
+    another language, so that screen readers switch voice for it."""
+    language = get_language() or settings.LANGUAGE_CODE
+    return "" if language.startswith("zh") else mark_safe(' lang="zh-Hans"')

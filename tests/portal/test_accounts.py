@@ -121,7 +121,7 @@ def test_profile_rejects_a_blank_name_and_unknown_district(client, home):
     ("email", "password", "message"),
     [
         ("not-an-email", PASSWORD, "有效的 Email 地址"),
-        ("zhang.wei@example.org", "12345", "密码"),
+        ("zhang.wei@example.org", "Ab3$x", "密码太短：至少需要 10 个字符"),
         ("zhang.wei@example.org", "password123", "密码"),
     ],
 )

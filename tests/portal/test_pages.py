@@ -113,3 +113,10 @@ def test_unknown_page_is_a_translated_404(client, home):
     response = client.get("/no-such-page/")
     assert response.status_code == 404
     assert "页面不存在" in response.content.decode()
+
+
+def test_chinese_content_is_marked_as_chinese_on_english_pages(client, site_pages):
+    english = client.get(url_of(site_pages["news"], "en")).content.decode()
+    assert '<article class="article" lang="zh-Hans">' in english
+    chinese = client.get(url_of(site_pages["news"])).content.decode()
+    assert '<article class="article">' in chinese
