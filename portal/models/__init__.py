@@ -13,12 +13,13 @@ from .pages import (
     StandardPage,
 )
 from .site_settings import SiteSettings
-from .vocabularies import Audience, District, Term
+from .vocabularies import Audience, District, IPType, Term
 
 __all__ = [
     "Audience",
     "District",
     "HomePage",
+    "IPType",
     "NewsIndexPage",
     "NewsPage",
     "NoticeAttachment",

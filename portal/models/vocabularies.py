@@ -44,6 +44,14 @@ class Audience(Term):
         verbose_name_plural = _("audience groups")
 
 
+class IPType(Term):
+    """A kind of intellectual property: patents, trademarks, copyright…"""
+
+    class Meta(Term.Meta):
+        verbose_name = _("IP type")
+        verbose_name_plural = _("IP types")
+
+
 class District(Term):
     """A county-level district (Chongqing's 38 by default)."""
 

@@ -1,0 +1,33 @@
+from .content import (
+    CourseCompletionCriterion,
+    CourseIndexPage,
+    CoursePage,
+    Instructor,
+    LessonPage,
+    SharedContent,
+)
+from .records import (
+    CertificateRequest,
+    Enrolment,
+    HoursLedgerEntry,
+    LessonProgress,
+    QuizAttempt,
+    TrainingClass,
+    TrainingClassMember,
+)
+
+__all__ = [
+    "CertificateRequest",
+    "CourseCompletionCriterion",
+    "CourseIndexPage",
+    "CoursePage",
+    "Enrolment",
+    "HoursLedgerEntry",
+    "Instructor",
+    "LessonPage",
+    "LessonProgress",
+    "QuizAttempt",
+    "SharedContent",
+    "TrainingClass",
+    "TrainingClassMember",
+]
