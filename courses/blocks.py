@@ -10,7 +10,12 @@ from wagtail.documents.blocks import DocumentChooserBlock
 from wagtail.embeds.blocks import EmbedBlock
 from wagtail.snippets.blocks import SnippetChooserBlock
 
-from portal.blocks import RICH_TEXT_FEATURES, CalloutBlock, CaptionedImageBlock, HeadingBlock
+from portal.blocks import (
+    RICH_TEXT_FEATURES,
+    CalloutBlock,
+    CaptionedImageBlock,
+    HeadingBlock,
+)
 
 VIDEO_EXTENSIONS = ("mp4", "webm", "ogv")
 
@@ -43,13 +48,19 @@ class VideoBlock(blocks.StructBlock):
         value = super().clean(value)
         errors = {}
         if not value.get("video") and not value.get("embed"):
-            errors["video"] = ValidationError(_("Choose a video file or give an embed URL."))
+            errors["video"] = ValidationError(
+                _("Choose a video file or give an embed URL.")
+            )
         video = value.get("video")
         if video and video.file_extension.lower() not in VIDEO_EXTENSIONS:
-            errors["video"] = ValidationError(_("The video must be an MP4, WebM or OGV file."))
+            errors["video"] = ValidationError(
+                _("The video must be an MP4, WebM or OGV file.")
+            )
         captions = value.get("captions")
         if captions and captions.file_extension.lower() != "vtt":
-            errors["captions"] = ValidationError(_("Captions must be a WebVTT (.vtt) file."))
+            errors["captions"] = ValidationError(
+                _("Captions must be a WebVTT (.vtt) file.")
+            )
         if errors:
             raise StructBlockValidationError(block_errors=errors)
         return value
@@ -122,15 +133,23 @@ class QuizQuestionBlock(blocks.StructBlock):
         error = None
         if kind == self.TRUE_FALSE:
             if not value.get("true_false_answer"):
-                error = ("true_false_answer", _("Choose whether the statement is true or false."))
+                error = (
+                    "true_false_answer",
+                    _("Choose whether the statement is true or false."),
+                )
         elif len(options) < 2:
             error = ("options", _("Give at least two options."))
         elif kind == self.SINGLE and len(correct) != 1:
-            error = ("options", _("A single-choice question needs exactly one correct option."))
+            error = (
+                "options",
+                _("A single-choice question needs exactly one correct option."),
+            )
         elif kind == self.MULTIPLE and not correct:
             error = ("options", _("Mark at least one option as correct."))
         if error:
-            raise StructBlockValidationError(block_errors={error[0]: ValidationError(error[1])})
+            raise StructBlockValidationError(
+                block_errors={error[0]: ValidationError(error[1])}
+            )
         return value
 
 
@@ -151,7 +170,9 @@ class SharedContentBlock(blocks.StreamBlock):
     """What shared content may hold (no quizzes: attempts belong to one lesson)."""
 
     heading = HeadingBlock()
-    paragraph = blocks.RichTextBlock(label=_("Paragraph"), icon="pilcrow", features=RICH_TEXT_FEATURES)
+    paragraph = blocks.RichTextBlock(
+        label=_("Paragraph"), icon="pilcrow", features=RICH_TEXT_FEATURES
+    )
     image = CaptionedImageBlock()
     callout = CalloutBlock()
     video = VideoBlock()

@@ -73,5 +73,3 @@ def _choices() -> list[tuple[str, str]]:
 
 def criterion_choices() -> list[tuple[str, str]]:
     return _choices()
-
-

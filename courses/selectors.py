@@ -1,0 +1,247 @@
+"""Reads of the courses app: what the catalogue, a course, a lesson and My
+learning show. A constant number of queries per page, whatever the data."""
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from courses.models import (
+    CertificateRequest,
+    CourseIndexPage,
+    CoursePage,
+    Enrolment,
+    HoursLedgerEntry,
+    LessonPage,
+    LessonProgress,
+    QuizAttempt,
+)
+
+
+@dataclass
+class CourseProgress:
+    """What completion criteria look at (courses.completion)."""
+
+    required_lessons: int = 0
+    required_lessons_done: int = 0
+    quizzes: int = 0
+    quizzes_passed: int = 0
+    lessons: int = 0
+    lessons_done: int = 0
+    done_keys: set[int] = field(default_factory=set)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.lessons_done / self.lessons) if self.lessons else 0
+
+
+def course_lessons(course: CoursePage) -> list[LessonPage]:
+    return list(LessonPage.objects.child_of(course).live().order_by("path"))
+
+
+def course_progress(
+    *, enrolment: Enrolment, course: CoursePage, lessons=None
+) -> CourseProgress:  # type: ignore[no-untyped-def]
+    lessons = course_lessons(course) if lessons is None else lessons
+    done = set(
+        LessonProgress.objects.filter(
+            enrolment=enrolment, status=LessonProgress.Status.COMPLETED
+        ).values_list("lesson_key", flat=True)
+    )
+    passed = set(
+        QuizAttempt.objects.filter(enrolment=enrolment, passed=True).values_list(
+            "lesson_key", "quiz_key"
+        )
+    )
+    progress = CourseProgress(done_keys=done)
+    for lesson in lessons:
+        progress.lessons += 1
+        progress.lessons_done += lesson.pk in done
+        if lesson.is_required:
+            progress.required_lessons += 1
+            progress.required_lessons_done += lesson.pk in done
+            for block in lesson.quiz_blocks():
+                progress.quizzes += 1
+                progress.quizzes_passed += (lesson.pk, block.id) in passed
+    return progress
+
+
+def completed_course_keys(*, user) -> set[int]:  # type: ignore[no-untyped-def]
+    if not user.is_authenticated:
+        return set()
+    return set(
+        Enrolment.objects.filter(user=user, completed_at__isnull=False).values_list(
+            "course_key", flat=True
+        )
+    )
+
+
+def missing_prerequisites(*, user, course: CoursePage) -> list[CoursePage]:  # type: ignore[no-untyped-def]
+    done = completed_course_keys(user=user)
+    return [c for c in course.prerequisites.all() if c.pk not in done]
+
+
+def catalogue(*, index: CourseIndexPage, user) -> list[dict]:  # type: ignore[no-untyped-def]
+    courses = list(
+        CoursePage.objects.child_of(index)
+        .live()
+        .public()
+        .select_related("cover_image")
+        .prefetch_related("audiences", "ip_types")
+        .order_by("path")
+    )
+    enrolments = {}
+    if user.is_authenticated:
+        enrolments = {
+            e.course_key: e
+            for e in Enrolment.objects.filter(
+                user=user, course_key__in=[c.pk for c in courses]
+            )
+        }
+    return [{"course": c, "enrolment": enrolments.get(c.pk)} for c in courses]
+
+
+def course_page_context(*, course: CoursePage, user) -> dict:  # type: ignore[no-untyped-def]
+    from courses.services import enrolment_refusal
+
+    lessons = course_lessons(course)
+    enrolment = (
+        Enrolment.objects.filter(user=user, course_key=course.pk).first()
+        if user.is_authenticated
+        else None
+    )
+    progress = (
+        course_progress(enrolment=enrolment, course=course, lessons=lessons)
+        if enrolment
+        else None
+    )
+    resume = None
+    if enrolment:
+        resume = next(
+            (lesson for lesson in lessons if lesson.pk == enrolment.last_lesson_key),
+            None,
+        )
+        resume = resume or next(
+            (lesson for lesson in lessons if lesson.pk not in progress.done_keys), None
+        )
+    return {
+        "lessons": lessons,
+        "enrolment": enrolment,
+        "progress": progress,
+        "resume_lesson": resume,
+        "refusal": None
+        if enrolment or not user.is_authenticated
+        else enrolment_refusal(user=user, course=course),
+        "instructors": list(course.instructors.all()),
+    }
+
+
+@dataclass
+class QuizState:
+    block: object
+    attempts: list
+    open_attempt: QuizAttempt | None
+    last: QuizAttempt | None
+    passed: bool
+    attempts_left: int | None
+
+
+def lesson_page_context(*, lesson: LessonPage, user) -> dict:  # type: ignore[no-untyped-def]
+    from courses.services import lesson_visit, quiz_attempts_left
+
+    course = lesson.get_parent().specific
+    lessons = course_lessons(course)
+    index = next((i for i, item in enumerate(lessons) if item.pk == lesson.pk), 0)
+    progress = lesson_visit(user=user, lesson=lesson) if user.is_authenticated else None
+    enrolment = progress.enrolment if progress else None
+    quizzes = {}
+    if enrolment:
+        attempts = list(
+            QuizAttempt.objects.filter(enrolment=enrolment, lesson_key=lesson.pk)
+        )
+        for block in lesson.quiz_blocks():
+            mine = [a for a in attempts if a.quiz_key == block.id]
+            submitted = [a for a in mine if a.status == QuizAttempt.Status.SUBMITTED]
+            quizzes[block.id] = QuizState(
+                block=block,
+                attempts=submitted,
+                open_attempt=next(
+                    (a for a in mine if a.status == QuizAttempt.Status.OPEN), None
+                ),
+                last=submitted[-1] if submitted else None,
+                passed=any(a.passed for a in submitted),
+                attempts_left=quiz_attempts_left(
+                    course=course, submitted=len(submitted)
+                ),
+            )
+    return {
+        "course": course,
+        "lessons": lessons,
+        "previous_lesson": lessons[index - 1] if index > 0 else None,
+        "next_lesson": lessons[index + 1] if index + 1 < len(lessons) else None,
+        "lesson_progress": progress,
+        "enrolment": enrolment,
+        "quizzes": quizzes,
+        "course_progress": course_progress(
+            enrolment=enrolment, course=course, lessons=lessons
+        )
+        if enrolment
+        else None,
+    }
+
+
+@dataclass
+class MyLearning:
+    in_progress: list
+    completed: list
+    hours_this_year: Decimal
+    hours_total: Decimal
+    certificates: list
+    ledger: list
+
+
+def my_learning(*, user) -> MyLearning:  # type: ignore[no-untyped-def]
+    enrolments = list(
+        Enrolment.objects.filter(user=user).select_related("course", "training_class")
+    )
+    done_counts: dict[int, int] = {}
+    for enrolment_id in LessonProgress.objects.filter(
+        enrolment__user=user, status=LessonProgress.Status.COMPLETED
+    ).values_list("enrolment_id", flat=True):
+        done_counts[enrolment_id] = done_counts.get(enrolment_id, 0) + 1
+    # Live lessons per course, in one query: a lesson's path is its course's
+    # path plus one step (treebeard's materialised path).
+    course_paths = {e.course.path for e in enrolments if e.course_id}
+    lesson_counts: dict[str, int] = {}
+    if course_paths:
+        condition = Q()
+        for path in course_paths:
+            condition |= Q(path__startswith=path)
+        for path in (
+            LessonPage.objects.live().filter(condition).values_list("path", flat=True)
+        ):
+            course_path = path[: -LessonPage.steplen]
+            lesson_counts[course_path] = lesson_counts.get(course_path, 0) + 1
+    for enrolment in enrolments:
+        total = (
+            lesson_counts.get(enrolment.course.path, 0) if enrolment.course_id else 0
+        )
+        enrolment.lessons_total = total
+        enrolment.lessons_done = done_counts.get(enrolment.pk, 0)
+        enrolment.percent = round(100 * enrolment.lessons_done / total) if total else 0
+    ledger = HoursLedgerEntry.objects.filter(user=user)
+    year = timezone.localdate().year
+    return MyLearning(
+        in_progress=[e for e in enrolments if not e.completed_at],
+        completed=[e for e in enrolments if e.completed_at],
+        hours_this_year=ledger.filter(earned_on__year=year).aggregate(s=Sum("hours"))[
+            "s"
+        ]
+        or Decimal(0),
+        hours_total=ledger.aggregate(s=Sum("hours"))["s"] or Decimal(0),
+        certificates=list(
+            CertificateRequest.objects.filter(user=user).order_by("-achieved_on")
+        ),
+        ledger=list(ledger[:50]),
+    )

@@ -26,6 +26,7 @@ urlpatterns += i18n_patterns(
     path("accounts/delete/", views.account_delete, name="account_delete"),
     path("accounts/", include("allauth.urls")),
     path("search/", views.search, name="search"),
+    path("learning/", include("courses.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

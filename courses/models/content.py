@@ -113,7 +113,9 @@ class CoursePage(ChineseSearchMixin, Page):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    ip_types = ParentalManyToManyField("portal.IPType", verbose_name=_("IP topics"), blank=True)
+    ip_types = ParentalManyToManyField(
+        "portal.IPType", verbose_name=_("IP topics"), blank=True
+    )
     audiences = ParentalManyToManyField(
         "portal.Audience",
         verbose_name=_("target audiences"),
@@ -127,8 +129,12 @@ class CoursePage(ChineseSearchMixin, Page):
         validators=[MinValueValidator(Decimal("0.5"))],
         help_text=_("学时 recorded when the course is completed."),
     )
-    level = models.CharField(_("level"), max_length=20, choices=Level.choices, default=Level.INTRODUCTORY)
-    instructors = ParentalManyToManyField(Instructor, verbose_name=_("instructors"), blank=True)
+    level = models.CharField(
+        _("level"), max_length=20, choices=Level.choices, default=Level.INTRODUCTORY
+    )
+    instructors = ParentalManyToManyField(
+        Instructor, verbose_name=_("instructors"), blank=True
+    )
     prerequisites = ParentalManyToManyField(
         "self",
         verbose_name=_("prerequisite courses"),
@@ -137,7 +143,9 @@ class CoursePage(ChineseSearchMixin, Page):
         help_text=_("Courses a learner must have completed before enrolling."),
     )
     pass_mark = models.PositiveSmallIntegerField(
-        _("pass mark (%)"), default=60, validators=[MinValueValidator(1), MaxValueValidator(100)]
+        _("pass mark (%)"),
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
     )
     max_attempts = models.PositiveSmallIntegerField(
         _("quiz attempts allowed"), default=3, help_text=_("0 means unlimited.")
@@ -145,10 +153,14 @@ class CoursePage(ChineseSearchMixin, Page):
     self_enrolment = models.BooleanField(
         _("learners may enrol themselves"),
         default=True,
-        help_text=_("Otherwise only training managers enrol learners, through training classes."),
+        help_text=_(
+            "Otherwise only training managers enrol learners, through training classes."
+        ),
     )
     enrolment_opens = models.DateTimeField(_("enrolment opens"), null=True, blank=True)
-    enrolment_closes = models.DateTimeField(_("enrolment closes"), null=True, blank=True)
+    enrolment_closes = models.DateTimeField(
+        _("enrolment closes"), null=True, blank=True
+    )
 
     content_panels = Page.content_panels + [
         FieldPanel("summary"),
@@ -167,14 +179,18 @@ class CoursePage(ChineseSearchMixin, Page):
                 FieldPanel("prerequisites"),
                 FieldRowPanel([FieldPanel("pass_mark"), FieldPanel("max_attempts")]),
                 FieldPanel("self_enrolment"),
-                FieldRowPanel([FieldPanel("enrolment_opens"), FieldPanel("enrolment_closes")]),
+                FieldRowPanel(
+                    [FieldPanel("enrolment_opens"), FieldPanel("enrolment_closes")]
+                ),
             ],
             heading=_("Enrolment and completion"),
         ),
         InlinePanel(
             "completion_criteria",
             label=_("Completion criteria"),
-            help_text=_("All must hold. None chosen: every required lesson done and every quiz passed."),
+            help_text=_(
+                "All must hold. None chosen: every required lesson done and every quiz passed."
+            ),
         ),
     ]
     search_fields = Page.search_fields + SEARCH_FIELDS
@@ -216,9 +232,13 @@ class LessonPage(ChineseSearchMixin, Page):
 
     summary = models.TextField(_("summary"), blank=True)
     is_required = models.BooleanField(
-        _("required"), default=True, help_text=_("Required lessons count towards completion.")
+        _("required"),
+        default=True,
+        help_text=_("Required lessons count towards completion."),
     )
-    duration_minutes = models.PositiveSmallIntegerField(_("estimated minutes"), default=15)
+    duration_minutes = models.PositiveSmallIntegerField(
+        _("estimated minutes"), default=15
+    )
     body = StreamField(LessonBodyBlock(), verbose_name=_("content"))
 
     content_panels = Page.content_panels + [
@@ -242,7 +262,9 @@ class LessonPage(ChineseSearchMixin, Page):
 
     def tracked_videos(self) -> list:
         return [
-            block for block in self.body if block.block_type == "video" and block.value.get("video")
+            block
+            for block in self.body
+            if block.block_type == "video" and block.value.get("video")
         ]
 
     @property
@@ -272,7 +294,9 @@ class CourseCompletionCriterion(Orderable):
     """One of a course's completion criteria; all of them must hold (ALL).
     The kinds come from courses.completion, where new ones are registered."""
 
-    page = ParentalKey(CoursePage, on_delete=models.CASCADE, related_name="completion_criteria")
+    page = ParentalKey(
+        CoursePage, on_delete=models.CASCADE, related_name="completion_criteria"
+    )
     kind = models.CharField(_("criterion"), max_length=40, choices=criterion_choices)
 
     panels = [FieldPanel("kind")]
@@ -281,5 +305,7 @@ class CourseCompletionCriterion(Orderable):
         verbose_name = _("completion criterion")
         verbose_name_plural = _("completion criteria")
         constraints = [
-            models.UniqueConstraint(fields=["page", "kind"], name="courses_criterion_once")
+            models.UniqueConstraint(
+                fields=["page", "kind"], name="courses_criterion_once"
+            )
         ]

@@ -13,13 +13,19 @@ class TrainingClass(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     code = models.SlugField(
-        _("code"), max_length=60, unique=True, help_text=_("A short stable identifier, e.g. 2027-spring-ip.")
+        _("code"),
+        max_length=60,
+        unique=True,
+        help_text=_("A short stable identifier, e.g. 2027-spring-ip."),
     )
     starts_on = models.DateField(_("starts on"))
     ends_on = models.DateField(_("ends on"))
     description = models.TextField(_("description"), blank=True)
     courses = models.ManyToManyField(
-        "courses.CoursePage", verbose_name=_("courses"), related_name="training_classes", blank=True
+        "courses.CoursePage",
+        verbose_name=_("courses"),
+        related_name="training_classes",
+        blank=True,
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -29,7 +35,8 @@ class TrainingClass(models.Model):
         ordering = ["-starts_on", "name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(ends_on__gte=models.F("starts_on")), name="courses_class_dates_in_order"
+                condition=Q(ends_on__gte=models.F("starts_on")),
+                name="courses_class_dates_in_order",
             )
         ]
 
@@ -41,10 +48,16 @@ class TrainingClassMember(models.Model):
     """A trainee in a training class."""
 
     training_class = models.ForeignKey(
-        TrainingClass, verbose_name=_("training class"), on_delete=models.CASCADE, related_name="members"
+        TrainingClass,
+        verbose_name=_("training class"),
+        on_delete=models.CASCADE,
+        related_name="members",
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("trainee"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("trainee"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     added_at = models.DateTimeField(_("added"), auto_now_add=True)
 
@@ -52,7 +65,9 @@ class TrainingClassMember(models.Model):
         verbose_name = _("trainee")
         verbose_name_plural = _("trainees")
         constraints = [
-            models.UniqueConstraint(fields=["training_class", "user"], name="courses_member_once")
+            models.UniqueConstraint(
+                fields=["training_class", "user"], name="courses_member_once"
+            )
         ]
 
 
@@ -64,7 +79,10 @@ class Enrolment(models.Model):
         CLASS = "class", _("Training class")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("learner"), on_delete=models.PROTECT, related_name="enrolments"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("learner"),
+        on_delete=models.PROTECT,
+        related_name="enrolments",
     )
     course = models.ForeignKey(
         "courses.CoursePage",
@@ -74,10 +92,16 @@ class Enrolment(models.Model):
         on_delete=models.SET_NULL,
         related_name="enrolments",
     )
-    course_key = models.PositiveBigIntegerField(_("course id"), help_text=_("Kept when the page is gone."))
+    course_key = models.PositiveBigIntegerField(
+        _("course id"), help_text=_("Kept when the page is gone.")
+    )
     course_title = models.CharField(_("course title"), max_length=255)
-    credit_hours = models.DecimalField(_("credit hours"), max_digits=5, decimal_places=1)
-    source = models.CharField(_("source"), max_length=10, choices=Source.choices, default=Source.SELF)
+    credit_hours = models.DecimalField(
+        _("credit hours"), max_digits=5, decimal_places=1
+    )
+    source = models.CharField(
+        _("source"), max_length=10, choices=Source.choices, default=Source.SELF
+    )
     training_class = models.ForeignKey(
         TrainingClass,
         verbose_name=_("training class"),
@@ -87,7 +111,9 @@ class Enrolment(models.Model):
         related_name="enrolments",
     )
     enrolled_at = models.DateTimeField(_("enrolled"), auto_now_add=True)
-    last_lesson_key = models.PositiveBigIntegerField(_("last lesson visited"), null=True, blank=True)
+    last_lesson_key = models.PositiveBigIntegerField(
+        _("last lesson visited"), null=True, blank=True
+    )
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
 
     class Meta:
@@ -95,7 +121,9 @@ class Enrolment(models.Model):
         verbose_name_plural = _("enrolments")
         ordering = ["-enrolled_at"]
         constraints = [
-            models.UniqueConstraint(fields=["user", "course_key"], name="courses_enrolment_once")
+            models.UniqueConstraint(
+                fields=["user", "course_key"], name="courses_enrolment_once"
+            )
         ]
         indexes = [models.Index(fields=["course_key", "completed_at"])]
 
@@ -110,18 +138,28 @@ class LessonProgress(models.Model):
         STARTED = "started", _("In progress")
         COMPLETED = "completed", _("Completed")
 
-    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="lesson_progress")
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.CASCADE, related_name="lesson_progress"
+    )
     lesson = models.ForeignKey(
-        "courses.LessonPage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "courses.LessonPage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     lesson_key = models.PositiveBigIntegerField(_("lesson id"))
     lesson_title = models.CharField(_("lesson title"), max_length=255)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.STARTED)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.STARTED
+    )
     position = models.FloatField(
-        _("resume position"), default=0, help_text=_("Seconds into the video, or fraction of the page read.")
+        _("resume position"),
+        default=0,
+        help_text=_("Seconds into the video, or fraction of the page read."),
     )
     video_duration = models.FloatField(_("video length (s)"), null=True, blank=True)
-    watched = models.JSONField(_("watched intervals"), default=list, blank=True)
+    watched = models.JSONField(_("watched intervals"), default=dict, blank=True)
     watched_seconds = models.FloatField(_("seconds watched"), default=0)
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -131,7 +169,9 @@ class LessonProgress(models.Model):
         verbose_name = _("lesson progress")
         verbose_name_plural = _("lesson progress")
         constraints = [
-            models.UniqueConstraint(fields=["enrolment", "lesson_key"], name="courses_progress_once")
+            models.UniqueConstraint(
+                fields=["enrolment", "lesson_key"], name="courses_progress_once"
+            )
         ]
 
 
@@ -142,9 +182,15 @@ class QuizAttempt(models.Model):
         OPEN = "open", _("Open")
         SUBMITTED = "submitted", _("Submitted")
 
-    enrolment = models.ForeignKey(Enrolment, on_delete=models.CASCADE, related_name="quiz_attempts")
+    enrolment = models.ForeignKey(
+        Enrolment, on_delete=models.CASCADE, related_name="quiz_attempts"
+    )
     lesson = models.ForeignKey(
-        "courses.LessonPage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "courses.LessonPage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     lesson_key = models.PositiveBigIntegerField(_("lesson id"))
     lesson_title = models.CharField(_("lesson title"), max_length=255)
@@ -152,12 +198,18 @@ class QuizAttempt(models.Model):
     number = models.PositiveSmallIntegerField(_("attempt number"))
     layout = models.JSONField(
         _("questions as shown"),
-        help_text=_("The order of questions and options in this attempt, and the questions' text."),
+        help_text=_(
+            "The order of questions and options in this attempt, and the questions' text."
+        ),
     )
     answers = models.JSONField(_("answers"), default=dict, blank=True)
-    score = models.DecimalField(_("score (%)"), max_digits=5, decimal_places=1, null=True, blank=True)
+    score = models.DecimalField(
+        _("score (%)"), max_digits=5, decimal_places=1, null=True, blank=True
+    )
     passed = models.BooleanField(_("passed"), default=False)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     submitted_at = models.DateTimeField(_("submitted"), null=True, blank=True)
 
@@ -167,7 +219,8 @@ class QuizAttempt(models.Model):
         ordering = ["number"]
         constraints = [
             models.UniqueConstraint(
-                fields=["enrolment", "lesson_key", "quiz_key", "number"], name="courses_attempt_number_once"
+                fields=["enrolment", "lesson_key", "quiz_key", "number"],
+                name="courses_attempt_number_once",
             ),
             # At most one open attempt per quiz: two tabs share it.
             models.UniqueConstraint(
@@ -187,7 +240,10 @@ class HoursLedgerEntry(models.Model):
         TRAINING_CLASS = "class", _("Training class")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("learner"), on_delete=models.PROTECT, related_name="hours"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("learner"),
+        on_delete=models.PROTECT,
+        related_name="hours",
     )
     source_type = models.CharField(_("source"), max_length=10, choices=Source.choices)
     source_key = models.PositiveBigIntegerField(_("source id"))
@@ -202,7 +258,8 @@ class HoursLedgerEntry(models.Model):
         ordering = ["-earned_on", "-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "source_type", "source_key"], name="courses_hours_once_per_source"
+                fields=["user", "source_type", "source_key"],
+                name="courses_hours_once_per_source",
             )
         ]
 
@@ -216,14 +273,21 @@ class CertificateRequest(models.Model):
         FAILED = "failed", _("Failed")
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("learner"), on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("learner"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    source_type = models.CharField(_("source"), max_length=10, choices=HoursLedgerEntry.Source.choices)
+    source_type = models.CharField(
+        _("source"), max_length=10, choices=HoursLedgerEntry.Source.choices
+    )
     source_key = models.PositiveBigIntegerField(_("source id"))
     title = models.CharField(_("title"), max_length=255)
     hours = models.DecimalField(_("hours"), max_digits=5, decimal_places=1)
     achieved_on = models.DateField(_("date achieved"))
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
     requested_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -231,6 +295,7 @@ class CertificateRequest(models.Model):
         verbose_name_plural = _("certificate requests")
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "source_type", "source_key"], name="courses_certificate_once_per_source"
+                fields=["user", "source_type", "source_key"],
+                name="courses_certificate_once_per_source",
             )
         ]

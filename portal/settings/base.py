@@ -323,6 +323,11 @@ WAGTAILDOCS_EXTENSIONS = [
     "txt",
     "zip",
     "ofd",
+    # Lesson videos and their captions.
+    "mp4",
+    "webm",
+    "ogv",
+    "vtt",
 ]
 WAGTAILDOCS_MAX_UPLOAD_SIZE = PORTAL_MAX_UPLOAD_SIZE
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024

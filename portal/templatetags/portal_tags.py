@@ -95,3 +95,12 @@ def content_lang() -> str:
     another language, so that screen readers switch voice for it."""
     language = get_language() or settings.LANGUAGE_CODE
     return "" if language.startswith("zh") else mark_safe(' lang="zh-Hans"')
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """mapping[key] in a template, or None."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None

@@ -1,0 +1,153 @@
+"""Learner actions: enrol, complete, heartbeat, quiz, and My learning.
+Views translate HTTP into service calls and service errors into messages."""
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from courses import selectors, services
+from courses.models import CoursePage, LessonPage, QuizAttempt
+from courses.permissions import can_view_lesson
+
+
+def _next_lesson_url(lesson: LessonPage) -> str:
+    following = (
+        LessonPage.objects.sibling_of(lesson, inclusive=False)
+        .live()
+        .filter(path__gt=lesson.path)
+        .order_by("path")
+        .first()
+    )
+    return following.url if following else lesson.get_parent().url
+
+
+@login_required
+@require_POST
+def enrol(request: HttpRequest, course_id: int) -> HttpResponse:
+    course = get_object_or_404(CoursePage.objects.live(), pk=course_id)
+    try:
+        services.enrolment_self(user=request.user, course=course)  # type: ignore[arg-type]
+    except services.CourseError as error:
+        messages.error(request, str(error))
+        return redirect(course.url)
+    messages.success(request, _("You are enrolled. Start with the first lesson."))
+    first = LessonPage.objects.child_of(course).live().order_by("path").first()
+    return redirect(first.url if first else course.url)
+
+
+def _lesson_for(request: HttpRequest, lesson_id: int) -> LessonPage:
+    lesson = get_object_or_404(LessonPage.objects.live(), pk=lesson_id)
+    if not can_view_lesson(user=request.user, lesson=lesson):
+        raise services.CourseError(_("Enrol in the course first."))
+    return lesson
+
+
+@login_required
+@require_POST
+def complete(request: HttpRequest, lesson_id: int) -> HttpResponse:
+    wants_json = request.headers.get("Accept", "").startswith("application/json")
+    try:
+        lesson = _lesson_for(request, lesson_id)
+        services.lesson_mark_complete(user=request.user, lesson=lesson)  # type: ignore[arg-type]
+    except services.CourseError as error:
+        if wants_json:
+            return JsonResponse({"ok": False, "error": str(error)}, status=400)
+        messages.error(request, str(error))
+        return redirect(request.POST.get("next") or "courses:my_learning")
+    if wants_json:
+        return JsonResponse({"ok": True, "completed": True})
+    messages.success(request, _("Lesson completed."))
+    return redirect(_next_lesson_url(lesson))
+
+
+@login_required
+@require_POST
+def heartbeat(request: HttpRequest, lesson_id: int) -> JsonResponse:
+    try:
+        data = json.loads(request.body or b"{}")
+        beat = services.Heartbeat(
+            video_key=str(data["video"]),
+            played_from=float(data["from"]),
+            position=float(data["to"]),
+            duration=float(data["duration"]),
+        )
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse(
+            {"ok": False, "error": _("The request was not understood.")}, status=400
+        )
+    try:
+        lesson = _lesson_for(request, lesson_id)
+        progress = services.video_heartbeat(user=request.user, lesson=lesson, beat=beat)  # type: ignore[arg-type]
+    except services.CourseError as error:
+        return JsonResponse({"ok": False, "error": str(error)}, status=400)
+    return JsonResponse(
+        {
+            "ok": True,
+            "watched_seconds": round(progress.watched_seconds, 1),
+            "completed": progress.status == progress.Status.COMPLETED,
+        }
+    )
+
+
+@login_required
+@require_POST
+def quiz_start(request: HttpRequest, lesson_id: int, quiz_key: str) -> HttpResponse:
+    try:
+        lesson = _lesson_for(request, lesson_id)
+        services.quiz_attempt_start(user=request.user, lesson=lesson, quiz_key=quiz_key)  # type: ignore[arg-type]
+    except services.CourseError as error:
+        messages.error(request, str(error))
+        return redirect("courses:my_learning")
+    return redirect(f"{lesson.url}#quiz-{quiz_key}")
+
+
+@login_required
+@require_POST
+def quiz_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
+    attempt = QuizAttempt.objects.filter(
+        pk=attempt_id, enrolment__user=request.user
+    ).first()
+    if attempt is None:
+        messages.error(request, _("This attempt does not exist."))
+        return redirect("courses:my_learning")
+    answers = {
+        key[2:]: request.POST.getlist(key)
+        for key in request.POST
+        if key.startswith("q-")
+    }
+    lesson = LessonPage.objects.filter(pk=attempt.lesson_key).first()
+    try:
+        attempt = services.quiz_attempt_submit(
+            user=request.user, attempt_id=attempt.pk, answers=answers
+        )  # type: ignore[arg-type]
+    except services.CourseError as error:
+        messages.error(request, str(error))
+    else:
+        if attempt.passed:
+            messages.success(
+                request, _("Passed with %(score)s%%.") % {"score": attempt.score}
+            )
+        else:
+            messages.warning(
+                request,
+                _("Not passed: %(score)s%%. Read the explanations and try again.")
+                % {"score": attempt.score},
+            )
+    if lesson is None:
+        return redirect("courses:my_learning")
+    return redirect(f"{lesson.url}#quiz-{attempt.quiz_key}")
+
+
+@login_required
+@require_GET
+def my_learning(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "courses/my_learning.html",
+        {"learning": selectors.my_learning(user=request.user)},
+    )
