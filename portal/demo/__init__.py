@@ -1,0 +1,3 @@
+from .content import load_demo_content
+
+__all__ = ["load_demo_content"]

@@ -41,3 +41,30 @@ def assert_no_serious_axe_violations(tab) -> None:  # type: ignore[no-untyped-de
     violations = axe_violations(tab)
     blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
     assert not blocking, f"axe-core on {tab.url}:\n{axe_report(blocking)}"
+
+
+def sign_up_and_sign_in(tab, *, email: str, password: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign up in Chinese, follow the verification e-mail, sign in."""
+    import time
+
+    from django.core import mail
+
+    tab.goto("/accounts/signup/")
+    field(tab, "电子邮件").fill(email)
+    field(tab, "真实姓名").fill(name)
+    field(tab, "密码").fill(password)
+    field(tab, "密码（重复）").fill(password)
+    tab.get_by_role("main").get_by_role("button", name="注册").click()
+    tab.wait_for_url(re.compile(r"/accounts/confirm-email/$"))
+    deadline = time.monotonic() + 5
+    while not [m for m in mail.outbox if m.to == [email]] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    message = [m for m in mail.outbox if m.to == [email]][-1]
+    link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", message.body)
+    tab.goto(link.group(0))
+    tab.get_by_role("main").get_by_role("button", name="确认").click()
+    tab.wait_for_url(re.compile(r"/accounts/login/$"))
+    field(tab, "电子邮件").fill(email)
+    field(tab, "密码").fill(password)
+    tab.get_by_role("main").get_by_role("button", name="登录").click()
+    tab.wait_for_url(re.compile(r"/accounts/profile/$"))
