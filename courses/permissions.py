@@ -49,7 +49,12 @@ def can_download_document(*, user, document) -> bool:  # type: ignore[no-untyped
         return getattr(source, "specific_class", None) or type(source)
 
     def sources(target) -> list:  # type: ignore[no-untyped-def]
-        return [s for s, _refs in ReferenceIndex.get_references_to(target).group_by_source_object()]
+        return [
+            s
+            for s, _refs in ReferenceIndex.get_references_to(
+                target
+            ).group_by_source_object()
+        ]
 
     lesson_ids = {s.pk for s in sources(document) if issubclass(kind(s), LessonPage)}
     shared_ids = {s.pk for s in sources(document) if issubclass(kind(s), SharedContent)}

@@ -148,12 +148,18 @@ class QuizState:
 
 
 def lesson_page_context(*, lesson: LessonPage, user) -> dict:  # type: ignore[no-untyped-def]
-    from courses.services import lesson_visit, quiz_attempts_left
+    from courses.services import quiz_attempts_left
 
     course = lesson.get_parent().specific
     lessons = course_lessons(course)
     index = next((i for i, item in enumerate(lessons) if item.pk == lesson.pk), 0)
-    progress = lesson_visit(user=user, lesson=lesson) if user.is_authenticated else None
+    progress = (
+        LessonProgress.objects.select_related("enrolment")
+        .filter(enrolment__user=user, lesson_key=lesson.pk)
+        .first()
+        if user.is_authenticated
+        else None
+    )
     enrolment = progress.enrolment if progress else None
     quizzes = {}
     if enrolment:

@@ -51,7 +51,8 @@ def enrolment_refusal(*, user: User, course: CoursePage) -> str | None:
     audience_ids = {a.pk for a in course.audiences.all()}
     if audience_ids and user.audience_id not in audience_ids:
         return _(
-            "This course is for other audience groups; you can set yours in your profile."
+            "This course is for other audience groups; "
+            "you can set yours in your profile."
         )
     missing = selectors.missing_prerequisites(user=user, course=course)
     if missing:

@@ -3,6 +3,8 @@ instructors and shared lesson content."""
 
 from decimal import Decimal
 
+from modelcluster.fields import ParentalKey, ParentalManyToManyField
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -11,7 +13,6 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
 from wagtail.fields import StreamField
 from wagtail.models import Orderable, Page
@@ -189,7 +190,8 @@ class CoursePage(ChineseSearchMixin, Page):
             "completion_criteria",
             label=_("Completion criteria"),
             help_text=_(
-                "All must hold. None chosen: every required lesson done and every quiz passed."
+                "All must hold. None chosen: every required lesson done "
+                "and every quiz passed."
             ),
         ),
     ]
@@ -277,10 +279,15 @@ class LessonPage(ChineseSearchMixin, Page):
         return "reading"
 
     def serve(self, request: HttpRequest, *args, **kwargs):  # type: ignore[no-untyped-def]
-        from courses import permissions
+        from courses import permissions, services
 
         denied = permissions.lesson_access_response(request=request, lesson=self)
-        return denied or super().serve(request, *args, **kwargs)
+        if denied:
+            return denied
+        if request.user.is_authenticated:
+            # Remembered for "continue where I left off"; staff previews skip it.
+            services.lesson_visit(user=request.user, lesson=self)
+        return super().serve(request, *args, **kwargs)
 
     def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
         from courses import selectors

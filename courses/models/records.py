@@ -70,6 +70,9 @@ class TrainingClassMember(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.user} · {self.training_class}"
+
 
 class Enrolment(models.Model):
     """A learner on a course. Never deleted; the course may be."""
@@ -174,6 +177,9 @@ class LessonProgress(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.enrolment} · {self.lesson_title}"
+
 
 class QuizAttempt(models.Model):
     """One attempt at a quiz. Every attempt is kept."""
@@ -199,7 +205,8 @@ class QuizAttempt(models.Model):
     layout = models.JSONField(
         _("questions as shown"),
         help_text=_(
-            "The order of questions and options in this attempt, and the questions' text."
+            "The order of questions and options in this attempt, "
+            "and the questions' text."
         ),
     )
     answers = models.JSONField(_("answers"), default=dict, blank=True)
@@ -229,6 +236,9 @@ class QuizAttempt(models.Model):
                 name="courses_one_open_attempt",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.lesson_title} #{self.number}"
 
 
 class HoursLedgerEntry(models.Model):
@@ -262,6 +272,9 @@ class HoursLedgerEntry(models.Model):
                 name="courses_hours_once_per_source",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.title} · {self.hours}"
 
 
 class CertificateRequest(models.Model):
@@ -299,3 +312,6 @@ class CertificateRequest(models.Model):
                 name="courses_certificate_once_per_source",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.title}"

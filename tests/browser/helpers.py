@@ -57,7 +57,9 @@ def sign_up_and_sign_in(tab, *, email: str, password: str, name: str) -> None:  
     tab.get_by_role("main").get_by_role("button", name="注册").click()
     tab.wait_for_url(re.compile(r"/accounts/confirm-email/$"))
     deadline = time.monotonic() + 5
-    while not [m for m in mail.outbox if m.to == [email]] and time.monotonic() < deadline:
+    while (
+        not [m for m in mail.outbox if m.to == [email]] and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     message = [m for m in mail.outbox if m.to == [email]][-1]
     link = re.search(r"https?://\S+/accounts/confirm-email/\S+/", message.body)

@@ -37,10 +37,19 @@ def course(home):
     course = CoursePageFactory(parent=catalogue, slug="ip-basics", title="知识产权基础")
     document = get_document_model().objects.create(title="导航视频")
     document.file.save("intro.webm", ContentFile(DEMO_VIDEO.read_bytes()), save=True)
-    long_text = [paragraph("知识产权是权利人对其智力劳动成果所享有的专有权利。" * 8) for _ in range(12)]
-    LessonPageFactory(parent=course, slug="reading", title="第一课 什么是知识产权", body=long_text)
-    LessonPageFactory(parent=course, slug="video", title="第二课 专利导航", body=[video(document)])
-    LessonPageFactory(parent=course, slug="quiz", title="第三课 测验", body=[paragraph(), quiz()])
+    long_text = [
+        paragraph("知识产权是权利人对其智力劳动成果所享有的专有权利。" * 8)
+        for _ in range(12)
+    ]
+    LessonPageFactory(
+        parent=course, slug="reading", title="第一课 什么是知识产权", body=long_text
+    )
+    LessonPageFactory(
+        parent=course, slug="video", title="第二课 专利导航", body=[video(document)]
+    )
+    LessonPageFactory(
+        parent=course, slug="quiz", title="第三课 测验", body=[paragraph(), quiz()]
+    )
     return course
 
 
@@ -57,7 +66,9 @@ def choose_answers(tab, *, right: bool) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_sign_up_enrol_learn_and_complete_a_course(page, course):
-    sign_up_and_sign_in(page, email="li.jing@example.org", password="Zhishi-Chanquan-2027", name="李婧")
+    sign_up_and_sign_in(
+        page, email="li.jing@example.org", password="Zhishi-Chanquan-2027", name="李婧"
+    )
 
     page.goto("/courses/")
     assert_no_serious_axe_violations(page)
@@ -96,7 +107,9 @@ def test_sign_up_enrol_learn_and_complete_a_course(page, course):
 
     enrolment = Enrolment.objects.get(user__email="li.jing@example.org")
     assert enrolment.completed_at is not None
-    assert HoursLedgerEntry.objects.get(user=enrolment.user).hours == course.credit_hours
+    assert (
+        HoursLedgerEntry.objects.get(user=enrolment.user).hours == course.credit_hours
+    )
 
     page.goto("/learning/")
     assert_no_serious_axe_violations(page)

@@ -6,6 +6,7 @@ writes are serialised."""
 import threading
 
 import pytest
+
 from django.db import connection, connections
 
 from courses import services
@@ -97,7 +98,9 @@ def test_a_double_clicked_complete_completes_once(home):
     user = UserFactory()
     services.enrolment_self(user=user, course=course)
 
-    results = at_once(lambda: services.lesson_mark_complete(user=user, lesson=lesson), 4)
+    results = at_once(
+        lambda: services.lesson_mark_complete(user=user, lesson=lesson), 4
+    )
 
     assert not [r for r in results if isinstance(r, Exception)], results
     assert LessonProgress.objects.filter(status="completed").count() == 1

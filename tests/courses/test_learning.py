@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+
 from django.core.files.base import ContentFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -37,13 +38,25 @@ pytestmark = pytest.mark.django_db
 def course(home, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         catalogue = CourseIndexPageFactory(parent=home)
-        course = CoursePageFactory(parent=catalogue, slug="ip-basics", title="知识产权基础")
+        course = CoursePageFactory(
+            parent=catalogue, slug="ip-basics", title="知识产权基础"
+        )
         document = get_document_model().objects.create(title="导航视频")
-        document.file.save("navigation.webm", ContentFile(b"\x1aE\xdf\xa3 fake webm"), save=True)
-        LessonPageFactory(parent=course, slug="reading", title="第一课 什么是知识产权",
-                          body=[paragraph(), paragraph("专利、商标、著作权。")])
-        LessonPageFactory(parent=course, slug="video", title="第二课 专利导航", body=[video(document)])
-        LessonPageFactory(parent=course, slug="quiz", title="第三课 测验", body=[paragraph(), quiz()])
+        document.file.save(
+            "navigation.webm", ContentFile(b"\x1aE\xdf\xa3 fake webm"), save=True
+        )
+        LessonPageFactory(
+            parent=course,
+            slug="reading",
+            title="第一课 什么是知识产权",
+            body=[paragraph(), paragraph("专利、商标、著作权。")],
+        )
+        LessonPageFactory(
+            parent=course, slug="video", title="第二课 专利导航", body=[video(document)]
+        )
+        LessonPageFactory(
+            parent=course, slug="quiz", title="第三课 测验", body=[paragraph(), quiz()]
+        )
     return course
 
 
@@ -65,20 +78,24 @@ def watch(user, lesson_page, seconds, duration=100.0):
     """Play a video the way the browser reports it: a heartbeat every 10 s,
     with the server's clock moved on between them."""
     key = lesson_page.tracked_videos()[0].id
-    services.video_heartbeat(user=user, lesson=lesson_page, beat=services.Heartbeat(key, 0, 0, duration))
+    services.video_heartbeat(
+        user=user, lesson=lesson_page, beat=services.Heartbeat(key, 0, 0, duration)
+    )
     position = 0.0
     while position < seconds:
-        LessonProgress.objects.filter(enrolment__user=user, lesson_key=lesson_page.pk).update(
-            last_heartbeat_at=timezone.now() - timedelta(seconds=10)
-        )
+        LessonProgress.objects.filter(
+            enrolment__user=user, lesson_key=lesson_page.pk
+        ).update(last_heartbeat_at=timezone.now() - timedelta(seconds=10))
         services.video_heartbeat(
-            user=user, lesson=lesson_page, beat=services.Heartbeat(key, position, position + 10, duration)
+            user=user,
+            lesson=lesson_page,
+            beat=services.Heartbeat(key, position, position + 10, duration),
         )
         position += 10
     return LessonProgress.objects.get(enrolment__user=user, lesson_key=lesson_page.pk)
 
 
-# --- enrolment ------------------------------------------------------------------
+# --- enrolment -------------------------------------
 
 
 def test_a_learner_enrols_once_from_the_course_page(client, course):
@@ -101,7 +118,9 @@ def test_a_learner_enrols_once_from_the_course_page(client, course):
         ({"self_enrolment": False}, "培训管理员"),
     ],
 )
-def test_enrolment_outside_the_window_is_refused_with_a_reason(client, course, change, message):
+def test_enrolment_outside_the_window_is_refused_with_a_reason(
+    client, course, change, message
+):
     for field, value in change.items():
         setattr(course, field, value)
     course.save_revision().publish()
@@ -122,14 +141,16 @@ def test_enrolment_is_limited_to_the_courses_audiences(client, course):
 
 
 def test_prerequisites_must_be_completed_first(course, home):
-    advanced = CoursePageFactory(parent=course.get_parent(), slug="advanced", title="专利运营进阶")
+    advanced = CoursePageFactory(
+        parent=course.get_parent(), slug="advanced", title="专利运营进阶"
+    )
     advanced.prerequisites.set([course])
     advanced.save_revision().publish()
     with pytest.raises(services.CourseError, match="知识产权基础"):
         services.enrolment_self(user=UserFactory(), course=advanced)
 
 
-# --- access ---------------------------------------------------------------------------
+# --- access -------------------------------------
 
 
 def test_lessons_are_for_enrolled_learners_and_staff(client, course):
@@ -154,7 +175,7 @@ def test_lesson_files_are_for_enrolled_learners_only(client, course):
     assert client.get(url).status_code == 200
 
 
-# --- progress ---------------------------------------------------------------------------
+# --- progress -------------------------------------
 
 
 def test_a_reading_lesson_completes_once_however_often_it_is_marked(client, course):
@@ -163,21 +184,29 @@ def test_a_reading_lesson_completes_once_however_often_it_is_marked(client, cour
     url = reverse("courses:complete", args=[lesson(course, "reading").pk])
     client.post(url)
     client.post(url)
-    progress = LessonProgress.objects.get(enrolment__user=user, lesson_key=lesson(course, "reading").pk)
+    progress = LessonProgress.objects.get(
+        enrolment__user=user, lesson_key=lesson(course, "reading").pk
+    )
     assert progress.status == "completed"
-    assert LessonProgress.objects.filter(enrolment__user=user, status="completed").count() == 1
+    assert (
+        LessonProgress.objects.filter(enrolment__user=user, status="completed").count()
+        == 1
+    )
 
 
 def test_a_video_lesson_cannot_be_marked_complete(client, course):
     client.force_login(enrolled(course))
     response = client.post(
-        reverse("courses:complete", args=[lesson(course, "video").pk]), HTTP_ACCEPT="application/json"
+        reverse("courses:complete", args=[lesson(course, "video").pk]),
+        HTTP_ACCEPT="application/json",
     )
     assert response.status_code == 400
     assert not LessonProgress.objects.filter(status="completed").exists()
 
 
-def test_one_forged_heartbeat_claiming_the_whole_video_completes_nothing(client, course):
+def test_one_forged_heartbeat_claiming_the_whole_video_completes_nothing(
+    client, course
+):
     user = enrolled(course)
     client.force_login(user)
     video_lesson = lesson(course, "video")
@@ -204,8 +233,14 @@ def test_a_video_played_to_ninety_percent_completes_the_lesson(course):
 def test_heartbeats_with_nonsense_are_refused(client, course):
     client.force_login(enrolled(course))
     url = reverse("courses:heartbeat", args=[lesson(course, "video").pk])
-    assert client.post(url, "not json", content_type="application/json").status_code == 400
-    bad = client.post(url, {"video": "other", "from": 0, "to": 5, "duration": 10}, content_type="application/json")
+    assert (
+        client.post(url, "not json", content_type="application/json").status_code == 400
+    )
+    bad = client.post(
+        url,
+        {"video": "other", "from": 0, "to": 5, "duration": 10},
+        content_type="application/json",
+    )
     assert bad.status_code == 400 and "不属于本课" in bad.json()["error"]
 
 
@@ -216,15 +251,19 @@ def test_the_learner_resumes_where_they_left_off(client, course):
     html = client.get("/courses/ip-basics/video/").content.decode()
     assert 'data-resume="30.000000"' in html
     course_html = client.get("/courses/ip-basics/").content.decode()
-    assert 'href="/courses/ip-basics/video/"' in course_html and "继续学习" in course_html
+    assert (
+        'href="/courses/ip-basics/video/"' in course_html and "继续学习" in course_html
+    )
 
 
-# --- quizzes and completion --------------------------------------------------------------
+# --- quizzes and completion -------------------------------------
 
 
 def start_quiz(user, course):
     quiz_lesson = lesson(course, "quiz")
-    return services.quiz_attempt_start(user=user, lesson=quiz_lesson, quiz_key=quiz_lesson.quiz_blocks()[0].id)
+    return services.quiz_attempt_start(
+        user=user, lesson=quiz_lesson, quiz_key=quiz_lesson.quiz_blocks()[0].id
+    )
 
 
 def test_each_attempt_has_its_own_shuffled_order(course):
@@ -234,7 +273,9 @@ def test_each_attempt_has_its_own_shuffled_order(course):
         attempt = start_quiz(user, course)
         layouts.add(tuple(q["id"] for q in attempt.layout["questions"]))
         services.quiz_attempt_submit(user=user, attempt_id=attempt.pk, answers={})
-        QuizAttempt.objects.filter(pk=attempt.pk).update(number=attempt.number + 100)  # keep attempts coming
+        QuizAttempt.objects.filter(pk=attempt.pk).update(
+            number=attempt.number + 100
+        )  # keep attempts coming
         course.max_attempts = 0
         course.save()
     assert len(layouts) > 1
@@ -257,10 +298,14 @@ def test_failing_then_passing_the_quiz_completes_the_course_once(client, course)
     second = start_quiz(user, course)
     answers = {f"q-{key}": value for key, value in correct_answers(second).items()}
     client.post(reverse("courses:quiz_submit", args=[second.pk]), answers)
-    client.post(reverse("courses:quiz_submit", args=[second.pk]), answers)  # double click
+    client.post(
+        reverse("courses:quiz_submit", args=[second.pk]), answers
+    )  # double click
     second.refresh_from_db()
     assert second.passed and second.score == 100
-    assert QuizAttempt.objects.filter(enrolment__user=user).count() == 2  # every attempt kept
+    assert (
+        QuizAttempt.objects.filter(enrolment__user=user).count() == 2
+    )  # every attempt kept
 
     enrolment = Enrolment.objects.get(user=user)
     assert enrolment.completed_at is not None
@@ -277,7 +322,9 @@ def test_attempts_are_limited(course):
     course.max_attempts = 2
     course.save_revision().publish()
     for _ in range(2):
-        services.quiz_attempt_submit(user=user, attempt_id=start_quiz(user, course).pk, answers={})
+        services.quiz_attempt_submit(
+            user=user, attempt_id=start_quiz(user, course).pk, answers={}
+        )
     with pytest.raises(services.CourseError, match="已用完"):
         start_quiz(user, course)
 
@@ -287,14 +334,18 @@ def test_tampered_answers_change_nothing(course):
     attempt = start_quiz(user, course)
     question_id = attempt.layout["questions"][0]["id"]
     with pytest.raises(services.CourseError):
-        services.quiz_attempt_submit(user=user, attempt_id=attempt.pk, answers={question_id: ["forged"]})
+        services.quiz_attempt_submit(
+            user=user, attempt_id=attempt.pk, answers={question_id: ["forged"]}
+        )
     with pytest.raises(services.CourseError):
-        services.quiz_attempt_submit(user=UserFactory(), attempt_id=attempt.pk, answers={})
+        services.quiz_attempt_submit(
+            user=UserFactory(), attempt_id=attempt.pk, answers={}
+        )
     attempt.refresh_from_db()
     assert attempt.status == "open" and attempt.score is None
 
 
-# --- records outlive content --------------------------------------------------------------
+# --- records outlive content -------------------------------------
 
 
 def test_deleting_the_course_keeps_every_record(client, course):
@@ -316,7 +367,7 @@ def test_deleting_the_course_keeps_every_record(client, course):
     assert "知识产权基础" in client.get(reverse("courses:my_learning")).content.decode()
 
 
-# --- query counts -------------------------------------------------------------------------
+# --- query counts -------------------------------------
 
 
 def queries(client, url):
@@ -329,7 +380,12 @@ def queries(client, url):
 def test_pages_run_a_constant_number_of_queries(client, course):
     user = enrolled(course)
     client.force_login(user)
-    urls = ["/courses/", "/courses/ip-basics/", "/courses/ip-basics/reading/", reverse("courses:my_learning")]
+    urls = [
+        "/courses/",
+        "/courses/ip-basics/",
+        "/courses/ip-basics/reading/",
+        reverse("courses:my_learning"),
+    ]
     before = [queries(client, url) for url in urls]
     catalogue = course.get_parent()
     for n in range(6):
