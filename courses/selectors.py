@@ -19,6 +19,9 @@ from courses.models import (
 )
 
 
+CATALOGUE_PAGE_SIZE = 12
+
+
 @dataclass
 class CourseProgress:
     """What completion criteria look at (courses.completion)."""
@@ -82,24 +85,31 @@ def missing_prerequisites(*, user, course: CoursePage) -> list[CoursePage]:  # t
     return [c for c in course.prerequisites.all() if c.pk not in done]
 
 
-def catalogue(*, index: CourseIndexPage, user) -> list[dict]:  # type: ignore[no-untyped-def]
-    courses = list(
+def catalogue(*, index: CourseIndexPage, user, page_number=None):  # type: ignore[no-untyped-def]
+    """One page of the catalogue: each course with the user's enrolment."""
+    from django.core.paginator import Paginator
+
+    courses = (
         CoursePage.objects.child_of(index)
         .live()
         .public()
         .select_related("cover_image")
-        .prefetch_related("audiences", "ip_types")
         .order_by("path")
     )
+    page = Paginator(courses, CATALOGUE_PAGE_SIZE).get_page(page_number)
+    on_page = list(page.object_list)
     enrolments = {}
     if user.is_authenticated:
         enrolments = {
             e.course_key: e
             for e in Enrolment.objects.filter(
-                user=user, course_key__in=[c.pk for c in courses]
+                user=user, course_key__in=[c.pk for c in on_page]
             )
         }
-    return [{"course": c, "enrolment": enrolments.get(c.pk)} for c in courses]
+    page.object_list = [
+        {"course": c, "enrolment": enrolments.get(c.pk)} for c in on_page
+    ]
+    return page
 
 
 def course_page_context(*, course: CoursePage, user) -> dict:  # type: ignore[no-untyped-def]

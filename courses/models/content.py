@@ -93,7 +93,9 @@ class CourseIndexPage(ChineseSearchMixin, Page):
         from courses import selectors
 
         context = super().get_context(request, *args, **kwargs)
-        context["courses"] = selectors.catalogue(index=self, user=request.user)
+        context["items"] = selectors.catalogue(
+            index=self, user=request.user, page_number=request.GET.get("page")
+        )
         return context
 
 

@@ -1,0 +1,389 @@
+"""The training report (培训统计) and the training panel of the admin dashboard.
+
+The figures come from courses.reports; this module turns them into a Wagtail
+report view with a filter form, CSV and XLSX exports and charts. Charts are
+inline SVG drawn here on the server: the portal runs on closed intranets, so no
+chart library, and each chart has a <title>, a <desc> and a table beside it.
+
+Who may see them: superusers, and staff whose group has the "view enrolment"
+permission (courses.view_enrolment), offered in Wagtail's group settings.
+"""
+
+import codecs
+from io import BytesIO
+from typing import Any
+
+from openpyxl import Workbook
+
+from django import forms
+from django.contrib.auth.models import Permission
+from django.http import HttpResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
+from django.utils.functional import cached_property
+from django.utils.http import content_disposition_header
+from django.utils.text import Truncator, capfirst
+from django.utils.translation import gettext_lazy as _
+
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.ui.components import Component
+from wagtail.admin.views.reports import ReportView
+from wagtail.admin.widgets import AdminDateInput
+from wagtail.permission_policies import ModelPermissionPolicy
+
+from courses import reports
+from courses.models import CoursePage, Enrolment, TrainingClass
+from portal.models import Audience, District
+
+permission_policy = ModelPermissionPolicy(Enrolment)
+
+
+def can_view_reports(user) -> bool:  # type: ignore[no-untyped-def]
+    return permission_policy.user_has_permission(user, "view")
+
+
+# --- the report -------------------------------------------------------------------
+
+
+class TrainingReportForm(forms.Form):
+    """The report's choices. Always bound (the view fills in the dimension),
+    so a wrong value in the URL is a form error, never a server error."""
+
+    dimension = forms.ChoiceField(
+        label=_("Group by"), choices=reports.Dimension.choices
+    )
+    date_from = forms.DateField(
+        label=_("Enrolled from"), required=False, widget=AdminDateInput
+    )
+    date_to = forms.DateField(
+        label=_("Enrolled until"), required=False, widget=AdminDateInput
+    )
+    course = forms.ModelChoiceField(
+        label=reports.Dimension.COURSE.label,
+        queryset=CoursePage.objects.order_by("title"),
+        required=False,
+        empty_label=_("All courses"),
+    )
+    training_class = forms.ModelChoiceField(
+        label=reports.Dimension.TRAINING_CLASS.label,
+        queryset=TrainingClass.objects.all(),
+        required=False,
+        empty_label=_("All training classes"),
+    )
+    audience = forms.ModelChoiceField(
+        label=reports.Dimension.AUDIENCE.label,
+        queryset=Audience.objects.all(),
+        required=False,
+        empty_label=_("All audience groups"),
+    )
+    district = forms.ModelChoiceField(
+        label=reports.Dimension.DISTRICT.label,
+        queryset=District.objects.all(),
+        required=False,
+        empty_label=_("All districts"),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("date_from"), data.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("The end date is before the start date."))
+        return data
+
+    def report_filters(self) -> reports.ReportFilters:
+        data = self.cleaned_data
+        return reports.ReportFilters(
+            date_from=data["date_from"],
+            date_to=data["date_to"],
+            course_key=data["course"].pk if data["course"] else None,
+            training_class_id=(
+                data["training_class"].pk if data["training_class"] else None
+            ),
+            audience_id=data["audience"].pk if data["audience"] else None,
+            district_id=data["district"].pk if data["district"] else None,
+        )
+
+
+def _csv_safe(value: str) -> str:
+    """Organisation names are typed by learners: one starting with = + - or @
+    would run as a formula when the CSV is opened in a spreadsheet."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+class TrainingReportView(ReportView):
+    """Training statistics grouped and filtered as the form says, with the
+    table, a bar chart and exports of the same figures."""
+
+    template_name = "courses/admin/report.html"
+    results_template_name = "courses/admin/report_results.html"
+    page_title = _("Training report")
+    header_icon = "table"
+    index_url_name = "courses_training_report"
+    paginate_by = None  # one row per group; the chart and totals need them all
+    columns: list = []  # the template draws the table, with a totals row
+    permission_policy = permission_policy
+    permission_required = "view"
+    list_export = [
+        "label",
+        "learners",
+        "enrolments",
+        "completions",
+        "completion_rate",
+        "average_score",
+        "hours",
+    ]
+    custom_value_preprocess = {
+        **ReportView.custom_value_preprocess,
+        str: {ReportView.FORMAT_CSV: _csv_safe},
+    }
+
+    @cached_property
+    def form(self) -> TrainingReportForm:
+        data = self.request.GET.copy()
+        if not data.get("dimension"):
+            data["dimension"] = reports.Dimension.COURSE
+        return TrainingReportForm(data)
+
+    @cached_property
+    def report(self) -> reports.TrainingReport | None:
+        if not self.form.is_valid():
+            return None
+        return reports.training_report(
+            dimension=self.form.cleaned_data["dimension"],
+            filters=self.form.report_filters(),
+        )
+
+    def get(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.report is None:
+            self.is_export = False  # show the errors instead of a file
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> list[reports.ReportRow]:
+        return self.report.rows if self.report else []
+
+    def get_context_data(self, *args, **kwargs) -> dict[str, Any]:
+        context = super().get_context_data(*args, **kwargs)
+        context["form"] = self.form
+        context["media"] += self.form.media
+        context["report"] = self.report
+        if self.report:
+            context["headings"] = {
+                field: reports.heading_for(field, dimension=self.report.dimension)
+                for field in self.list_export
+            }
+            context["chart"] = report_chart(self.report)
+            context["csv_export_url"] = self.get_export_url(self.FORMAT_CSV)
+            context["xlsx_export_url"] = self.get_export_url(self.FORMAT_XLSX)
+        return context
+
+    def render_to_response(self, context, **response_kwargs):  # type: ignore[no-untyped-def]
+        if self.is_export:
+            rows = [*context["object_list"], self.report.totals]  # type: ignore[union-attr]
+            return self.as_spreadsheet(rows, self.request.GET["export"])
+        return super().render_to_response(context, **response_kwargs)
+
+    # --- exports: Wagtail's writers, with translated headings, a dated file
+    # name, and a BOM so that Excel reads the CSV's Chinese as UTF-8.
+
+    def get_filename(self) -> str:
+        today = timezone.localdate().isoformat()
+        return f"training-report-{self.report.dimension}-{today}"  # type: ignore[union-attr]
+
+    def get_heading(self, queryset, field):  # type: ignore[no-untyped-def]
+        return reports.heading_for(field, dimension=self.report.dimension)  # type: ignore[union-attr]
+
+    def write_csv_response(self, queryset):  # type: ignore[no-untyped-def]
+        # Written whole, not streamed: the headings must be translated while
+        # the admin user's language is active, which ends with the view.
+        # Wagtail's writer yields UTF-8 bytes; Excel needs the BOM to know it.
+        content = codecs.BOM_UTF8 + b"".join(self.stream_csv(queryset))
+        response = HttpResponse(content, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"{self.get_filename()}.csv"
+        )
+        return response
+
+    def write_xlsx(self, queryset, output: BytesIO) -> None:  # type: ignore[no-untyped-def]
+        workbook = Workbook(write_only=True)
+        sheet = workbook.create_sheet(title=str(_("Training report"))[:31])
+        sheet.column_dimensions["A"].width = 36
+        for column in "BCDEFG":
+            sheet.column_dimensions[column].width = 14
+        sheet.append([self.get_heading(queryset, f) for f in self.list_export])
+        for item in queryset:
+            sheet.append(self.generate_xlsx_row(sheet, self.to_row_dict(item)))
+        workbook.save(output)
+
+
+# --- charts ----------------------------------------------------------------------
+
+CHART_ROWS = 20
+
+
+def report_chart(report: reports.TrainingReport) -> dict[str, Any]:
+    """Horizontal bars, one per group: enrolments, and over them completions,
+    so the filled share is the completion rate. At most CHART_ROWS groups:
+    the largest ones, or the latest months."""
+    if report.dimension == reports.Dimension.MONTH:
+        rows = report.rows[-CHART_ROWS:]
+    else:
+        rows = report.rows[:CHART_ROWS]
+    width, label_width, value_width, row_height = 760, 210, 150, 30
+    top = 34  # room for the legend
+    bar_area = width - label_width - value_width - 20
+    largest = max((row.enrolments for row in rows), default=0) or 1
+    bars = []
+    for i, row in enumerate(rows):
+        y = top + i * row_height
+        enrol_width = bar_area * row.enrolments / largest
+        bars.append(
+            {
+                "y": y,
+                "text_y": y + row_height / 2 + 4,
+                "bar_y": y + 5,
+                "enrolments_width": round(enrol_width, 1),
+                "completions_width": round(bar_area * row.completions / largest, 1),
+                "value_x": round(label_width + 10 + enrol_width + 6, 1),
+                "label": Truncator(row.label).chars(14),
+                "row": row,
+            }
+        )
+    return {
+        "width": width,
+        "height": top + len(rows) * row_height + 6,
+        "bar_x": label_width + 10,
+        "label_x": label_width,
+        "bar_height": row_height - 10,
+        "bars": bars,
+        "shown": len(rows),
+        "total": len(report.rows),
+    }
+
+
+def _nice_step(largest: int, ticks: int = 4) -> int:
+    """The smallest of 1, 2, 5, 10, 20, 50… that covers `largest` in `ticks`
+    steps, so that the axis reads in round numbers."""
+    magnitude = 1
+    while True:
+        for step in (magnitude, 2 * magnitude, 5 * magnitude):
+            if step * ticks >= largest:
+                return step
+        magnitude *= 10
+
+
+def month_chart(points: list[reports.MonthActivity]) -> dict[str, Any]:
+    """Vertical bars, a pair per month: enrolments and completions."""
+    width, height = 640, 230
+    left, right, top, bottom = 44, 8, 34, 42
+    plot_width, plot_height = width - left - right, height - top - bottom
+    step = _nice_step(
+        max((max(p.enrolments, p.completions) for p in points), default=0)
+    )
+    scale_top = step * 4
+    baseline = top + plot_height
+
+    def y_of(value: int) -> float:
+        return round(baseline - plot_height * value / scale_top, 1)
+
+    group = plot_width / max(len(points), 1)
+    bar = group * 0.34
+    months = []
+    for i, point in enumerate(points):
+        x = left + i * group + group * 0.14
+        months.append(
+            {
+                "point": point,
+                "enrolments_x": round(x, 1),
+                "completions_x": round(x + bar + 1, 1),
+                "enrolments_y": y_of(point.enrolments),
+                "completions_y": y_of(point.completions),
+                "enrolments_height": round(baseline - y_of(point.enrolments), 1),
+                "completions_height": round(baseline - y_of(point.completions), 1),
+                "label_x": round(left + i * group + group / 2, 1),
+                "label": capfirst(MONTHS_3[point.month.month]),
+                # The year under the first month and under each January.
+                "year": point.month.year if i == 0 or point.month.month == 1 else None,
+            }
+        )
+    return {
+        "width": width,
+        "height": height,
+        "left": left,
+        "right": width - right,
+        "baseline": baseline,
+        "bar_width": round(bar, 1),
+        "label_y": baseline + 16,
+        "year_y": baseline + 32,
+        "ticks": [
+            {"value": value, "y": y_of(value)}
+            for value in range(0, scale_top + 1, step)
+        ],
+        "months": months,
+    }
+
+
+# --- the dashboard panel -----------------------------------------------------------
+
+
+class TrainingDashboardPanel(Component):
+    """Enrolments and completions of the last twelve months, and this year's
+    totals, on the admin dashboard of those who may see the report."""
+
+    name = "training_statistics"
+    template_name = "courses/admin/dashboard_panel.html"
+    order = 100  # before Wagtail's own panels: it is what managers come for
+
+    def get_context_data(self, parent_context: Any = None) -> dict[str, Any]:
+        points = reports.monthly_activity(months=12)
+        return {
+            "points": points,
+            "chart": month_chart(points),
+            "totals": reports.year_totals(),
+            "report_url": reverse("courses_training_report"),
+        }
+
+
+# --- hooks ------------------------------------------------------------------------
+
+
+@hooks.register("register_admin_urls")
+def register_report_url():  # type: ignore[no-untyped-def]
+    return [
+        path(
+            "reports/training/",
+            TrainingReportView.as_view(),
+            name="courses_training_report",
+        )
+    ]
+
+
+class TrainingReportMenuItem(MenuItem):
+    def is_shown(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return can_view_reports(request.user)
+
+
+@hooks.register("register_reports_menu_item")
+def register_report_menu_item():  # type: ignore[no-untyped-def]
+    return TrainingReportMenuItem(
+        _("Training report"),
+        reverse("courses_training_report"),
+        name="training-report",
+        icon_name="table",
+        order=100,
+    )
+
+
+@hooks.register("construct_homepage_panels")
+def add_training_panel(request, panels) -> None:  # type: ignore[no-untyped-def]
+    if can_view_reports(request.user):
+        panels.append(TrainingDashboardPanel())
+
+
+@hooks.register("register_permissions")
+def register_report_permission():  # type: ignore[no-untyped-def]
+    # "Can view enrolment" is what opens the report, in Wagtail's group settings.
+    return Permission.objects.filter(
+        content_type__app_label="courses", codename="view_enrolment"
+    )
