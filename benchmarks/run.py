@@ -202,6 +202,63 @@ def measure_outbox(count: int) -> list[Row]:
     return rows
 
 
+COURSES = 500
+ENROLMENTS = 5000
+
+
+def add_courses(count: int, enrolments: int) -> tuple:  # type: ignore[no-untyped-def]
+    """`count` courses with two lessons each in the demo catalogue, and
+    `enrolments` enrolments spread over generated learners; returns the
+    learner whose pages are measured and a course and lesson of theirs."""
+    from courses.models import CourseIndexPage, CoursePage, Enrolment
+    from courses.services import enrolment_self, lesson_mark_complete
+    from portal.models import User
+    from tests.courses.factories import CoursePageFactory, LessonPageFactory
+
+    catalogue = CourseIndexPage.objects.get()
+    existing = CoursePage.objects.count()
+    for n in range(existing, count):
+        course = CoursePageFactory(
+            parent=catalogue, slug=f"bench-{n}", title=f"基准课程 {n}"
+        )
+        LessonPageFactory(parent=course, slug="one")
+        LessonPageFactory(parent=course, slug="two")
+    courses = list(
+        CoursePage.objects.order_by("pk").values_list("pk", "title", "credit_hours")
+    )
+    learners = User.objects.bulk_create(
+        [
+            User(email=f"bench{n}@example.org", real_name=f"学员{n}")
+            for n in range(enrolments // 20)
+        ]
+    )
+    Enrolment.objects.bulk_create(
+        [
+            Enrolment(
+                user=learner,
+                course_id=pk,
+                course_key=pk,
+                course_title=title,
+                credit_hours=hours,
+            )
+            for i, learner in enumerate(learners)
+            for pk, title, hours in courses[(i * 20) % len(courses) :][:20]
+        ],
+        ignore_conflicts=True,
+    )
+    learner = User.objects.create_user(
+        email="bench-learner@example.org", password="bench-pass-2027"
+    )
+    mine = list(
+        CoursePage.objects.filter(slug__startswith="bench-").order_by("pk")[:20]
+    )
+    for course in mine:
+        enrolment_self(user=learner, course=course)
+    lesson = mine[0].get_children().live().first().specific
+    lesson_mark_complete(user=learner, lesson=lesson)
+    return learner, mine[0], lesson
+
+
 def machine() -> dict[str, str]:
     cpu = ""
     try:
@@ -366,6 +423,9 @@ def run(bench_dir: str, load: float) -> None:
     site.hostname, site.port = "testserver", 80
     site.save()
     step("demo content (portal.demo.content)", load_demo_content)
+    from courses.demo import load_demo_content as load_demo_courses
+
+    step("demo courses (courses.demo)", load_demo_courses)
     news_index = NewsIndexPage.objects.get()
     client = Client()
     rows: list[Row] = []
@@ -411,6 +471,26 @@ def run(bench_dir: str, load: float) -> None:
         f"Search for {SEARCH_QUERY} found {found} live pages "
         f"({NewsPage.objects.live().count()} news items plus demo pages)."
     )
+
+    from courses.models import Enrolment
+
+    learner, course, lesson = step(
+        f"{COURSES} courses and {ENROLMENTS} enrolments (tests.courses.factories)",
+        add_courses,
+        COURSES,
+        ENROLMENTS,
+    )
+    learning = Client()
+    learning.force_login(learner)
+    label = f"{COURSES} courses, {Enrolment.objects.count()} enrolments"
+    print(f"Measuring the learning pages with {label}")
+    for url, name, expect in (
+        ("/courses/", "course catalogue `/courses/`", "基准课程"),
+        (course.url, "a course", "课时"),
+        (lesson.url, "a lesson", "课时"),
+        ("/learning/", "My learning `/learning/`", "学时"),
+    ):
+        rows.append(measure_page(learning, url, name, label, expect=expect))
 
     print(f"Measuring the e-mail outbox with {EMAILS} e-mails")
     rows += measure_outbox(EMAILS)
