@@ -6,7 +6,10 @@ from django.core.exceptions import PermissionDenied  # noqa: E402
 
 from wagtail import hooks  # noqa: E402
 
-from courses import admin_reports  # noqa: F401
+from courses import (
+    admin_import,  # noqa: F401
+    admin_reports,  # noqa: F401
+)
 from courses.permissions import can_download_document  # noqa: E402
 
 

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 class TrainingClass(models.Model):
     """A training class (培训班): a named cohort with dates, courses and trainees."""
 
-    name = models.CharField(_("name"), max_length=200)
+    name = models.CharField(_("class name"), max_length=200)
     code = models.SlugField(
         _("code"),
         max_length=60,

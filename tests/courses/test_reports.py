@@ -182,7 +182,7 @@ def test_by_training_class_puts_enrolments_without_one_last(data):
     )
     assert figures(report) == [
         ("2026春季班", 1, 1, 1, D("100.0"), D("90.0"), D("2.0")),
-        ("No training class", 4, 6, 3, D("50.0"), D("72.5"), D("8.0")),
+        ("无所属培训班", 4, 6, 3, D("50.0"), D("72.5"), D("8.0")),
     ]
 
 
@@ -192,14 +192,14 @@ def test_by_audience_and_district_use_the_vocabulary_labels(data):
     assert figures(report) == [
         (a.name_zh, 2, 4, 3, D("75.0"), D("85.0"), D("7.0")),
         (b.name_zh, 1, 2, 1, D("50.0"), D("40.0"), D("3.0")),
-        ("Not stated", 1, 1, 0, D("0.0"), None, D("0.0")),
+        ("未填写", 1, 1, 0, D("0.0"), None, D("0.0")),
     ]
     d1, d2 = data["districts"]
     report = reports.training_report(dimension="district", filters=ReportFilters())
     assert figures(report) == [
         (d1.name_zh, 2, 4, 3, D("75.0"), D("77.5"), D("8.0")),
         (d2.name_zh, 1, 2, 1, D("50.0"), D("70.0"), D("2.0")),
-        ("Not stated", 1, 1, 0, D("0.0"), None, D("0.0")),
+        ("未填写", 1, 1, 0, D("0.0"), None, D("0.0")),
     ]
     with translation.override("en"):
         report = reports.training_report(dimension="district", filters=ReportFilters())
@@ -211,7 +211,7 @@ def test_by_organisation_ignores_stray_spaces(data):
     assert figures(report) == [
         ("重庆大学", 2, 4, 2, D("50.0"), D("55.0"), D("5.0")),
         ("重庆市知识产权局", 1, 2, 2, D("100.0"), D("90.0"), D("5.0")),
-        ("Not stated", 1, 1, 0, D("0.0"), None, D("0.0")),
+        ("未填写", 1, 1, 0, D("0.0"), None, D("0.0")),
     ]
 
 
@@ -266,7 +266,7 @@ def test_deleted_course_keeps_its_title_and_figures(data):
     report = reports.training_report(dimension="course", filters=ReportFilters())
     row = next(r for r in report.rows if r.key != data["trademark"].pk)
     assert (row.label, row.enrolments, row.completions, row.hours) == (
-        "专利基础 (course deleted)",
+        "专利基础（课程已删除）",
         3,
         2,
         D("4.0"),

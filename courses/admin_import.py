@@ -1,0 +1,469 @@
+"""Training classes in the admin, for training managers: the list, the form,
+a page with the trainees, and importing trainees from a CSV or XLSX file.
+
+The import is two steps. The upload keeps the file in the default storage
+under a random name that only the manager's session knows (nothing about it
+reaches the browser); the preview reads it, and the confirmation reads it
+again, checks it again and imports it, then deletes it. Rows are never taken
+back from the browser.
+"""
+
+import secrets
+from datetime import timedelta
+
+from django import forms
+from django.contrib.admin.utils import quote
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
+from django.core.paginator import Paginator
+from django.core.validators import FileExtensionValidator
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import FormView, TemplateView
+
+from wagtail import hooks
+from wagtail.admin import messages
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, ObjectList
+from wagtail.admin.ui.menus import MenuItem
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.views import generic
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets.button import Button
+from wagtail.log_actions import LogFormatter
+
+from courses.imports import (
+    EXTENSIONS,
+    LOG_ACTION,
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    ImportPreview,
+    trainee_file_read,
+    training_class_import,
+)
+from courses.models import TrainingClass, TrainingClassMember
+from courses.services import CourseError
+
+UPLOAD_FOLDER = "private/trainee-imports"
+SESSION_KEY = "courses.trainee_imports"
+# An upload whose preview was never confirmed or cancelled is removed by a
+# later upload once it is this old.
+ABANDONED_AFTER = timedelta(days=1)
+MEMBERS_PER_PAGE = 100
+
+
+# --- the class form ------------------------------------------------------------
+
+
+class TrainingClassForm(WagtailAdminModelForm):
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned_data = super().clean()
+        starts_on, ends_on = cleaned_data.get("starts_on"), cleaned_data.get("ends_on")
+        if starts_on and ends_on and ends_on < starts_on:
+            # Said here, in words, before the database constraint would refuse it.
+            self.add_error("ends_on", _("A class cannot end before it starts."))
+        return cleaned_data
+
+
+# --- the class screens -------------------------------------------------------
+
+
+def _import_button(url: str, *, priority: int = 10) -> Button:
+    return Button(_("Import trainees"), url=url, icon_name="upload", priority=priority)
+
+
+def _import_menu_item(url: str) -> MenuItem:
+    return MenuItem(_("Import trainees"), url=url, icon_name="upload", priority=15)
+
+
+class TrainingClassIndexView(generic.IndexView):
+    import_url_name: str | None = None
+
+    def get_base_queryset(self):  # type: ignore[no-untyped-def]
+        return super().get_base_queryset().annotate(member_count=Count("members"))
+
+    def get_list_more_buttons(self, instance):  # type: ignore[no-untyped-def]
+        buttons = super().get_list_more_buttons(instance)
+        if self.import_url_name and self.user_has_permission("change"):
+            url = reverse(self.import_url_name, args=(quote(instance.pk),))
+            buttons.append(_import_menu_item(url))
+        return buttons
+
+
+class TrainingClassEditView(generic.EditView):
+    import_url_name: str | None = None
+
+    @cached_property
+    def header_more_buttons(self):  # type: ignore[no-untyped-def]
+        url = reverse(self.import_url_name, args=(quote(self.object.pk),))
+        return [*super().header_more_buttons, _import_button(url, priority=5)]
+
+
+class TrainingClassInspectView(generic.InspectView):
+    """The class and its trainees, a page of them at a time."""
+
+    import_url_name: str | None = None
+
+    @cached_property
+    def header_more_buttons(self):  # type: ignore[no-untyped-def]
+        buttons = super().header_more_buttons
+        if self.user_has_permission("change"):
+            url = reverse(self.import_url_name, args=(quote(self.object.pk),))
+            buttons = [*buttons, _import_button(url, priority=5)]
+        return buttons
+
+    def get_courses_display_value(self) -> str:
+        return "、".join(course.title for course in self.object.courses.all()) or "-"
+
+    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+        context = super().get_context_data(**kwargs)
+        members = (
+            TrainingClassMember.objects.filter(training_class=self.object)
+            .select_related("user__audience", "user__district")
+            .order_by("added_at", "pk")
+        )
+        page = Paginator(members, MEMBERS_PER_PAGE).get_page(self.request.GET.get("p"))
+        context["members_page"] = page
+        if self.user_has_permission("change"):
+            context["import_url"] = reverse(
+                self.import_url_name, args=(quote(self.object.pk),)
+            )
+        return context
+
+
+# --- import: keeping the uploaded file between preview and confirmation ------
+
+
+def _pending(request: HttpRequest) -> dict:
+    return request.session.get(SESSION_KEY, {})
+
+
+def _pending_save(
+    request: HttpRequest,
+    training_class: TrainingClass,
+    upload: UploadedFile,
+    content: bytes,
+) -> None:
+    _pending_discard(request, training_class)
+    _sweep_abandoned()
+    extension = next(ext for ext in EXTENSIONS if upload.name.lower().endswith(ext))
+    name = default_storage.save(
+        f"{UPLOAD_FOLDER}/{secrets.token_urlsafe(24)}{extension}", ContentFile(content)
+    )
+    pending = _pending(request)
+    pending[str(training_class.pk)] = {"name": name, "filename": upload.name}
+    request.session[SESSION_KEY] = pending
+
+
+def _pending_load(
+    request: HttpRequest, training_class: TrainingClass
+) -> tuple[bytes, str] | None:
+    entry = _pending(request).get(str(training_class.pk))
+    if entry is None:
+        return None
+    try:
+        with default_storage.open(entry["name"], "rb") as file:
+            return file.read(), entry["filename"]
+    except FileNotFoundError:
+        return None
+
+
+def _pending_discard(request: HttpRequest, training_class: TrainingClass) -> None:
+    pending = _pending(request)
+    entry = pending.pop(str(training_class.pk), None)
+    if entry is not None:
+        default_storage.delete(entry["name"])
+        request.session[SESSION_KEY] = pending
+
+
+def _sweep_abandoned() -> None:
+    try:
+        _, files = default_storage.listdir(UPLOAD_FOLDER)
+    except (FileNotFoundError, NotImplementedError):
+        return
+    cutoff = timezone.now() - ABANDONED_AFTER
+    for filename in files:
+        name = f"{UPLOAD_FOLDER}/{filename}"
+        try:
+            if default_storage.get_modified_time(name) < cutoff:
+                default_storage.delete(name)
+        except (FileNotFoundError, NotImplementedError):
+            continue
+
+
+# --- import: the views -------------------------------------------------------
+
+
+class TraineeFileForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Trainee list"),
+        validators=[FileExtensionValidator([ext.lstrip(".") for ext in EXTENSIONS])],
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(EXTENSIONS)}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        # Formatted here, in the request's language, not once at import time.
+        self.fields["file"].help_text = _(
+            "A .csv or .xlsx file (first sheet), at most %(size)s MB and %(rows)s "
+            "trainees. The first line names the columns: e-mail and name are "
+            "required; organisation, audience group and district are optional."
+        ) % {"size": MAX_FILE_BYTES // (1024 * 1024), "rows": MAX_ROWS}
+
+    def clean_file(self):  # type: ignore[no-untyped-def]
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise forms.ValidationError(
+                _("The file is larger than %(size)s MB.")
+                % {"size": MAX_FILE_BYTES // (1024 * 1024)}
+            )
+        return upload
+
+
+class TrainingClassImportMixin(PermissionCheckedMixin, WagtailAdminTemplateMixin):
+    """A step of the import: needs the right to change training classes."""
+
+    model = TrainingClass
+    permission_required = "change"
+    header_icon = "upload"
+    page_title = gettext_lazy("Import trainees")
+    index_url_name: str | None = None
+    inspect_url_name: str | None = None
+    import_url_name: str | None = None
+    import_preview_url_name: str | None = None
+
+    def setup(self, request: HttpRequest, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().setup(request, *args, **kwargs)
+        self.training_class = get_object_or_404(TrainingClass, pk=kwargs["pk"])
+
+    def get_page_subtitle(self) -> str:
+        return str(self.training_class)
+
+    def get_breadcrumbs_items(self) -> list:
+        return [
+            *self.breadcrumbs_items,
+            {
+                "url": reverse(self.index_url_name),
+                "label": capfirst(TrainingClass._meta.verbose_name_plural),
+            },
+            {"url": self.inspect_url, "label": str(self.training_class)},
+            {"url": "", "label": self.get_page_title()},
+        ]
+
+    @property
+    def inspect_url(self) -> str:
+        return reverse(self.inspect_url_name, args=(quote(self.training_class.pk),))
+
+    @property
+    def upload_url(self) -> str:
+        return reverse(self.import_url_name, args=(quote(self.training_class.pk),))
+
+
+class TraineeImportView(TrainingClassImportMixin, FormView):
+    """Step 1: choose the file."""
+
+    template_name = "courses/admin/trainee_import.html"
+    form_class = TraineeFileForm
+
+    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+        return super().get_context_data(
+            training_class=self.training_class, cancel_url=self.inspect_url, **kwargs
+        )
+
+    def form_valid(self, form: TraineeFileForm) -> HttpResponse:
+        upload = form.cleaned_data["file"]
+        _pending_save(self.request, self.training_class, upload, upload.read())
+        return redirect(self.import_preview_url_name, quote(self.training_class.pk))
+
+
+class TraineeImportPreviewView(TrainingClassImportMixin, TemplateView):
+    """Step 2: every row and every problem; confirm imports all or nothing."""
+
+    template_name = "courses/admin/trainee_import_preview.html"
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+        loaded = _pending_load(request, self.training_class)
+        if loaded is None:
+            return self._start_again()
+        content, filename = loaded
+        preview = trainee_file_read(content=content, filename=filename)
+        return self.render_to_response(
+            self.get_context_data(preview=preview, filename=filename)
+        )
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+        if "cancel" in request.POST:
+            _pending_discard(request, self.training_class)
+            messages.success(request, _("The import was cancelled; nothing changed."))
+            return redirect(self.inspect_url)
+        loaded = _pending_load(request, self.training_class)
+        if loaded is None:
+            return self._start_again()
+        content, filename = loaded
+        # Read again: the vocabularies or the accounts may have changed since.
+        preview = trainee_file_read(content=content, filename=filename)
+        try:
+            result = training_class_import(
+                training_class=self.training_class,
+                preview=preview,
+                invited_by=request.user,
+            )
+        except CourseError as error:
+            messages.error(request, str(error))
+            return self.render_to_response(
+                self.get_context_data(preview=preview, filename=filename)
+            )
+        _pending_discard(request, self.training_class)
+        messages.success(
+            request,
+            _(
+                "%(members)s trainees added to the class (%(accounts)s new accounts, "
+                "invited by e-mail); %(already)s were already in it."
+            )
+            % {
+                "members": result.members_added,
+                "accounts": result.users_created,
+                "already": result.already_members,
+            },
+        )
+        return redirect(self.inspect_url)
+
+    def _start_again(self) -> HttpResponse:
+        messages.warning(
+            self.request,
+            _("No uploaded file is waiting for this class: upload it again."),
+        )
+        return redirect(self.upload_url)
+
+    def get_context_data(self, *, preview: ImportPreview, **kwargs):  # type: ignore[no-untyped-def]
+        member_ids = set(
+            TrainingClassMember.objects.filter(
+                training_class=self.training_class,
+                user_id__in=[row.user_id for row in preview.rows if row.user_id],
+            ).values_list("user_id", flat=True)
+        )
+        rows = [
+            {
+                "row": row,
+                "status": (
+                    _("New account")
+                    if row.is_new
+                    else _("Already in this class")
+                    if row.user_id in member_ids
+                    else _("Existing account")
+                ),
+            }
+            for row in preview.rows
+        ]
+        return super().get_context_data(
+            training_class=self.training_class,
+            preview=preview,
+            rows=rows,
+            upload_url=self.upload_url,
+            **kwargs,
+        )
+
+
+# --- the viewset ---------------------------------------------------------------
+
+
+class TrainingClassViewSet(ModelViewSet):
+    model = TrainingClass
+    icon = "group"
+    menu_label = gettext_lazy("Training classes")
+    menu_name = "training-classes"
+    menu_order = 250
+    add_to_admin_menu = True
+    index_view_class = TrainingClassIndexView
+    edit_view_class = TrainingClassEditView
+    inspect_view_class = TrainingClassInspectView
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    inspect_template_name = "courses/admin/training_class_inspect.html"
+    list_display = [
+        "name",
+        "code",
+        "starts_on",
+        "ends_on",
+        Column("member_count", label=gettext_lazy("Trainees"), sort_key="member_count"),
+    ]
+    search_fields = ["name", "code"]
+    ordering = ["-starts_on", "name"]
+    inspect_view_fields = [
+        "name",
+        "code",
+        "starts_on",
+        "ends_on",
+        "description",
+        "courses",
+    ]
+    edit_handler = ObjectList(
+        [
+            FieldPanel("name"),
+            FieldPanel("code"),
+            FieldRowPanel([FieldPanel("starts_on"), FieldPanel("ends_on")]),
+            FieldPanel("description"),
+            # Ticked from the catalogue: Wagtail's page chooser picks one page,
+            # and a class has a handful of courses.
+            FieldPanel("courses", widget=forms.CheckboxSelectMultiple),
+        ],
+        base_form_class=TrainingClassForm,
+    )
+
+    def get_common_view_kwargs(self, **kwargs):  # type: ignore[no-untyped-def]
+        return super().get_common_view_kwargs(
+            import_url_name=self.get_url_name("import"),
+            import_preview_url_name=self.get_url_name("import_preview"),
+            inspect_url_name=self.get_url_name("inspect"),
+            **kwargs,
+        )
+
+    @property
+    def import_view(self):  # type: ignore[no-untyped-def]
+        return self.construct_view(TraineeImportView)
+
+    @property
+    def import_preview_view(self):  # type: ignore[no-untyped-def]
+        return self.construct_view(TraineeImportPreviewView)
+
+    def get_urlpatterns(self):  # type: ignore[no-untyped-def]
+        return [
+            *super().get_urlpatterns(),
+            path("import/<int:pk>/", self.import_view, name="import"),
+            path(
+                "import/<int:pk>/preview/",
+                self.import_preview_view,
+                name="import_preview",
+            ),
+        ]
+
+
+@hooks.register("register_admin_viewset")
+def register_training_class_viewset():  # type: ignore[no-untyped-def]
+    return TrainingClassViewSet("training_classes")
+
+
+@hooks.register("register_log_actions")
+def register_import_log_action(actions):  # type: ignore[no-untyped-def]
+    @actions.register_action(LOG_ACTION)
+    class TraineesImported(LogFormatter):
+        label = gettext_lazy("Import trainees")
+
+        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+            data = log_entry.data or {}
+            return _(
+                "Trainees imported: %(members)s added, %(accounts)s new accounts."
+            ) % {
+                "members": data.get("members_added", 0),
+                "accounts": data.get("users_created", 0),
+            }

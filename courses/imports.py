@@ -1,0 +1,647 @@
+"""Trainee lists for training classes: a CSV or XLSX file a training manager
+uploads, checked row by row, then imported all at once or not at all.
+
+`trainee_file_read` only reads (the file, the vocabularies, which accounts
+exist) and says what is wrong with which line; `training_class_import` writes
+what a clean file asks for, in one transaction.
+"""
+
+import csv
+import io
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+from zipfile import BadZipFile, ZipFile
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import formats, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
+from wagtail.log_actions import log
+
+from courses.models import Enrolment, TrainingClass, TrainingClassMember
+from courses.services import CourseError, training_class_add_member
+from portal.models import Audience, District, User
+from portal.models.vocabularies import Term
+
+logger = logging.getLogger(__name__)
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 5000
+# What a workbook of 5,000 trainees unpacks to is a few MB; zipped XML
+# compresses about tenfold, so a real 5 MB workbook stays well under this.
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
+# A guard against a small workbook that unpacks to millions of empty rows.
+MAX_LINES = 100_000
+# How far down a title row or a note may push the column names.
+HEADER_SEARCH_LINES = 10
+EXTENSIONS = (".csv", ".xlsx")
+
+#: The log action recorded on the class (its History tab) for each import.
+LOG_ACTION = "courses.import_trainees"
+
+# Column names as a training manager may write them, after _header_key().
+COLUMN_ALIASES = {
+    "email": {
+        "email",
+        "emailaddress",
+        "mail",
+        "邮箱",
+        "邮箱地址",
+        "电子邮箱",
+        "电子邮箱地址",
+        "电子邮件",
+        "电子邮件地址",
+    },
+    "name": {"name", "realname", "fullname", "姓名", "真实姓名", "学员姓名"},
+    "organisation": {
+        "organisation",
+        "organization",
+        "employer",
+        "company",
+        "单位",
+        "工作单位",
+        "所在单位",
+        "单位名称",
+    },
+    "audience": {"audience", "audiencegroup", "人员类别", "学员类别", "类别"},
+    "district": {"district", "区县", "所在区县"},
+}
+REQUIRED_COLUMNS = ("email", "name")
+COLUMN_LABELS = {
+    "email": pgettext_lazy("trainee file column", "e-mail"),
+    "name": pgettext_lazy("trainee file column", "name"),
+    "organisation": pgettext_lazy("trainee file column", "organisation"),
+    "audience": pgettext_lazy("trainee file column", "audience group"),
+    "district": pgettext_lazy("trainee file column", "district"),
+}
+_COLUMN_BY_ALIAS = {
+    alias: column for column, aliases in COLUMN_ALIASES.items() for alias in aliases
+}
+# User model limits, so that a long cell is a reported error, not a crash.
+MAX_EMAIL, MAX_NAME, MAX_ORGANISATION = 254, 100, 200
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """One trainee as the file gives it, checked and normalised."""
+
+    line: int
+    email: str
+    name: str
+    organisation: str = ""
+    audience: Audience | None = None
+    district: District | None = None
+    #: The account that already has this e-mail address, if any.
+    user_id: int | None = None
+
+    @property
+    def is_new(self) -> bool:
+        return self.user_id is None
+
+
+@dataclass
+class ImportPreview:
+    """What a file would import. `errors` hold (line, reason); line None
+    means the whole file. A preview with errors cannot be imported."""
+
+    rows: list[ImportRow] = field(default_factory=list)
+    errors: list[tuple[int | None, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def is_valid(self) -> bool:
+        return bool(self.rows) and not self.errors
+
+    @property
+    def new_accounts(self) -> int:
+        return sum(row.is_new for row in self.rows)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    users_created: int
+    members_added: int
+    already_members: int
+
+
+class _FileProblem(Exception):
+    """The file as a whole cannot be read; the message says why."""
+
+
+# --- reading -------------------------------------------------------------------
+
+
+def trainee_file_read(*, content: bytes, filename: str) -> ImportPreview:
+    """Read and check a trainee list (.csv in UTF-8, GBK/GB18030 or UTF-16, or
+    .xlsx, first sheet). Writes nothing; messages are in the active language.
+    Every bad row is reported with its line as Excel shows it (the column
+    names are line 1); unknown columns are ignored with a warning."""
+    preview = ImportPreview()
+    try:
+        if len(content) > MAX_FILE_BYTES:
+            raise _FileProblem(
+                _("The file is larger than %(size)s MB.")
+                % {"size": MAX_FILE_BYTES // (1024 * 1024)}
+            )
+        extension = _extension(filename)
+        if extension == ".xlsx":
+            lines = _xlsx_lines(content)
+        elif extension == ".csv":
+            lines = _csv_lines(content)
+        else:
+            raise _FileProblem(_("Upload a .csv or .xlsx file."))
+        _check_lines(lines, preview)
+    except _FileProblem as problem:
+        return ImportPreview(errors=[(None, str(problem))])
+    _mark_existing_accounts(preview.rows)
+    return preview
+
+
+def _extension(filename: str) -> str:
+    name = filename.lower()
+    return next((ext for ext in EXTENSIONS if name.endswith(ext)), "")
+
+
+def _csv_lines(content: bytes) -> Iterator[list[str]]:
+    if content.startswith(b"PK\x03\x04"):
+        raise _FileProblem(
+            _(
+                "This is an Excel workbook, not a CSV file: name it .xlsx, "
+                "or save it as CSV."
+            )
+        )
+    text = _decode(content)
+    first_line = text.split("\n", 1)[0]
+    # Excel's "Unicode text" export separates columns with tabs.
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            yield [_cell_text(cell) for cell in row]
+    except csv.Error as error:
+        raise _FileProblem(
+            _("The CSV file could not be read: %(error)s") % {"error": error}
+        ) from error
+
+
+def _decode(content: bytes) -> str:
+    """UTF-8 (with or without Excel's BOM) first; Excel on Chinese Windows
+    saves CSV in GBK, which GB18030 contains."""
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings = ["utf-16"]
+    else:
+        encodings = ["utf-8-sig", "gb18030"]
+    for encoding in encodings:
+        try:
+            return content.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise _FileProblem(
+        _(
+            "The file's text encoding could not be recognised. Save it from Excel "
+            "as “CSV UTF-8” or as an .xlsx workbook."
+        )
+    )
+
+
+def _xlsx_lines(content: bytes) -> Iterator[list[str]]:
+    from openpyxl import load_workbook
+
+    unreadable = _FileProblem(
+        _("The file could not be read as an Excel workbook (.xlsx).")
+    )
+    # A damaged or foreign file fails in many ways inside openpyxl (zip, XML,
+    # missing parts); to the manager they all mean the same.
+    try:
+        with ZipFile(io.BytesIO(content)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except BadZipFile as error:
+        raise unreadable from error
+    if unpacked > MAX_UNPACKED_BYTES:
+        # A few MB of zip can hold gigabytes of XML that openpyxl would load.
+        raise _FileProblem(_("The workbook is too large once unpacked."))
+    try:
+        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except Exception as error:
+        raise unreadable from error
+    try:
+        if not workbook.worksheets:
+            raise _FileProblem(_("The workbook has no sheets."))
+        sheet = workbook.worksheets[0]
+        # Some programs write wrong sheet dimensions; read what is there.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except Exception as error:
+                raise unreadable from error
+            yield [_cell_text(value) for value in row]
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, datetime | date):
+        value = value.isoformat()
+    # strip() takes ideographic and no-break spaces; these two it does not.
+    return str(value).strip().strip("\u200b\ufeff").strip()
+
+
+def _header_key(text: str) -> str:
+    """Column names compared without case, spaces, punctuation or a
+    parenthesised note: "E-mail (required)" and "邮箱（必填）" are known."""
+    key = unicodedata.normalize("NFKC", text).casefold()
+    key = re.sub(r"\(.*?\)", "", key)
+    return re.sub(r"[\s_\-*:/.]", "", key)
+
+
+def _check_lines(lines: Iterable[list[str]], preview: ImportPreview) -> None:
+    numbered = enumerate(lines, start=1)
+    header_line, columns = _find_header(numbered, preview)
+    vocabularies = {
+        "audience": (_term_lookup(Audience), _("Unknown audience group “%(value)s”.")),
+        "district": (_term_lookup(District), _("Unknown district “%(value)s”.")),
+    }
+    seen: dict[str, int] = {}
+    data_rows = 0
+    for line, cells in numbered:
+        if line > MAX_LINES:
+            raise _FileProblem(
+                _("The file has more than %(max)s lines.") % {"max": MAX_LINES}
+            )
+        values = {
+            column: cells[index] if index < len(cells) else ""
+            for index, column in columns.items()
+        }
+        if not any(values.values()):
+            continue  # blank lines between or after the trainees
+        data_rows += 1
+        if data_rows > MAX_ROWS:
+            raise _FileProblem(
+                _(
+                    "The file has more than %(max)s trainees: "
+                    "split it into smaller files."
+                )
+                % {"max": MAX_ROWS}
+            )
+        row = _check_row(line, values, vocabularies, seen, preview.errors)
+        if row is not None:
+            preview.rows.append(row)
+    if data_rows == 0:
+        raise _FileProblem(
+            _("The file has no trainees below the column names (line %(line)s).")
+            % {"line": header_line}
+        )
+
+
+def _find_header(
+    numbered: Iterator[tuple[int, list[str]]], preview: ImportPreview
+) -> tuple[int, dict[int, str]]:
+    """The first line that names a known column; lines above it (a title) are
+    ignored. Returns its number and {cell index: column}."""
+    skipped: list[int] = []
+    for line, cells in numbered:
+        keys = [_header_key(cell) for cell in cells]
+        if not any(key in _COLUMN_BY_ALIAS for key in keys):
+            if line >= HEADER_SEARCH_LINES:
+                break
+            if any(cells):
+                skipped.append(line)
+            continue
+        columns: dict[int, str] = {}
+        unknown: list[str] = []
+        for index, (cell, key) in enumerate(zip(cells, keys, strict=True)):
+            column = _COLUMN_BY_ALIAS.get(key)
+            if column is None:
+                if cell:
+                    unknown.append(cell)
+            elif column in columns.values():
+                raise _FileProblem(
+                    _("The %(column)s column appears twice (line %(line)s): keep one.")
+                    % {"column": COLUMN_LABELS[column], "line": line}
+                )
+            else:
+                columns[index] = column
+        missing = [c for c in REQUIRED_COLUMNS if c not in columns.values()]
+        if missing:
+            raise _FileProblem(
+                _("The file has no %(columns)s column (looked for in line %(line)s).")
+                % {
+                    "columns": "、".join(str(COLUMN_LABELS[c]) for c in missing),
+                    "line": line,
+                }
+            )
+        if skipped:
+            preview.warnings.append(
+                _("Lines above the column names were ignored: %(lines)s.")
+                % {"lines": ", ".join(map(str, skipped))}
+            )
+        if unknown:
+            preview.warnings.append(
+                _("These columns are not used and were ignored: %(columns)s.")
+                % {"columns": "、".join(unknown)}
+            )
+        return line, columns
+    raise _FileProblem(
+        _(
+            "No line names the columns. The first line should be: e-mail, name, "
+            "organisation, audience group, district (in English or Chinese, e.g. "
+            "邮箱, 姓名, 单位, 人员类别, 区县)."
+        )
+    )
+
+
+def _check_row(
+    line: int,
+    values: dict[str, str],
+    vocabularies: dict[str, tuple[dict[str, Term], str]],
+    seen: dict[str, int],
+    errors: list[tuple[int | None, str]],
+) -> ImportRow | None:
+    """The row, or None after adding each of its problems to `errors`."""
+    problems: list[str] = []
+    # NFKC turns a full-width ＠ or letters typed with a Chinese IME into ASCII.
+    email = unicodedata.normalize("NFKC", values["email"]).strip().lower()
+    if not email:
+        problems.append(_("The e-mail address is missing."))
+    else:
+        try:
+            validate_email(email)
+            valid = len(email) <= MAX_EMAIL
+        except ValidationError:
+            valid = False
+        if not valid:
+            problems.append(
+                _("“%(value)s” is not a valid e-mail address.")
+                % {"value": values["email"]}
+            )
+        elif email in seen:
+            problems.append(
+                _("The e-mail address %(email)s is also on line %(line)s.")
+                % {"email": email, "line": seen[email]}
+            )
+        else:
+            seen[email] = line
+    name = values["name"]
+    if not name:
+        problems.append(_("The name is missing."))
+    elif len(name) > MAX_NAME:
+        problems.append(
+            _("The name is longer than %(max)s characters.") % {"max": MAX_NAME}
+        )
+    organisation = values.get("organisation", "")
+    if len(organisation) > MAX_ORGANISATION:
+        problems.append(
+            _("The organisation is longer than %(max)s characters.")
+            % {"max": MAX_ORGANISATION}
+        )
+    terms: dict[str, Term | None] = {}
+    for column, (lookup, unknown) in vocabularies.items():
+        value = values.get(column, "")
+        terms[column] = lookup.get(_term_key(value)) if value else None
+        if value and terms[column] is None:
+            problems.append(unknown % {"value": value})
+    if problems:
+        errors.extend((line, problem) for problem in problems)
+        return None
+    return ImportRow(
+        line=line,
+        email=email,
+        name=name,
+        organisation=organisation,
+        audience=terms["audience"],  # type: ignore[arg-type]
+        district=terms["district"],  # type: ignore[arg-type]
+    )
+
+
+def _term_key(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _term_lookup(model: type[Term]) -> dict[str, Term]:
+    """Active terms by code, Chinese label and English label."""
+    lookup: dict[str, Term] = {}
+    for term in model.objects.filter(is_active=True):
+        for text in (term.code, term.name_zh, term.name_en):
+            lookup.setdefault(_term_key(text), term)
+    return lookup
+
+
+def _users_by_email(emails: Iterable[str]) -> dict[str, User]:
+    """Accounts for lower-case addresses: the account's own address, or one
+    it has verified with allauth (the same person, whichever they sign in with)."""
+    from allauth.account.models import EmailAddress
+
+    emails = set(emails)
+    users = {
+        user.email_lower: user
+        for user in User.objects.annotate(email_lower=Lower("email")).filter(
+            email_lower__in=emails
+        )
+    }
+    for address in (
+        EmailAddress.objects.annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=emails - users.keys(), verified=True)
+        .select_related("user")
+    ):
+        users.setdefault(address.email_lower, address.user)
+    return users
+
+
+def _mark_existing_accounts(rows: list[ImportRow]) -> None:
+    users = _users_by_email(row.email for row in rows)
+    for index, row in enumerate(rows):
+        if row.email in users:
+            rows[index] = replace(row, user_id=users[row.email].pk)
+
+
+# --- importing -----------------------------------------------------------------
+
+
+def training_class_import(
+    *, training_class: TrainingClass, preview: ImportPreview, invited_by: User
+) -> ImportResult:
+    """Put every trainee of a checked file in the class.
+
+    Before: a preview without errors. After, in one transaction: an account
+    for each unknown e-mail (no usable password, the file's profile, a
+    verified primary address: the manager vouches for it) with an invitation
+    e-mail sent on commit; every trainee a member of the class and enrolled in
+    its courses. Existing accounts keep their profile. Raises CourseError and
+    writes nothing if the preview has errors. May run twice: the second time
+    creates nothing and sends nothing.
+    """
+    if not preview.is_valid:
+        raise CourseError(
+            _("The file has errors or no trainees: nothing was imported.")
+        )
+    users_created = members_added = already_members = 0
+    with transaction.atomic():
+        # One import per class at a time: a double-clicked confirm waits here,
+        # then finds every account and membership made by the first. The
+        # courses are read once here instead of once per trainee.
+        training_class = (
+            TrainingClass.objects.select_for_update()
+            .prefetch_related("courses")
+            .get(pk=training_class.pk)
+        )
+        users = _users_by_email(row.email for row in preview.rows)
+        settled = _settled_members(training_class, [u.pk for u in users.values()])
+        invite: list[User] = []
+        for row in preview.rows:
+            user = users.get(row.email)
+            if user is None:
+                user, created = _user_for_row(row)
+                if created:
+                    users_created += 1
+                    invite.append(user)
+            if user.pk in settled:
+                already_members += 1
+            elif training_class_add_member(training_class=training_class, user=user):
+                members_added += 1
+            else:
+                already_members += 1
+        site_names: dict[str, str] = {}
+        for user in invite:
+            _invitation_send(
+                user=user, training_class=training_class, site_names=site_names
+            )
+        if users_created or members_added:
+            log(
+                instance=training_class,
+                action=LOG_ACTION,
+                user=invited_by,
+                data={"users_created": users_created, "members_added": members_added},
+            )
+    logger.info(
+        "Trainees imported into class %s by user %s: %s new accounts, %s new members",
+        training_class.pk,
+        invited_by.pk,
+        users_created,
+        members_added,
+    )
+    return ImportResult(
+        users_created=users_created,
+        members_added=members_added,
+        already_members=already_members,
+    )
+
+
+def _settled_members(training_class: TrainingClass, user_ids: list[int]) -> set[int]:
+    """Those of `user_ids` for whom training_class_add_member would change
+    nothing: members already enrolled, through a class, in every course of
+    this one. Skipping them keeps a repeated import of thousands fast."""
+    members = set(
+        TrainingClassMember.objects.filter(
+            training_class=training_class, user_id__in=user_ids
+        ).values_list("user_id", flat=True)
+    )
+    course_keys = list(training_class.courses.values_list("pk", flat=True))
+    if not course_keys:
+        return members
+    enrolled = (
+        Enrolment.objects.filter(
+            user_id__in=members,
+            course_key__in=course_keys,
+            training_class__isnull=False,
+        )
+        .values("user_id")
+        .annotate(courses=Count("course_key", distinct=True))
+    )
+    return {e["user_id"] for e in enrolled if e["courses"] == len(course_keys)}
+
+
+def _user_for_row(row: ImportRow) -> tuple[User, bool]:
+    from allauth.account.models import EmailAddress
+
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(
+                email=row.email,
+                password=None,  # unusable: the trainee chooses one
+                real_name=row.name,
+                organisation=row.organisation,
+                audience=row.audience,
+                district=row.district,
+            )
+            EmailAddress.objects.create(
+                user=user, email=user.email, verified=True, primary=True
+            )
+            return user, True
+    except IntegrityError:  # another request created the account meanwhile
+        return _users_by_email([row.email])[row.email], False
+
+
+def _invitation_send(
+    *, user: User, training_class: TrainingClass, site_names: dict[str, str]
+) -> None:
+    """The invitation, in the new trainee's language (Chinese by default).
+    `site_names` caches the portal's name per language across one import."""
+    language = user.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        if language not in site_names:
+            site_names[language] = _site_name()
+        context = {
+            "name": user.get_full_name(),
+            "email": user.email,
+            "training_class": training_class.name,
+            "starts": formats.date_format(training_class.starts_on),
+            "ends": formats.date_format(training_class.ends_on),
+            "site": site_names[language],
+            "url": settings.WAGTAILADMIN_BASE_URL.rstrip("/")
+            + reverse("account_reset_password"),
+        }
+        subject = _("You have been added to the training class “%(training_class)s”")
+        body = "\n\n".join(
+            [
+                _("Dear %(name)s,"),
+                _(
+                    "You have been added to the training class “%(training_class)s” "
+                    "(%(starts)s – %(ends)s) on %(site)s, and enrolled in its courses."
+                ),
+                _(
+                    "An account has been opened for you with this e-mail address "
+                    "(%(email)s). To sign in, first set your password: open the page "
+                    "below, enter your e-mail address, and follow the link we send you."
+                ),
+                "%(url)s",
+                _("If you did not expect this e-mail, you can ignore it."),
+                "%(site)s",
+            ]
+        )
+        send_mail(
+            subject % context,
+            body % context,
+            settings.DEFAULT_FROM_EMAIL,
+            [user.email],
+        )
+
+
+def _site_name() -> str:
+    from wagtail.models import Site
+
+    from portal.models import SiteSettings
+
+    site = Site.objects.filter(is_default_site=True).first()
+    if site is None:
+        return settings.WAGTAIL_SITE_NAME
+    return SiteSettings.for_site(site).display_name
