@@ -18,7 +18,6 @@ from courses.models import (
     QuizAttempt,
 )
 
-
 CATALOGUE_PAGE_SIZE = 12
 
 
