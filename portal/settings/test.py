@@ -45,7 +45,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # One test database per run, so that two runs on one server (a developer's
     # and CI's) never drop each other's database.
-    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
+    _name = DATABASES["default"]["NAME"]
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{_name}_{os.getpid()}"}
 if REDIS_URL:
     # A separate key prefix keeps test rate-limit counters apart from a
     # developer's running portal on the same Redis.
