@@ -25,6 +25,7 @@ test: sysdeps-test deps-dev messages
 
 bench: sysdeps deps-dev messages
 	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.load
 
 sysdeps:
 	@bash scripts/system-deps.sh run

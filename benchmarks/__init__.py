@@ -1,1 +1,3 @@
-"""Benchmarks of the portal: `make bench` (python -m benchmarks.run)."""
+"""Benchmarks of the portal: `make bench` runs python -m benchmarks.run (pages
+in-process on SQLite), then python -m benchmarks.load (the learning pages under
+load on gunicorn + PostgreSQL)."""

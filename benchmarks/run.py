@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.data import add_courses
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPORT = BASE_DIR / "docs" / "performance.md"
 
@@ -33,6 +35,8 @@ PROBES = 3  # extra requests to count queries and trace memory
 SIZES = (10, 200)  # news items on the site
 EMAILS = 500
 SEARCH_QUERY = "知识产权"
+COURSES = 500
+ENROLMENTS = 5000
 
 
 @dataclass
@@ -202,63 +206,6 @@ def measure_outbox(count: int) -> list[Row]:
     return rows
 
 
-COURSES = 500
-ENROLMENTS = 5000
-
-
-def add_courses(count: int, enrolments: int) -> tuple:  # type: ignore[no-untyped-def]
-    """`count` courses with two lessons each in the demo catalogue, and
-    `enrolments` enrolments spread over generated learners; returns the
-    learner whose pages are measured and a course and lesson of theirs."""
-    from courses.models import CourseIndexPage, CoursePage, Enrolment
-    from courses.services import enrolment_self, lesson_mark_complete
-    from portal.models import User
-    from tests.courses.factories import CoursePageFactory, LessonPageFactory
-
-    catalogue = CourseIndexPage.objects.get()
-    existing = CoursePage.objects.count()
-    for n in range(existing, count):
-        course = CoursePageFactory(
-            parent=catalogue, slug=f"bench-{n}", title=f"基准课程 {n}"
-        )
-        LessonPageFactory(parent=course, slug="one")
-        LessonPageFactory(parent=course, slug="two")
-    courses = list(
-        CoursePage.objects.order_by("pk").values_list("pk", "title", "credit_hours")
-    )
-    learners = User.objects.bulk_create(
-        [
-            User(email=f"bench{n}@example.org", real_name=f"学员{n}")
-            for n in range(enrolments // 20)
-        ]
-    )
-    Enrolment.objects.bulk_create(
-        [
-            Enrolment(
-                user=learner,
-                course_id=pk,
-                course_key=pk,
-                course_title=title,
-                credit_hours=hours,
-            )
-            for i, learner in enumerate(learners)
-            for pk, title, hours in courses[(i * 20) % len(courses) :][:20]
-        ],
-        ignore_conflicts=True,
-    )
-    learner = User.objects.create_user(
-        email="bench-learner@example.org", password="bench-pass-2027"
-    )
-    mine = list(
-        CoursePage.objects.filter(slug__startswith="bench-").order_by("pk")[:20]
-    )
-    for course in mine:
-        enrolment_self(user=learner, course=course)
-    lesson = mine[0].get_children().live().first().specific
-    lesson_mark_complete(user=learner, lesson=lesson)
-    return learner, mine[0], lesson
-
-
 def machine() -> dict[str, str]:
     cpu = ""
     try:
@@ -308,9 +255,10 @@ def write_report(rows: list[Row], facts: dict[str, str], checks: list[str]) -> N
     lines = [
         "# Performance",
         "",
-        "Figures from `make bench` (`.venv/bin/python -m benchmarks.run`), which",
-        "rewrites this page. Run it again after a change that touches a page's",
-        "queries or the outbox, and compare.",
+        "Figures from `make bench`: `.venv/bin/python -m benchmarks.run` rewrites",
+        "this page, then `.venv/bin/python -m benchmarks.load` appends the last",
+        "section (load on gunicorn + PostgreSQL). Run it again after a change that",
+        "touches a page's queries or the outbox, and compare.",
         "",
         "## Machine",
         "",

@@ -51,10 +51,19 @@ def course_progress(
             enrolment=enrolment, status=LessonProgress.Status.COMPLETED
         ).values_list("lesson_key", flat=True)
     )
-    passed = set(
-        QuizAttempt.objects.filter(enrolment=enrolment, passed=True).values_list(
-            "lesson_key", "quiz_key"
+    quizzes = {
+        lesson.pk: lesson.quiz_blocks() for lesson in lessons if lesson.is_required
+    }
+    # Passed attempts only matter for the quizzes of required lessons: a course
+    # without any asks for none.
+    passed = (
+        set(
+            QuizAttempt.objects.filter(enrolment=enrolment, passed=True).values_list(
+                "lesson_key", "quiz_key"
+            )
         )
+        if any(quizzes.values())
+        else set()
     )
     progress = CourseProgress(done_keys=done)
     for lesson in lessons:
@@ -63,7 +72,7 @@ def course_progress(
         if lesson.is_required:
             progress.required_lessons += 1
             progress.required_lessons_done += lesson.pk in done
-            for block in lesson.quiz_blocks():
+            for block in quizzes[lesson.pk]:
                 progress.quizzes += 1
                 progress.quizzes_passed += (lesson.pk, block.id) in passed
     return progress
@@ -172,10 +181,14 @@ def lesson_page_context(*, lesson: LessonPage, user) -> dict:  # type: ignore[no
     enrolment = progress.enrolment if progress else None
     quizzes = {}
     if enrolment:
-        attempts = list(
-            QuizAttempt.objects.filter(enrolment=enrolment, lesson_key=lesson.pk)
+        blocks = lesson.quiz_blocks()
+        # A lesson without a quiz has no attempts to look up.
+        attempts = (
+            list(QuizAttempt.objects.filter(enrolment=enrolment, lesson_key=lesson.pk))
+            if blocks
+            else []
         )
-        for block in lesson.quiz_blocks():
+        for block in blocks:
             mine = [a for a in attempts if a.quiz_key == block.id]
             submitted = [a for a in mine if a.status == QuizAttempt.Status.SUBMITTED]
             quizzes[block.id] = QuizState(
@@ -247,14 +260,15 @@ def my_learning(*, user) -> MyLearning:  # type: ignore[no-untyped-def]
         enrolment.percent = round(100 * enrolment.lessons_done / total) if total else 0
     ledger = HoursLedgerEntry.objects.filter(user=user)
     year = timezone.localdate().year
+    # Both sums in one query.
+    hours = ledger.aggregate(
+        this_year=Sum("hours", filter=Q(earned_on__year=year)), total=Sum("hours")
+    )
     return MyLearning(
         in_progress=[e for e in enrolments if not e.completed_at],
         completed=[e for e in enrolments if e.completed_at],
-        hours_this_year=ledger.filter(earned_on__year=year).aggregate(s=Sum("hours"))[
-            "s"
-        ]
-        or Decimal(0),
-        hours_total=ledger.aggregate(s=Sum("hours"))["s"] or Decimal(0),
+        hours_this_year=hours["this_year"] or Decimal(0),
+        hours_total=hours["total"] or Decimal(0),
         certificates=list(
             CertificateRequest.objects.filter(user=user).order_by("-achieved_on")
         ),

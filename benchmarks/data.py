@@ -1,0 +1,98 @@
+"""Generated learning data for the benchmarks (benchmarks.run, benchmarks.load).
+
+Call after django.setup() with the demo courses loaded: the functions add to
+the demo catalogue through the project's factories and services.
+"""
+
+
+def add_courses(count: int, enrolments: int) -> tuple:  # type: ignore[no-untyped-def]
+    """`count` courses with two lessons each in the demo catalogue, and
+    `enrolments` enrolments spread over generated learners; returns the
+    learner whose pages are measured and a course and lesson of theirs."""
+    from courses.models import CourseIndexPage, CoursePage, Enrolment
+    from courses.services import enrolment_self, lesson_mark_complete
+    from portal.models import User
+    from tests.courses.factories import CoursePageFactory, LessonPageFactory
+
+    catalogue = CourseIndexPage.objects.get()
+    existing = CoursePage.objects.count()
+    for n in range(existing, count):
+        course = CoursePageFactory(
+            parent=catalogue, slug=f"bench-{n}", title=f"基准课程 {n}"
+        )
+        LessonPageFactory(parent=course, slug="one")
+        LessonPageFactory(parent=course, slug="two")
+    courses = list(
+        CoursePage.objects.order_by("pk").values_list("pk", "title", "credit_hours")
+    )
+    learners = User.objects.bulk_create(
+        [
+            User(email=f"bench{n}@example.org", real_name=f"学员{n}")
+            for n in range(enrolments // 20)
+        ]
+    )
+    Enrolment.objects.bulk_create(
+        [
+            Enrolment(
+                user=learner,
+                course_id=pk,
+                course_key=pk,
+                course_title=title,
+                credit_hours=hours,
+            )
+            for i, learner in enumerate(learners)
+            for pk, title, hours in courses[(i * 20) % len(courses) :][:20]
+        ],
+        ignore_conflicts=True,
+    )
+    learner = User.objects.create_user(
+        email="bench-learner@example.org", password="bench-pass-2027"
+    )
+    mine = list(
+        CoursePage.objects.filter(slug__startswith="bench-").order_by("pk")[:20]
+    )
+    for course in mine:
+        enrolment_self(user=learner, course=course)
+    lesson = mine[0].get_children().live().first().specific
+    lesson_mark_complete(user=learner, lesson=lesson)
+    return learner, mine[0], lesson
+
+
+def add_learners(
+    count: int, courses_each: int, *, started: int, completed: int
+) -> list[tuple]:  # type: ignore[type-arg]
+    """`count` learners, each enrolled (enrolment_self) in `courses_each`
+    generated courses of their own, with the first lesson completed in
+    `started` of them and both lessons, so the course, in `completed` of those
+    (lesson_mark_complete: ledger entry and certificate request included).
+
+    Returns (learner, [(course, [lessons])]) per learner; their courses are
+    bench-N courses from add_courses, taken from the end of the catalogue so
+    that they differ from add_courses' own measured learner's.
+    """
+    from courses.models import CoursePage, LessonPage
+    from courses.services import enrolment_self, lesson_mark_complete
+    from portal.models import User
+
+    generated = list(
+        CoursePage.objects.filter(slug__startswith="bench-").order_by("-pk")
+    )
+    if len(generated) < courses_each:
+        raise SystemExit(f"Only {len(generated)} generated courses; stopping.")
+    result = []
+    for n in range(count):
+        learner = User.objects.create_user(
+            email=f"load{n}@example.org", real_name=f"压测学员{n}"
+        )
+        start = (n * courses_each) % len(generated)
+        theirs = (generated[start:] + generated[:start])[:courses_each]
+        enrolled = []
+        for i, course in enumerate(theirs):
+            enrolment_self(user=learner, course=course)
+            lessons = list(LessonPage.objects.child_of(course).live().order_by("path"))
+            done = lessons[:2] if i < completed else lessons[:1] if i < started else []
+            for lesson in done:
+                lesson_mark_complete(user=learner, lesson=lesson)
+            enrolled.append((course, lessons))
+        result.append((learner, enrolled))
+    return result
