@@ -48,7 +48,9 @@ def browser(monkeypatch) -> Iterator:
     `manage.py check --deploy` rejects it.
     """
     if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
+        # A failure, not a skip: `make test` installs Debian's chromium, so a
+        # missing browser is a broken set-up that must not pass in silence.
+        pytest.fail(f"no Chromium at {CHROMIUM}: run `make test`, which installs it")
     from playwright.sync_api import sync_playwright
 
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
