@@ -26,6 +26,7 @@ test: sysdeps-test deps-dev messages
 bench: sysdeps deps-dev messages
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.load
+	$(PY) -m benchmarks.certificates
 
 sysdeps:
 	@bash scripts/system-deps.sh run

@@ -6,7 +6,8 @@ same middleware and templates), which reads the environment. benchmarks.load
 sets that environment for itself and for the gunicorn it starts: a random
 SECRET_KEY shared by both (sessions are created in one process and read in
 the other), DATABASE_URL naming the throwaway database, EMAIL_URL and
-PORTAL_VAR_DIR (a temporary folder for static and media files). Only what
+PORTAL_VAR_DIR (a temporary folder for static and media files) and, when it
+was given a REDIS_URL, BENCH_REDIS_URL and BENCH_CACHE_PREFIX. Only what
 plain HTTP and a closed benchmark need differs from production, below; nothing
 leaves the machine (no SMTP, no broker, no S3).
 """
@@ -14,7 +15,7 @@ leaves the machine (no SMTP, no broker, no S3).
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.settings.production import *  # noqa: F403
-from portal.settings.production import DATABASES, LOGGING, STORAGES
+from portal.settings.production import DATABASES, LOGGING, STORAGES, env
 
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("benchmarks.load_settings needs a PostgreSQL database")
@@ -31,14 +32,24 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 LANGUAGE_COOKIE_SECURE = False
 
-# The portal's default cache with no REDIS_URL: a table in the database
-# (a REDIS_URL left in the shell is ignored, so that runs compare).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "portal_cache",
+# The shared cache (and so the sessions' cache): Redis when benchmarks.load
+# was started with REDIS_URL set, under a key prefix of its own that the run
+# deletes at the end; otherwise the portal's default, a table in the database.
+if env.str("BENCH_REDIS_URL", default=""):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("BENCH_REDIS_URL"),
+            "KEY_PREFIX": env.str("BENCH_CACHE_PREFIX"),
+        }
     }
-}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "portal_cache",
+        }
+    }
 
 # Tasks run in the web process when their transaction commits; e-mail goes to
 # Django's locmem backend; media stay on disk under PORTAL_VAR_DIR.

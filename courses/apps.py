@@ -5,3 +5,20 @@ from django.utils.translation import gettext_lazy as _
 class CoursesConfig(AppConfig):
     name = "courses"
     verbose_name = _("Courses")
+
+    def ready(self) -> None:
+        from celery.signals import worker_init
+
+        from django.core import checks
+
+        from wagtail.models import ReferenceIndex
+
+        from courses.certificates import signing
+        from courses.models import CertificateSettings
+
+        # A signing key that cannot be used stops the start-up, not a task.
+        checks.register(signing.check_signing_configuration)
+        worker_init.connect(signing.refuse_to_start_misconfigured, weak=False)
+        # The seal is certificate artwork like the template's images: indexed,
+        # so courses.permissions can keep those files for staff only.
+        ReferenceIndex.register_model(CertificateSettings)

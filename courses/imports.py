@@ -6,16 +6,11 @@ exist) and says what is wrong with which line; `training_class_import` writes
 what a clean file asks for, in one transaction.
 """
 
-import csv
 import io
 import logging
-import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from typing import Any
-from zipfile import BadZipFile, ZipFile
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -35,6 +30,15 @@ from courses.models import Enrolment, TrainingClass, TrainingClassMember
 from courses.services import CourseError, training_class_add_member
 from portal.models import Audience, District, User
 from portal.models.vocabularies import Term
+from portal.tabular import EXTENSIONS as EXTENSIONS  # used by admin_import
+from portal.tabular import (
+    FileProblem,
+    column_lookup,
+    file_rows,
+    find_header,
+    term_key,
+    term_lookup,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,12 +51,11 @@ MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 MAX_LINES = 100_000
 # How far down a title row or a note may push the column names.
 HEADER_SEARCH_LINES = 10
-EXTENSIONS = (".csv", ".xlsx")
 
 #: The log action recorded on the class (its History tab) for each import.
 LOG_ACTION = "courses.import_trainees"
 
-# Column names as a training manager may write them, after _header_key().
+# Column names as a training manager may write them (see header_key()).
 COLUMN_ALIASES = {
     "email": {
         "email",
@@ -87,9 +90,7 @@ COLUMN_LABELS = {
     "audience": pgettext_lazy("trainee file column", "audience group"),
     "district": pgettext_lazy("trainee file column", "district"),
 }
-_COLUMN_BY_ALIAS = {
-    alias: column for column, aliases in COLUMN_ALIASES.items() for alias in aliases
-}
+_COLUMN_BY_ALIAS = column_lookup(COLUMN_ALIASES)
 # User model limits, so that a long cell is a reported error, not a crash.
 MAX_EMAIL, MAX_NAME, MAX_ORGANISATION = 254, 100, 200
 
@@ -137,10 +138,6 @@ class ImportResult:
     already_members: int
 
 
-class _FileProblem(Exception):
-    """The file as a whole cannot be read; the message says why."""
-
-
 # --- reading -------------------------------------------------------------------
 
 
@@ -152,140 +149,32 @@ def trainee_file_read(*, content: bytes, filename: str) -> ImportPreview:
     preview = ImportPreview()
     try:
         if len(content) > MAX_FILE_BYTES:
-            raise _FileProblem(
+            raise FileProblem(
                 _("The file is larger than %(size)s MB.")
                 % {"size": MAX_FILE_BYTES // (1024 * 1024)}
             )
-        extension = _extension(filename)
-        if extension == ".xlsx":
-            lines = _xlsx_lines(content)
-        elif extension == ".csv":
-            lines = _csv_lines(content)
-        else:
-            raise _FileProblem(_("Upload a .csv or .xlsx file."))
+        lines = file_rows(
+            io.BytesIO(content), filename, max_unpacked_bytes=MAX_UNPACKED_BYTES
+        )
         _check_lines(lines, preview)
-    except _FileProblem as problem:
+    except FileProblem as problem:
         return ImportPreview(errors=[(None, str(problem))])
     _mark_existing_accounts(preview.rows)
     return preview
-
-
-def _extension(filename: str) -> str:
-    name = filename.lower()
-    return next((ext for ext in EXTENSIONS if name.endswith(ext)), "")
-
-
-def _csv_lines(content: bytes) -> Iterator[list[str]]:
-    if content.startswith(b"PK\x03\x04"):
-        raise _FileProblem(
-            _(
-                "This is an Excel workbook, not a CSV file: name it .xlsx, "
-                "or save it as CSV."
-            )
-        )
-    text = _decode(content)
-    first_line = text.split("\n", 1)[0]
-    # Excel's "Unicode text" export separates columns with tabs.
-    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    try:
-        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-            yield [_cell_text(cell) for cell in row]
-    except csv.Error as error:
-        raise _FileProblem(
-            _("The CSV file could not be read: %(error)s") % {"error": error}
-        ) from error
-
-
-def _decode(content: bytes) -> str:
-    """UTF-8 (with or without Excel's BOM) first; Excel on Chinese Windows
-    saves CSV in GBK, which GB18030 contains."""
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encodings = ["utf-16"]
-    else:
-        encodings = ["utf-8-sig", "gb18030"]
-    for encoding in encodings:
-        try:
-            return content.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise _FileProblem(
-        _(
-            "The file's text encoding could not be recognised. Save it from Excel "
-            "as “CSV UTF-8” or as an .xlsx workbook."
-        )
-    )
-
-
-def _xlsx_lines(content: bytes) -> Iterator[list[str]]:
-    from openpyxl import load_workbook
-
-    unreadable = _FileProblem(
-        _("The file could not be read as an Excel workbook (.xlsx).")
-    )
-    # A damaged or foreign file fails in many ways inside openpyxl (zip, XML,
-    # missing parts); to the manager they all mean the same.
-    try:
-        with ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
-    except BadZipFile as error:
-        raise unreadable from error
-    if unpacked > MAX_UNPACKED_BYTES:
-        # A few MB of zip can hold gigabytes of XML that openpyxl would load.
-        raise _FileProblem(_("The workbook is too large once unpacked."))
-    try:
-        workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception as error:
-        raise unreadable from error
-    try:
-        if not workbook.worksheets:
-            raise _FileProblem(_("The workbook has no sheets."))
-        sheet = workbook.worksheets[0]
-        # Some programs write wrong sheet dimensions; read what is there.
-        sheet.reset_dimensions()
-        rows = sheet.iter_rows(values_only=True)
-        while True:
-            try:
-                row = next(rows)
-            except StopIteration:
-                return
-            except Exception as error:
-                raise unreadable from error
-            yield [_cell_text(value) for value in row]
-    finally:
-        workbook.close()
-
-
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    elif isinstance(value, datetime | date):
-        value = value.isoformat()
-    # strip() takes ideographic and no-break spaces; these two it does not.
-    return str(value).strip().strip("\u200b\ufeff").strip()
-
-
-def _header_key(text: str) -> str:
-    """Column names compared without case, spaces, punctuation or a
-    parenthesised note: "E-mail (required)" and "邮箱（必填）" are known."""
-    key = unicodedata.normalize("NFKC", text).casefold()
-    key = re.sub(r"\(.*?\)", "", key)
-    return re.sub(r"[\s_\-*:/.]", "", key)
 
 
 def _check_lines(lines: Iterable[list[str]], preview: ImportPreview) -> None:
     numbered = enumerate(lines, start=1)
     header_line, columns = _find_header(numbered, preview)
     vocabularies = {
-        "audience": (_term_lookup(Audience), _("Unknown audience group “%(value)s”.")),
-        "district": (_term_lookup(District), _("Unknown district “%(value)s”.")),
+        "audience": (term_lookup(Audience), _("Unknown audience group “%(value)s”.")),
+        "district": (term_lookup(District), _("Unknown district “%(value)s”.")),
     }
     seen: dict[str, int] = {}
     data_rows = 0
     for line, cells in numbered:
         if line > MAX_LINES:
-            raise _FileProblem(
+            raise FileProblem(
                 _("The file has more than %(max)s lines.") % {"max": MAX_LINES}
             )
         values = {
@@ -296,7 +185,7 @@ def _check_lines(lines: Iterable[list[str]], preview: ImportPreview) -> None:
             continue  # blank lines between or after the trainees
         data_rows += 1
         if data_rows > MAX_ROWS:
-            raise _FileProblem(
+            raise FileProblem(
                 _(
                     "The file has more than %(max)s trainees: "
                     "split it into smaller files."
@@ -307,7 +196,7 @@ def _check_lines(lines: Iterable[list[str]], preview: ImportPreview) -> None:
         if row is not None:
             preview.rows.append(row)
     if data_rows == 0:
-        raise _FileProblem(
+        raise FileProblem(
             _("The file has no trainees below the column names (line %(line)s).")
             % {"line": header_line}
         )
@@ -316,57 +205,19 @@ def _check_lines(lines: Iterable[list[str]], preview: ImportPreview) -> None:
 def _find_header(
     numbered: Iterator[tuple[int, list[str]]], preview: ImportPreview
 ) -> tuple[int, dict[int, str]]:
-    """The first line that names a known column; lines above it (a title) are
-    ignored. Returns its number and {cell index: column}."""
-    skipped: list[int] = []
-    for line, cells in numbered:
-        keys = [_header_key(cell) for cell in cells]
-        if not any(key in _COLUMN_BY_ALIAS for key in keys):
-            if line >= HEADER_SEARCH_LINES:
-                break
-            if any(cells):
-                skipped.append(line)
-            continue
-        columns: dict[int, str] = {}
-        unknown: list[str] = []
-        for index, (cell, key) in enumerate(zip(cells, keys, strict=True)):
-            column = _COLUMN_BY_ALIAS.get(key)
-            if column is None:
-                if cell:
-                    unknown.append(cell)
-            elif column in columns.values():
-                raise _FileProblem(
-                    _("The %(column)s column appears twice (line %(line)s): keep one.")
-                    % {"column": COLUMN_LABELS[column], "line": line}
-                )
-            else:
-                columns[index] = column
-        missing = [c for c in REQUIRED_COLUMNS if c not in columns.values()]
-        if missing:
-            raise _FileProblem(
-                _("The file has no %(columns)s column (looked for in line %(line)s).")
-                % {
-                    "columns": "、".join(str(COLUMN_LABELS[c]) for c in missing),
-                    "line": line,
-                }
-            )
-        if skipped:
-            preview.warnings.append(
-                _("Lines above the column names were ignored: %(lines)s.")
-                % {"lines": ", ".join(map(str, skipped))}
-            )
-        if unknown:
-            preview.warnings.append(
-                _("These columns are not used and were ignored: %(columns)s.")
-                % {"columns": "、".join(unknown)}
-            )
-        return line, columns
-    raise _FileProblem(
-        _(
+    """The first line that names a known column (see portal.tabular)."""
+    return find_header(
+        numbered,
+        columns_by_key=_COLUMN_BY_ALIAS,
+        required=REQUIRED_COLUMNS,
+        labels=COLUMN_LABELS,
+        warnings=preview.warnings,
+        search_lines=HEADER_SEARCH_LINES,
+        not_found=_(
             "No line names the columns. The first line should be: e-mail, name, "
             "organisation, audience group, district (in English or Chinese, e.g. "
             "邮箱, 姓名, 单位, 人员类别, 区县)."
-        )
+        ),
     )
 
 
@@ -417,7 +268,7 @@ def _check_row(
     terms: dict[str, Term | None] = {}
     for column, (lookup, unknown) in vocabularies.items():
         value = values.get(column, "")
-        terms[column] = lookup.get(_term_key(value)) if value else None
+        terms[column] = lookup.get(term_key(value)) if value else None
         if value and terms[column] is None:
             problems.append(unknown % {"value": value})
     if problems:
@@ -431,19 +282,6 @@ def _check_row(
         audience=terms["audience"],  # type: ignore[arg-type]
         district=terms["district"],  # type: ignore[arg-type]
     )
-
-
-def _term_key(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
-
-
-def _term_lookup(model: type[Term]) -> dict[str, Term]:
-    """Active terms by code, Chinese label and English label."""
-    lookup: dict[str, Term] = {}
-    for term in model.objects.filter(is_active=True):
-        for text in (term.code, term.name_zh, term.name_en):
-            lookup.setdefault(_term_key(text), term)
-    return lookup
 
 
 def _users_by_email(emails: Iterable[str]) -> dict[str, User]:

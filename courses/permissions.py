@@ -2,11 +2,22 @@
 
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import BigIntegerField, F, Q
+from django.db.models.functions import Cast, Left
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from courses.models import Enrolment
+from wagtail.models import Page, ReferenceIndex
+
+from courses.models import (
+    CertificateSettings,
+    CertificateTemplate,
+    Enrolment,
+    LessonPage,
+    SharedContent,
+)
 
 
 def is_course_staff(user) -> bool:  # type: ignore[no-untyped-def]
@@ -36,38 +47,77 @@ def lesson_access_response(*, request: HttpRequest, lesson) -> HttpResponse | No
     return redirect(lesson.get_parent().url)
 
 
-def can_download_document(*, user, document) -> bool:  # type: ignore[no-untyped-def]
-    """A document used in lessons (or shared lesson content) may be downloaded
-    by staff and by learners enrolled in a course that uses it; other
-    documents are public as before."""
-    from wagtail.models import ReferenceIndex
+def can_see_file(*, user, target) -> bool:  # type: ignore[no-untyped-def]
+    """Whether `user` may fetch a document or an image (`target`), asked when
+    the file itself is requested: Wagtail's document view and the portal's
+    image view (portal.media) both call this through their hooks.
 
-    from courses.models import LessonPage, SharedContent
+    A file used only in lessons, directly or through shared content, is for
+    staff and for learners enrolled in a course that has such a lesson. A file
+    used anywhere else as well (a course's cover, an instructor's photo, a news
+    or home page) is public: that page shows it to everyone anyway.
 
-    def kind(source) -> type:  # type: ignore[no-untyped-def]
-        # References name pages by their base Page row; ask for the real class.
-        return getattr(source, "specific_class", None) or type(source)
+    A file used nowhere is public, as every Wagtail file was before lessons
+    existed. Nothing the index sees links to it, so nobody has its address but
+    whoever put it somewhere the index cannot see (a site setting, a link in an
+    e-mail); making it private would break those. It also decides which way a
+    lag of the index fails: a file just added to a lesson is public for the
+    seconds until the index catches up (only lesson viewers know its address),
+    instead of a file just added to a news page failing for every visitor.
 
-    def sources(target) -> list:  # type: ignore[no-untyped-def]
-        return [
-            s
-            for s, _refs in ReferenceIndex.get_references_to(
-                target
-            ).group_by_source_object()
-        ]
-
-    lesson_ids = {s.pk for s in sources(document) if issubclass(kind(s), LessonPage)}
-    shared_ids = {s.pk for s in sources(document) if issubclass(kind(s), SharedContent)}
-    for shared in SharedContent.objects.filter(pk__in=shared_ids):
-        lesson_ids |= {s.pk for s in sources(shared) if issubclass(kind(s), LessonPage)}
+    Where a file is used comes from Wagtail's reference index, kept by its
+    background tasks. Queries: one for the file's uses, and for a learner one
+    more for the enrolment; never one per lesson or course.
+    """
+    lesson_type = ContentType.objects.get_for_model(LessonPage)
+    shared_type = ContentType.objects.get_for_model(SharedContent)
+    # Seals, signatures and certificate backgrounds: copying them is the first
+    # step of forging a certificate, so only staff fetch them (the PDFs carry
+    # them for learners).
+    artwork_types = {
+        ContentType.objects.get_for_model(model).pk
+        for model in (CertificateTemplate, CertificateSettings)
+    }
+    artwork = False
+    lesson_ids, shared_ids = set(), set()
+    uses = (
+        ReferenceIndex.get_references_to(target)
+        .values_list("content_type_id", "object_id")
+        .distinct()
+    )
+    for content_type_id, object_id in uses:
+        if content_type_id == lesson_type.pk:
+            lesson_ids.add(int(object_id))
+        elif content_type_id == shared_type.pk:
+            shared_ids.add(object_id)
+        elif content_type_id in artwork_types:
+            artwork = True
+        else:
+            return True  # shown on a public page or snippet as well
+    if artwork and not lesson_ids and not shared_ids:
+        return is_course_staff(user)
     if not lesson_ids and not shared_ids:
         return True
     if not user.is_authenticated:
         return False
-    if is_course_staff(user):
+    if user.is_superuser:
         return True
-    course_keys = {
-        lesson.get_parent().pk
-        for lesson in LessonPage.objects.filter(pk__in=lesson_ids)
-    }
-    return Enrolment.objects.filter(user=user, course_key__in=course_keys).exists()
+
+    # The lessons that use the file, then their courses (each lesson's parent
+    # page), all inside one query.
+    lessons = Q(pk__in=lesson_ids)
+    if shared_ids:
+        lessons |= Q(
+            pk__in=ReferenceIndex.objects.filter(
+                to_content_type=shared_type,
+                to_object_id__in=shared_ids,
+                content_type=lesson_type,
+            ).values(lesson_id=Cast("object_id", BigIntegerField()))
+        )
+    parent_paths = Page.objects.filter(lessons).values(
+        parent_path=Left("path", (F("depth") - 1) * Page.steplen)
+    )
+    courses = Page.objects.filter(path__in=parent_paths).values("pk")
+    if Enrolment.objects.filter(user=user, course_key__in=courses).exists():
+        return True
+    return is_course_staff(user)

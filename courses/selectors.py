@@ -8,6 +8,7 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from courses.models import (
+    Certificate,
     CertificateRequest,
     CourseIndexPage,
     CoursePage,
@@ -78,6 +79,13 @@ def course_progress(
     return progress
 
 
+def enrolment_in(*, user, course: CoursePage) -> Enrolment | None:  # type: ignore[no-untyped-def]
+    """The user's enrolment in the course, or None (also for visitors)."""
+    if not user.is_authenticated:
+        return None
+    return Enrolment.objects.filter(user=user, course_key=course.pk).first()
+
+
 def completed_course_keys(*, user) -> set[int]:  # type: ignore[no-untyped-def]
     if not user.is_authenticated:
         return set()
@@ -124,11 +132,7 @@ def course_page_context(*, course: CoursePage, user) -> dict:  # type: ignore[no
     from courses.services import enrolment_refusal
 
     lessons = course_lessons(course)
-    enrolment = (
-        Enrolment.objects.filter(user=user, course_key=course.pk).first()
-        if user.is_authenticated
-        else None
-    )
+    enrolment = enrolment_in(user=user, course=course)
     progress = (
         course_progress(enrolment=enrolment, course=course, lessons=lessons)
         if enrolment
@@ -165,20 +169,27 @@ class QuizState:
     attempts_left: int | None
 
 
-def lesson_page_context(*, lesson: LessonPage, user) -> dict:  # type: ignore[no-untyped-def]
+def lesson_page_context(
+    *,
+    lesson: LessonPage,
+    user,
+    enrolment: Enrolment | None = None,
+    progress: LessonProgress | None = None,
+) -> dict:  # type: ignore[no-untyped-def]
+    """What the lesson page shows. `enrolment` and `progress` are the ones the
+    page's visit has just loaded; without them (a preview) they are read."""
     from courses.services import quiz_attempts_left
 
-    course = lesson.get_parent().specific
+    course = lesson.course()
     lessons = course_lessons(course)
     index = next((i for i, item in enumerate(lessons) if item.pk == lesson.pk), 0)
-    progress = (
-        LessonProgress.objects.select_related("enrolment")
-        .filter(enrolment__user=user, lesson_key=lesson.pk)
-        .first()
-        if user.is_authenticated
-        else None
-    )
-    enrolment = progress.enrolment if progress else None
+    if enrolment is None and user.is_authenticated:
+        progress = (
+            LessonProgress.objects.select_related("enrolment")
+            .filter(enrolment__user=user, lesson_key=lesson.pk)
+            .first()
+        )
+        enrolment = progress.enrolment if progress else None
     quizzes = {}
     if enrolment:
         blocks = lesson.quiz_blocks()
@@ -226,6 +237,7 @@ class MyLearning:
     hours_this_year: Decimal
     hours_total: Decimal
     certificates: list
+    certificates_pending: list
     ledger: list
 
 
@@ -269,8 +281,16 @@ def my_learning(*, user) -> MyLearning:  # type: ignore[no-untyped-def]
         completed=[e for e in enrolments if e.completed_at],
         hours_this_year=hours["this_year"] or Decimal(0),
         hours_total=hours["total"] or Decimal(0),
+        # Superseded certificates are history: the learner keeps the newest.
         certificates=list(
-            CertificateRequest.objects.filter(user=user).order_by("-achieved_on")
+            Certificate.objects.filter(user=user)
+            .exclude(status=Certificate.Status.SUPERSEDED)
+            .order_by("-issued_at")
+        ),
+        certificates_pending=list(
+            CertificateRequest.objects.filter(
+                user=user, status=CertificateRequest.Status.PENDING
+            ).order_by("-achieved_on")
         ),
         ledger=list(ledger[:50]),
     )

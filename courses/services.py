@@ -132,34 +132,56 @@ def _enrolment_for(*, user: User, lesson: LessonPage) -> Enrolment:
     return enrolment
 
 
-def _progress_locked(*, enrolment: Enrolment, lesson: LessonPage) -> LessonProgress:
-    """The lesson's progress row, created if needed and locked for this transaction."""
+def _progress_row(*, enrolment: Enrolment, lesson: LessonPage) -> LessonProgress:
+    """The lesson's progress row, created if needed (not locked)."""
     try:
         with transaction.atomic():
-            LessonProgress.objects.get_or_create(
+            progress, _created = LessonProgress.objects.get_or_create(
                 enrolment=enrolment,
                 lesson_key=lesson.pk,
                 defaults={"lesson": lesson, "lesson_title": lesson.title},
             )
+            return progress
     except IntegrityError:  # created by a concurrent request
-        pass
+        return LessonProgress.objects.get(enrolment=enrolment, lesson_key=lesson.pk)
+
+
+def _progress_locked(*, enrolment: Enrolment, lesson: LessonPage) -> LessonProgress:
+    """The lesson's progress row, created if needed and locked for this transaction."""
+    _progress_row(enrolment=enrolment, lesson=lesson)
     return LessonProgress.objects.select_for_update().get(
         enrolment=enrolment, lesson_key=lesson.pk
     )
 
 
-def lesson_visit(*, user: User, lesson: LessonPage) -> LessonProgress | None:
+def lesson_visit(
+    *, user: User, lesson: LessonPage, enrolment: Enrolment | None = None
+) -> LessonProgress | None:
     """Remember that the learner opened the lesson (for "resume where I left off").
-    Returns the progress, or None when the user is not enrolled (staff preview)."""
-    enrolment = Enrolment.objects.filter(
-        user=user, course_key=lesson.get_parent().pk
-    ).first()
+
+    Pass the enrolment when the caller has it (the lesson page loads it for the
+    access check); otherwise it is looked up. Returns the progress, or None
+    when the user is not enrolled (staff preview). Before: maybe no progress
+    row. After: a progress row (its status unchanged) and the enrolment's last
+    lesson is this one. May run twice: a visit that changes nothing writes
+    nothing and takes no lock.
+    """
     if enrolment is None:
-        return None
-    with transaction.atomic():
-        progress = _progress_locked(enrolment=enrolment, lesson=lesson)
-        if enrolment.last_lesson_key != lesson.pk:
-            Enrolment.objects.filter(pk=enrolment.pk).update(last_lesson_key=lesson.pk)
+        enrolment = Enrolment.objects.filter(
+            user=user, course_key=lesson.get_parent().pk
+        ).first()
+        if enrolment is None:
+            return None
+    elif enrolment.user_id != user.pk:
+        raise ValueError("The enrolment is not this user's.")
+    # Nothing is written to an existing progress row, so no lock: a concurrent
+    # first visit is settled by the unique constraint (_progress_row).
+    progress = LessonProgress.objects.filter(
+        enrolment=enrolment, lesson_key=lesson.pk
+    ).first() or _progress_row(enrolment=enrolment, lesson=lesson)
+    if enrolment.last_lesson_key != lesson.pk:
+        Enrolment.objects.filter(pk=enrolment.pk).update(last_lesson_key=lesson.pk)
+        enrolment.last_lesson_key = lesson.pk
     return progress
 
 
@@ -439,6 +461,7 @@ def course_completion_evaluate(*, enrolment_id: int) -> bool:
     completed the enrolment now.
     """
     from courses import completion, selectors
+    from courses.tasks import issue_certificate
 
     with transaction.atomic():
         enrolment = Enrolment.objects.select_for_update().get(pk=enrolment_id)
@@ -461,7 +484,7 @@ def course_completion_evaluate(*, enrolment_id: int) -> bool:
             hours=enrolment.credit_hours,
             earned_on=today,
         )
-        CertificateRequest.objects.create(
+        request = CertificateRequest.objects.create(
             user_id=enrolment.user_id,
             source_type=HoursLedgerEntry.Source.COURSE,
             source_key=enrolment.course_key,
@@ -469,4 +492,5 @@ def course_completion_evaluate(*, enrolment_id: int) -> bool:
             hours=enrolment.credit_hours,
             achieved_on=today,
         )
+        issue_certificate.delay_on_commit(request.pk)
     return True

@@ -1,8 +1,8 @@
 """Admin screens of the courses app. Each screen's module registers its own
 hooks; importing them here is what makes Wagtail see them."""
 
-# --- documents used in lessons are for enrolled learners and staff ------------
-from django.core.exceptions import PermissionDenied  # noqa: E402
+# --- files used in lessons are for enrolled learners and staff ---------------
+from django.http import Http404  # noqa: E402
 
 from wagtail import hooks  # noqa: E402
 
@@ -10,10 +10,16 @@ from courses import (
     admin_import,  # noqa: F401
     admin_reports,  # noqa: F401
 )
-from courses.permissions import can_download_document  # noqa: E402
+from courses.permissions import can_see_file  # noqa: E402
 
 
-@hooks.register("before_serve_document")
-def protect_lesson_documents(document, request):  # type: ignore[no-untyped-def]
-    if not can_download_document(user=request.user, document=document):
-        raise PermissionDenied
+@hooks.register("before_serve_document")  # Wagtail's /documents/ view
+@hooks.register("before_serve_image")  # portal.media: image files under /media/
+def protect_lesson_files(target, request):  # type: ignore[no-untyped-def]
+    # Not found, rather than forbidden: whoever may not see a lesson file
+    # does not learn that it exists either.
+    if not can_see_file(user=request.user, target=target):
+        raise Http404
+
+
+from courses.certificates import wagtail_hooks as _certificates  # noqa: E402,F401

@@ -1,6 +1,4 @@
-from django.conf import settings
 from django.conf.urls.i18n import i18n_patterns
-from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -8,9 +6,13 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
-from portal import views
+from courses.certificates import urls as certificate_urls
+from portal import media, views
 
 urlpatterns = [
+    # MEDIA_URL: image files, once who asks is checked (lesson images are
+    # private); no other file, in development either.
+    *media.media_urlpatterns(),
     path("i18n/setlang/", views.switch_language, name="set_language"),
     path("healthz/", views.health, name="health"),
     # Before the admins' own URLs, so that these replace their login views.
@@ -19,6 +21,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
+    path("api/v1/certificates/", include(certificate_urls.api_urlpatterns)),
 ]
 
 urlpatterns += i18n_patterns(
@@ -27,14 +30,10 @@ urlpatterns += i18n_patterns(
     path("accounts/", include("allauth.urls")),
     path("search/", views.search, name="search"),
     path("learning/", include("courses.urls")),
+    path("certificates/", include("courses.certificates.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )
-
-if settings.DEBUG:
-    urlpatterns = (
-        static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT) + urlpatterns
-    )
 
 handler400 = "portal.errors.bad_request"
 handler403 = "portal.errors.permission_denied"

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from wagtail.documents import get_document_model
 
+from courses.demo.certificates import load_certificate_demo
 from courses.models import (
     CourseIndexPage,
     CoursePage,
@@ -405,4 +406,5 @@ def load_demo_content() -> list[str]:
         training_class.courses.set(courses)
         created.append(training_class.name)
     training_class_add_member(training_class=training_class, user=trainee)
+    load_certificate_demo(created)
     return created

@@ -1,3 +1,12 @@
+from .certificates import (
+    Certificate,
+    CertificateBatch,
+    CertificateBatchItem,
+    CertificateSerial,
+    CertificateSettings,
+    CertificateTemplate,
+    CertificateTemplateVersion,
+)
 from .content import (
     CourseCompletionCriterion,
     CourseIndexPage,
@@ -17,6 +26,13 @@ from .records import (
 )
 
 __all__ = [
+    "Certificate",
+    "CertificateBatch",
+    "CertificateBatchItem",
+    "CertificateSerial",
+    "CertificateSettings",
+    "CertificateTemplate",
+    "CertificateTemplateVersion",
     "CertificateRequest",
     "CourseCompletionCriterion",
     "CourseIndexPage",

@@ -280,22 +280,45 @@ class LessonPage(ChineseSearchMixin, Page):
             return "video"
         return "reading"
 
-    def serve(self, request: HttpRequest, *args, **kwargs):  # type: ignore[no-untyped-def]
-        from courses import permissions, services
+    def course(self) -> CoursePage:
+        """The lesson's course in one query (not get_parent() and .specific),
+        kept as the parent so that get_parent() finds it too."""
+        cached = getattr(self, "_cached_parent_obj", None)
+        if not isinstance(cached, CoursePage):
+            cached = CoursePage.objects.get(path=self.path[: -self.steplen])
+            self._cached_parent_obj = cached
+        return cached
 
-        denied = permissions.lesson_access_response(request=request, lesson=self)
-        if denied:
-            return denied
-        if request.user.is_authenticated:
-            # Remembered for "continue where I left off"; staff previews skip it.
-            services.lesson_visit(user=request.user, lesson=self)
+    def serve(self, request: HttpRequest, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from courses import permissions, selectors, services
+
+        enrolment = selectors.enrolment_in(user=request.user, course=self.course())
+        if enrolment is None:
+            # Not enrolled: staff may still look (courses.permissions).
+            denied = permissions.lesson_access_response(request=request, lesson=self)
+            if denied:
+                return denied
+        else:
+            # Enrolled learners may see the lesson; the visit is remembered for
+            # "continue where I left off" with the enrolment already loaded.
+            self._visit = (
+                enrolment,
+                services.lesson_visit(
+                    user=request.user, lesson=self, enrolment=enrolment
+                ),
+            )
         return super().serve(request, *args, **kwargs)
 
     def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
         from courses import selectors
 
         context = super().get_context(request, *args, **kwargs)
-        context.update(selectors.lesson_page_context(lesson=self, user=request.user))
+        enrolment, progress = getattr(self, "_visit", (None, None))
+        context.update(
+            selectors.lesson_page_context(
+                lesson=self, user=request.user, enrolment=enrolment, progress=progress
+            )
+        )
         return context
 
 

@@ -302,6 +302,7 @@ class CertificateRequest(models.Model):
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
     requested_at = models.DateTimeField(auto_now_add=True)
+    last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:
         verbose_name = _("certificate request")

@@ -136,6 +136,16 @@ else:
         }
     }
 
+# --- Sessions ----------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/topics/http/sessions/#using-cached-sessions
+# Read from the shared cache, written through to the database: a signed-in
+# request costs a Redis lookup instead of a query, and sessions survive a
+# flushed cache. Without Redis the cache is a database table, so this changes
+# little there; it is the same code either way.
+
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "default"
+
 # --- Passwords and accounts --------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -219,10 +229,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# S3-compatible media storage, on when a bucket is named.
+# S3-compatible media storage, on when a bucket is named. Images are served
+# through the portal, not by links to the bucket (portal/storage.py).
 AWS_STORAGE_BUCKET_NAME = env.str("S3_BUCKET", default="")
 if AWS_STORAGE_BUCKET_NAME:
-    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
+    STORAGES["default"] = {"BACKEND": "portal.storage.S3MediaStorage"}
     AWS_S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default=None)
     AWS_S3_REGION_NAME = env.str("S3_REGION", default=None)
     AWS_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default=None)
@@ -284,6 +295,14 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-outgoing-email": {
         "task": "portal.tasks.sweep_outgoing_email",
         "schedule": 60.0,
+    },
+    "sweep-certificates": {
+        "task": "courses.tasks.sweep_certificates",
+        "schedule": 60.0,
+    },
+    "remind-expiring-certificates": {
+        "task": "courses.tasks.remind_expiring_certificates",
+        "schedule": crontab(hour=9, minute=5),
     },
     "clear-expired-sessions": {
         "task": "portal.tasks.clear_expired_sessions",
@@ -357,3 +376,40 @@ LOGGING = {
 }
 
 PORTAL_DEMO_ADMIN_EMAIL = "admin@example.org"
+
+# --- Certificate signing ---------------------------------------------------
+# docs/configuration.md, "Certificate signing": with a key and certificate
+# (PEM/DER files, or one PKCS#12 file) every certificate PDF is signed (PAdES
+# B-B). Unset: PDFs are not signed. A file that cannot be used stops the
+# start-up (system check courses.E101).
+
+PORTAL_CERTIFICATE_SIGNING_KEY = env.str("PORTAL_CERTIFICATE_SIGNING_KEY", default="")
+PORTAL_CERTIFICATE_SIGNING_CERT = env.str("PORTAL_CERTIFICATE_SIGNING_CERT", default="")
+PORTAL_CERTIFICATE_SIGNING_CHAIN = env.str(
+    "PORTAL_CERTIFICATE_SIGNING_CHAIN", default=""
+)
+PORTAL_CERTIFICATE_SIGNING_PKCS12 = env.str(
+    "PORTAL_CERTIFICATE_SIGNING_PKCS12", default=""
+)
+PORTAL_CERTIFICATE_SIGNING_PASSPHRASE = env.str(
+    "PORTAL_CERTIFICATE_SIGNING_PASSPHRASE", default=""
+)
+# An RFC 3161 timestamp server (PAdES B-T); unset: no network access at all.
+PORTAL_CERTIFICATE_TSA_URL = env.str("PORTAL_CERTIFICATE_TSA_URL", default="")
+
+# --- Certificate verification rate limits ------------------------------------
+# https://django-ratelimit.readthedocs.io/en/stable/settings.html
+# The public verification page, look-up form and JSON API count requests per
+# client IP in the shared cache above (Redis, or the database table), so all
+# web processes agree. Over the limit they answer 429 themselves
+# (courses/certificates/views.py); no RATELIMIT_VIEW or exception class is set,
+# so other views' 403 pages are unchanged. Behind a reverse proxy, point
+# RATELIMIT_IP_META_KEY at the header that proxy sets to the client's address
+# (e.g. HTTP_X_REAL_IP), or every visitor shares the proxy's limit.
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+PORTAL_CERTIFICATE_RATE_LIMITS = {
+    "pages": env.str("CERTIFICATE_VERIFY_RATE", default="30/m"),
+    "lookup": env.str("CERTIFICATE_LOOKUP_RATE", default="10/m"),
+    "api": env.str("CERTIFICATE_API_RATE", default="30/m"),
+}

@@ -10,9 +10,7 @@ from django.urls import translate_url
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
-from wagtail.models import Page, Site
-
-from portal import selectors
+from portal import frame
 from portal.models import SiteSettings
 
 register = template.Library()
@@ -28,14 +26,11 @@ class Identity:
 
 @register.simple_tag(takes_context=True)
 def site_identity(context: template.Context) -> Identity:
-    """The site's name, organisation and contacts in the active language.
-
-    One query per request: Wagtail caches the settings object on the request.
-    """
+    """The site's name, organisation and contacts in the active language, from
+    the shared cache (portal.frame)."""
     request: HttpRequest | None = context.get("request")
-    site_settings = (
-        SiteSettings.for_request(request) if request is not None else SiteSettings()
-    )
+    found = frame.for_request(request).frame if request is not None else None
+    site_settings = found.settings if found is not None else SiteSettings()
     return Identity(
         name=site_settings.display_name,
         organisation=site_settings.display_organisation,
@@ -46,24 +41,24 @@ def site_identity(context: template.Context) -> Identity:
 
 @dataclass(frozen=True)
 class Menu:
-    pages: list[Page]
+    pages: list[frame.MenuItem]
 
 
 @register.simple_tag(takes_context=True)
 def main_menu(context: template.Context) -> Menu:
-    """The main navigation, from the page tree: the site root's children that
-    are live and marked "show in menus". Cached on the request."""
+    """The main navigation: the site root's children that are live, public and
+    marked "show in menus", each with its URL (from the shared cache)."""
     request: HttpRequest | None = context.get("request")
-    if request is None:
-        return Menu(pages=[])
-    cached = getattr(request, "_portal_menu", None)
-    if cached is None:
-        site = Site.find_for_request(request)
-        cached = Menu(
-            pages=selectors.menu_pages(site_root=site.root_page) if site else []
-        )
-        request._portal_menu = cached  # type: ignore[attr-defined]
-    return cached
+    found = frame.for_request(request).frame if request is not None else None
+    return Menu(pages=found.menu if found is not None else [])
+
+
+@register.simple_tag(takes_context=True)
+def may_use_admin(context: template.Context) -> bool:
+    """Whether the signed-in user may open the Wagtail admin (the header's
+    link): the answer of `perms.wagtailadmin.access_admin`, cached per user."""
+    request: HttpRequest | None = context.get("request")
+    return frame.for_request(request).may_use_admin if request is not None else False
 
 
 @register.simple_tag(takes_context=True)

@@ -6,6 +6,8 @@ from decimal import Decimal
 import factory
 import wagtail_factories
 
+from django.utils import timezone
+
 from courses.models import CourseIndexPage, CoursePage, LessonPage
 
 
@@ -108,3 +110,17 @@ class LessonPageFactory(wagtail_factories.PageFactory):
 
     class Meta:
         model = LessonPage
+
+
+class CertificateRequestFactory(factory.django.DjangoModelFactory):
+    """A completed course awaiting its certificate (what completion writes)."""
+
+    user = factory.SubFactory("tests.factories.UserFactory")
+    source_type = "course"
+    source_key = factory.Sequence(lambda n: 10_000 + n)
+    title = "知识产权基础"
+    hours = Decimal("2.0")
+    achieved_on = factory.LazyFunction(timezone.localdate)
+
+    class Meta:
+        model = "courses.CertificateRequest"

@@ -1,0 +1,1 @@
+"""Certificates: issuing, rendering, verification and lifecycle (issue 4)."""

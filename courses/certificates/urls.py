@@ -1,0 +1,21 @@
+"""Public certificate pages (under the language prefix) and the JSON API."""
+
+from django.urls import path
+
+from courses.certificates import views
+
+app_name = "certificates"
+
+urlpatterns = [
+    path("verify/", views.lookup, name="lookup"),
+    path("verify/<str:code>/", views.verify, name="verify"),
+    path("<int:certificate_id>/download/", views.download, name="download"),
+]
+
+api_urlpatterns = (
+    [
+        path("<str:code>/", views.api_detail, name="detail"),
+        path("<str:code>/credential.json", views.api_credential, name="credential"),
+    ],
+    "certificates_api",
+)

@@ -1,0 +1,74 @@
+"""Celery tasks of the courses app. Each takes ids, calls a service and may run
+twice (STYLE.md point 4); the rows they work on are the truth, and the beat
+sweep re-enqueues what a lost task left pending (DESIGN.md decision 1)."""
+
+from celery import shared_task
+
+
+@shared_task(
+    name="courses.tasks.issue_certificate",
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    max_retries=3,
+)
+def issue_certificate(request_id: int) -> None:
+    """Issue the certificate of one request (and enqueue its PDF)."""
+    from courses.certificates import rendering, services
+
+    try:
+        services.certificate_issue(request_id=request_id)
+    except rendering.TemplateAssetError as error:
+        # Not worth retrying: the template must be fixed; the sweep tries again.
+        services.certificate_issue_failed(request_id=request_id, error=str(error))
+
+
+@shared_task(
+    name="courses.tasks.render_certificate",
+    acks_late=True,
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    max_retries=3,
+)
+def render_certificate(certificate_id: int) -> None:
+    """Render, store and e-mail one certificate's PDF."""
+    from courses.certificates import services
+
+    services.certificate_render(certificate_id=certificate_id)
+
+
+@shared_task(name="courses.tasks.run_certificate_batch", acks_late=True)
+def run_certificate_batch(batch_id: int) -> int:
+    """Fan a bulk run out into chunks, so every worker process takes part."""
+    from courses.certificates import services
+
+    chunks = services.certificate_batch_chunks(batch_id=batch_id)
+    for chunk in chunks:
+        process_certificate_batch_items.delay(chunk)
+    if not chunks:
+        services.certificate_batch_finish(batch_id=batch_id)
+    return len(chunks)
+
+
+@shared_task(name="courses.tasks.process_certificate_batch_items", acks_late=True)
+def process_certificate_batch_items(item_ids: list[int]) -> None:
+    """Issue and render one chunk of a bulk run."""
+    from courses.certificates import services
+
+    services.certificate_batch_process(item_ids=item_ids)
+
+
+@shared_task(name="courses.tasks.sweep_certificates")
+def sweep_certificates() -> dict:
+    """Beat, every minute: re-enqueue certificate work whose task was lost."""
+    from courses.certificates import services
+
+    return services.certificates_sweep()
+
+
+@shared_task(name="courses.tasks.remind_expiring_certificates")
+def remind_expiring_certificates() -> int:
+    """Beat, daily: the expiry reminder e-mails."""
+    from courses.certificates import services
+
+    return services.certificates_expiry_remind()
