@@ -1,0 +1,465 @@
+"""The talent pool in the admin: experts, organisations, importing experts
+from a file, and changing an expert's status with a reason.
+
+The import is two steps, like the trainee import: the upload is kept in the
+default storage under a name only the session knows (portal.tabular); the
+preview checks it; the confirmation checks it again and imports it, all or
+nothing, then deletes it.
+"""
+
+from django import forms
+from django.contrib.admin.utils import quote
+from django.core.validators import FileExtensionValidator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.functional import cached_property
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import FormView, TemplateView
+
+from wagtail.admin import messages
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    InlinePanel,
+    MultiFieldPanel,
+    ObjectList,
+    TabbedInterface,
+)
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
+from wagtail.admin.widgets.button import Button
+from wagtail.snippets.views import snippets as snippet_views
+from wagtail.snippets.views.snippets import SnippetViewSet
+
+from portal.tabular import (
+    EXTENSIONS,
+    pending_upload_discard,
+    pending_upload_open,
+    pending_upload_save,
+)
+from talentpool.imports import SAMPLE_ROWS, expert_file_check
+from talentpool.models import Expert, ExpertStatus, Organisation
+from talentpool.services import (
+    ImportRefused,
+    TalentPoolError,
+    expert_status_change,
+    experts_import,
+)
+
+UPLOAD_FOLDER = "private/expert-imports"
+SESSION_KEY = "talentpool.expert_imports"
+SESSION_SLOT = "experts"
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+#: Problems listed in the preview; a file with more says how many more.
+MAX_ERRORS_SHOWN = 1000
+
+
+# --- import --------------------------------------------------------------------
+
+
+class ExpertFileForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Expert list"),
+        validators=[FileExtensionValidator([ext.lstrip(".") for ext in EXTENSIONS])],
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(EXTENSIONS)}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        # Formatted here, in the request's language, not once at import time.
+        self.fields["file"].help_text = _(
+            "A .csv (UTF-8 or GBK) or .xlsx file (first sheet), at most %(size)s MB. "
+            "The first line names the columns: external_id, name, category, "
+            "ip_types, services, industries, district, organization, languages, "
+            "years_of_practice, talent_tier, license_no, bio, email, phone, in "
+            "English or Chinese (外部编号, 姓名, 类别, …). Only the name is required. "
+            "Several values in one cell are separated by ; ； 、 or |."
+        ) % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)}
+
+    def clean_file(self):  # type: ignore[no-untyped-def]
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                _(
+                    "The file is larger than %(size)s MB: import it with "
+                    "manage.py import_experts, or split it."
+                )
+                % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)}
+            )
+        return upload
+
+
+class ExpertImportMixin(PermissionCheckedMixin, WagtailAdminTemplateMixin):
+    """A step of the import: needs the rights to add and change experts."""
+
+    model = Expert
+    permission_required = "add"
+    header_icon = "upload"
+    page_title = gettext_lazy("Import experts")
+    index_url_name: str | None = None
+    import_url_name: str | None = None
+    import_preview_url_name: str | None = None
+
+    def user_has_permission(self, permission: str) -> bool:
+        return self.permission_policy.user_has_permission(
+            self.request.user, "add"
+        ) and self.permission_policy.user_has_permission(self.request.user, "change")
+
+    def get_breadcrumbs_items(self) -> list:
+        return [
+            *self.breadcrumbs_items,
+            {
+                "url": reverse(self.index_url_name),
+                "label": capfirst(Expert._meta.verbose_name_plural),
+            },
+            {"url": "", "label": self.get_page_title()},
+        ]
+
+
+class ExpertImportView(ExpertImportMixin, FormView):
+    """Step 1: choose the file."""
+
+    template_name = "talentpool/admin/expert_import.html"
+    form_class = ExpertFileForm
+
+    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+        return super().get_context_data(
+            cancel_url=reverse(self.index_url_name), **kwargs
+        )
+
+    def form_valid(self, form: ExpertFileForm) -> HttpResponse:
+        pending_upload_save(
+            self.request,
+            session_key=SESSION_KEY,
+            slot=SESSION_SLOT,
+            folder=UPLOAD_FOLDER,
+            upload=form.cleaned_data["file"],
+        )
+        return redirect(self.import_preview_url_name)
+
+
+class ExpertImportPreviewView(ExpertImportMixin, TemplateView):
+    """Step 2: what the file would do and every problem; confirm imports all
+    or nothing."""
+
+    template_name = "talentpool/admin/expert_import_preview.html"
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+        pending = pending_upload_open(
+            request, session_key=SESSION_KEY, slot=SESSION_SLOT
+        )
+        if pending is None:
+            return self._start_again()
+        file, filename = pending
+        with file:
+            report = expert_file_check(file=file, filename=filename)
+        return self.render_to_response(self.get_context_data(report=report))
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+        if "cancel" in request.POST:
+            pending_upload_discard(request, session_key=SESSION_KEY, slot=SESSION_SLOT)
+            messages.success(request, _("The import was cancelled; nothing changed."))
+            return redirect(self.index_url_name)
+        pending = pending_upload_open(
+            request, session_key=SESSION_KEY, slot=SESSION_SLOT
+        )
+        if pending is None:
+            return self._start_again()
+        file, filename = pending
+        try:
+            with file:
+                result = experts_import(file=file, filename=filename, user=request.user)
+        except ImportRefused as refused:
+            messages.error(request, str(refused))
+            return self.render_to_response(self.get_context_data(report=refused.report))
+        except TalentPoolError as error:
+            messages.error(request, str(error))
+            return redirect(self.import_preview_url_name)
+        pending_upload_discard(request, session_key=SESSION_KEY, slot=SESSION_SLOT)
+        messages.success(
+            request,
+            _("%(created)s experts added and %(updated)s updated.")
+            % {"created": result.created, "updated": result.updated},
+        )
+        return redirect(self.index_url_name)
+
+    def _start_again(self) -> HttpResponse:
+        messages.warning(
+            self.request, _("No uploaded file is waiting: upload it again.")
+        )
+        return redirect(self.import_url_name)
+
+    def get_context_data(self, *, report, **kwargs):  # type: ignore[no-untyped-def]
+        return super().get_context_data(
+            report=report,
+            errors=report.errors[:MAX_ERRORS_SHOWN],
+            more_errors=max(0, len(report.errors) - MAX_ERRORS_SHOWN),
+            more_rows=max(0, report.rows - SAMPLE_ROWS),
+            upload_url=reverse(self.import_url_name),
+            **kwargs,
+        )
+
+
+# --- status --------------------------------------------------------------------
+
+
+class ExpertStatusForm(forms.Form):
+    status = forms.ChoiceField(label=gettext_lazy("Status"), choices=ExpertStatus)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy(
+            "Required to suspend or remove; kept in the expert's history."
+        ),
+    )
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        cleaned_data = super().clean()
+        status = cleaned_data.get("status")
+        if (
+            status in Expert.STATUSES_NEEDING_REASON
+            and not cleaned_data.get("reason", "").strip()
+        ):
+            self.add_error("reason", _("Say why the expert is suspended or removed."))
+        return cleaned_data
+
+
+class ExpertStatusView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
+    """Public, withdrawn, suspended or removed, with a reason, through
+    talentpool.services.expert_status_change (which logs it)."""
+
+    model = Expert
+    permission_required = "change"
+    header_icon = "warning"
+    page_title = gettext_lazy("Change status")
+    template_name = "talentpool/admin/expert_status.html"
+    form_class = ExpertStatusForm
+    edit_url_name: str | None = None
+    index_url_name: str | None = None
+
+    def setup(self, request: HttpRequest, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().setup(request, *args, **kwargs)
+        self.expert = get_object_or_404(Expert, pk=kwargs["pk"])
+
+    def get_page_subtitle(self) -> str:
+        return str(self.expert)
+
+    def get_initial(self) -> dict:
+        return {"status": self.expert.status, "reason": self.expert.status_reason}
+
+    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+        return super().get_context_data(
+            expert=self.expert,
+            cancel_url=reverse(self.edit_url_name, args=(quote(self.expert.pk),)),
+            **kwargs,
+        )
+
+    def form_valid(self, form: ExpertStatusForm) -> HttpResponse:
+        try:
+            expert_status_change(
+                expert=self.expert,
+                status=form.cleaned_data["status"],
+                reason=form.cleaned_data["reason"],
+                user=self.request.user,
+            )
+        except TalentPoolError as error:
+            form.add_error(None, str(error))
+            return self.form_invalid(form)
+        messages.success(
+            self.request,
+            _("The status of %(name)s is now “%(status)s”.")
+            % {
+                "name": self.expert.name,
+                "status": ExpertStatus(form.cleaned_data["status"]).label,
+            },
+        )
+        return redirect(self.edit_url_name, quote(self.expert.pk))
+
+
+# --- the expert screens ----------------------------------------------------------
+
+
+class ExpertIndexView(snippet_views.IndexView):
+    import_url_name: str | None = None
+
+    @cached_property
+    def header_more_buttons(self):  # type: ignore[no-untyped-def]
+        buttons = super().header_more_buttons
+        if self.user_has_permission("add"):
+            buttons = [
+                *buttons,
+                Button(
+                    _("Import experts"),
+                    url=reverse(self.import_url_name),
+                    icon_name="upload",
+                    priority=5,
+                ),
+            ]
+        return buttons
+
+
+class ExpertEditView(snippet_views.EditView):
+    status_url_name: str | None = None
+
+    @cached_property
+    def header_more_buttons(self):  # type: ignore[no-untyped-def]
+        url = reverse(self.status_url_name, args=(quote(self.object.pk),))
+        return [
+            *super().header_more_buttons,
+            Button(_("Change status"), url=url, icon_name="warning", priority=5),
+        ]
+
+
+class ExpertViewSet(SnippetViewSet):
+    """Every expert, removed ones included: staff see the whole history.
+    Status and verification are not on the form: they change through
+    services that log who did what and why."""
+
+    model = Expert
+    icon = "user"
+    menu_label = gettext_lazy("Experts")
+    menu_name = "experts"
+    index_view_class = ExpertIndexView
+    edit_view_class = ExpertEditView
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    # Plain database search until the talent pool's Chinese search arrives.
+    search_backend_name = None
+    search_fields = ["name", "external_id", "organisation__name"]
+    list_display = [
+        "name",
+        "organisation",
+        "district",
+        Column("status", label=gettext_lazy("Status"), accessor="get_status_display"),
+        Column(
+            "verification_status",
+            label=gettext_lazy("Verification"),
+            accessor="get_verification_status_display",
+        ),
+        "updated_at",
+    ]
+    list_filter = ["status", "verification_status", "categories", "district"]
+    ordering = ["name", "pk"]
+    inspect_view_fields = [
+        "external_id",
+        "name",
+        "categories",
+        "ip_types",
+        "services",
+        "industries",
+        "languages",
+        "district",
+        "organisation",
+        "years_of_practice",
+        "talent_tier",
+        "biography",
+        "email",
+        "phone",
+        "accepting_requests",
+        "verification_status",
+        "verified_at",
+        "verified_by",
+        "last_confirmed_at",
+        "status",
+        "status_reason",
+        "status_changed_at",
+        "publication_consent_at",
+        "user",
+        "created_at",
+        "updated_at",
+    ]
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(
+                [
+                    FieldPanel("name"),
+                    FieldPanel("external_id"),
+                    FieldPanel("photo"),
+                    FieldPanel("organisation"),
+                    FieldRowPanel(
+                        [FieldPanel("district"), FieldPanel("years_of_practice")]
+                    ),
+                    FieldPanel("talent_tier"),
+                    FieldPanel("biography"),
+                    MultiFieldPanel(
+                        [
+                            FieldPanel(
+                                "categories", widget=forms.CheckboxSelectMultiple
+                            ),
+                            FieldPanel("ip_types", widget=forms.CheckboxSelectMultiple),
+                            FieldPanel("services", widget=forms.CheckboxSelectMultiple),
+                            FieldPanel(
+                                "industries", widget=forms.CheckboxSelectMultiple
+                            ),
+                            FieldPanel(
+                                "languages", widget=forms.CheckboxSelectMultiple
+                            ),
+                        ],
+                        heading=gettext_lazy("Expertise"),
+                    ),
+                ],
+                heading=gettext_lazy("Profile"),
+            ),
+            ObjectList(
+                [
+                    InlinePanel(
+                        "qualifications", heading=gettext_lazy("Qualifications")
+                    ),
+                ],
+                heading=gettext_lazy("Qualifications"),
+            ),
+            ObjectList(
+                [
+                    FieldRowPanel([FieldPanel("email"), FieldPanel("phone")]),
+                    FieldPanel("accepting_requests"),
+                    FieldPanel("user"),
+                ],
+                heading=gettext_lazy("Contact (private)"),
+            ),
+        ]
+    )
+
+    def get_common_view_kwargs(self, **kwargs):  # type: ignore[no-untyped-def]
+        return super().get_common_view_kwargs(
+            import_url_name=self.get_url_name("import"),
+            import_preview_url_name=self.get_url_name("import_preview"),
+            status_url_name=self.get_url_name("status"),
+            **kwargs,
+        )
+
+    @property
+    def import_view(self):  # type: ignore[no-untyped-def]
+        return self.construct_view(ExpertImportView)
+
+    @property
+    def import_preview_view(self):  # type: ignore[no-untyped-def]
+        return self.construct_view(ExpertImportPreviewView)
+
+    @property
+    def status_view(self):  # type: ignore[no-untyped-def]
+        return self.construct_view(ExpertStatusView)
+
+    def get_urlpatterns(self):  # type: ignore[no-untyped-def]
+        return [
+            *super().get_urlpatterns(),
+            path("import/", self.import_view, name="import"),
+            path("import/preview/", self.import_preview_view, name="import_preview"),
+            path("status/<int:pk>/", self.status_view, name="status"),
+        ]
+
+
+class OrganisationViewSet(SnippetViewSet):
+    model = Organisation
+    icon = "group"
+    menu_label = gettext_lazy("Organisations")
+    menu_name = "organisations"
+    search_backend_name = None
+    search_fields = ["name", "credit_code"]
+    list_display = ["name", "kind", "district", "credit_code"]
+    list_filter = ["kind", "district"]
+    ordering = ["name"]

@@ -1,0 +1,499 @@
+"""Reading an expert list (CSV or XLSX) and saying what is wrong with it.
+
+`expert_file_check` only reads: the file, streamed row by row, and the
+database (vocabularies, which experts and licence numbers exist), in batches.
+It is both the dry run and the first pass of `talentpool.services.experts_import`,
+which reads the file a second time, through the same `expert_file_batches`,
+to write it. Nothing here keeps the rows of a file in memory: what grows with
+the file is the set of external IDs and licence numbers seen so far (to find
+duplicates) and the list of problems.
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import IO
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
+from portal.models import District, IPType
+from portal.models.vocabularies import Term
+from portal.tabular import (
+    FileProblem,
+    column_lookup,
+    file_rows,
+    find_header,
+    row_values,
+    term_key,
+    term_lookup,
+)
+from talentpool.models import (
+    Expert,
+    ExpertCategory,
+    Industry,
+    Language,
+    Qualification,
+    Service,
+    TalentTier,
+)
+from talentpool.validators import (
+    normalise_licence_number,
+    normalise_phone,
+)
+
+#: Rows checked (and written) together: one query per batch, not per row.
+BATCH_SIZE = 1000
+#: Rows kept for the admin's preview table; the rest are only counted.
+SAMPLE_ROWS = 200
+MAX_ROWS = 200_000
+# A workbook of 100,000 experts with biographies unpacks to a few hundred MB;
+# openpyxl streams it, so this guards only against absurd files.
+MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+
+# Column names as people write them (compared by portal.tabular.header_key).
+COLUMN_ALIASES: dict[str, set[str]] = {
+    "external_id": {"external_id", "外部编号", "编号", "专家编号", "人员编号"},
+    "name": {"name", "full name", "姓名", "专家姓名", "名字"},
+    "category": {
+        "category",
+        "categories",
+        "类别",
+        "专家类别",
+        "人才类别",
+        "人员类别",
+    },
+    "ip_types": {
+        "ip_types",
+        "ip type",
+        "知识产权类型",
+        "知识产权类别",
+        "知识产权领域",
+        "专业领域",
+    },
+    "services": {"services", "service", "服务", "服务类型", "服务项目", "业务范围"},
+    "industries": {
+        "industries",
+        "industry",
+        "行业",
+        "行业领域",
+        "擅长行业",
+        "所属行业",
+    },
+    "district": {"district", "区县", "所在区县", "区域", "地区"},
+    "organization": {
+        "organization",
+        "organisation",
+        "机构/单位",
+        "机构",
+        "单位",
+        "工作单位",
+        "所在单位",
+        "执业机构",
+        "所在机构",
+    },
+    "languages": {"languages", "language", "语言", "工作语言", "外语"},
+    "years_of_practice": {
+        "years_of_practice",
+        "years",
+        "执业年限",
+        "从业年限",
+        "工作年限",
+    },
+    "talent_tier": {"talent_tier", "tier", "人才层级", "人才层次", "层级", "人才等级"},
+    "license_no": {
+        "license_no",
+        "licence_no",
+        "license number",
+        "licence number",
+        "执业证号",
+        "执业证书编号",
+        "执业证编号",
+        "证书编号",
+        "资格证号",
+    },
+    "bio": {"bio", "biography", "简介", "个人简介", "专家简介"},
+    "email": {"email", "e-mail", "邮箱", "电子邮箱", "电子邮件", "邮箱地址"},
+    "phone": {
+        "phone",
+        "telephone",
+        "mobile",
+        "电话",
+        "联系电话",
+        "手机",
+        "手机号",
+        "手机号码",
+    },
+}
+_COLUMN_BY_KEY = column_lookup(COLUMN_ALIASES)
+COLUMN_LABELS = {
+    "external_id": pgettext_lazy("expert file column", "external ID"),
+    "name": pgettext_lazy("expert file column", "name"),
+    "category": pgettext_lazy("expert file column", "category"),
+    "ip_types": pgettext_lazy("expert file column", "IP types"),
+    "services": pgettext_lazy("expert file column", "services"),
+    "industries": pgettext_lazy("expert file column", "industries"),
+    "district": pgettext_lazy("expert file column", "district"),
+    "organization": pgettext_lazy("expert file column", "organisation"),
+    "languages": pgettext_lazy("expert file column", "languages"),
+    "years_of_practice": pgettext_lazy("expert file column", "years of practice"),
+    "talent_tier": pgettext_lazy("expert file column", "talent tier"),
+    "license_no": pgettext_lazy("expert file column", "licence number"),
+    "bio": pgettext_lazy("expert file column", "biography"),
+    "email": pgettext_lazy("expert file column", "e-mail"),
+    "phone": pgettext_lazy("expert file column", "phone"),
+}
+# Vocabulary columns: (column, model, several values allowed).
+VOCABULARY_COLUMNS: tuple[tuple[str, type[Term], bool], ...] = (
+    ("category", ExpertCategory, True),
+    ("ip_types", IPType, True),
+    ("services", Service, True),
+    ("industries", Industry, True),
+    ("languages", Language, True),
+    ("district", District, False),
+    ("talent_tier", TalentTier, False),
+)
+# What separates several values in one cell (after NFKC, "；" is ";" and "｜" "|").
+# Not the comma: English labels contain commas.
+_SEPARATORS = re.compile(r"[;|、]")
+MAX_EXTERNAL_ID, MAX_NAME, MAX_ORGANISATION, MAX_EMAIL = 64, 100, 200, 254
+MAX_BIOGRAPHY, MAX_YEARS = 10_000, 80
+
+
+@dataclass(frozen=True, slots=True)
+class ExpertRow:
+    """One expert as the file gives it, checked and normalised. Columns the
+    file does not have are left alone on an update; `terms` holds only the
+    vocabulary columns the file has."""
+
+    line: int
+    external_id: str | None
+    name: str
+    organisation: str = ""
+    years_of_practice: int | None = None
+    licence_number: str = ""
+    biography: str = ""
+    email: str = ""
+    phone: str = ""
+    terms: dict[str, tuple[Term, ...]] = field(default_factory=dict)
+    #: The expert this row updates, found by external ID or licence number.
+    expert_id: int | None = None
+
+    def term(self, column: str) -> Term | None:
+        values = self.terms.get(column, ())
+        return values[0] if values else None
+
+    def labels(self, column: str) -> str:
+        return "、".join(term.label for term in self.terms.get(column, ()))
+
+    @property
+    def category_labels(self) -> str:
+        return self.labels("category")
+
+    @property
+    def district_label(self) -> str:
+        return self.labels("district")
+
+
+@dataclass
+class ExpertFileReport:
+    """What a file would do. `errors` hold (line, reason); line None means the
+    whole file. A report with errors, or without rows, cannot be imported."""
+
+    filename: str
+    columns: frozenset[str] = frozenset()
+    rows: int = 0
+    new: int = 0
+    updated: int = 0
+    errors: list[tuple[int | None, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    sample: list[ExpertRow] = field(default_factory=list)
+
+    @property
+    def is_valid(self) -> bool:
+        return self.rows > 0 and not self.errors
+
+
+class _Checker:
+    """Checks lines of an expert file, keeping what it needs to find
+    duplicates across the whole file."""
+
+    def __init__(self, report: ExpertFileReport) -> None:
+        self.report = report
+        self.vocabularies = {
+            column: term_lookup(model) for column, model, _many in VOCABULARY_COLUMNS
+        }
+        self.external_ids: dict[str, int] = {}
+        self.licences: dict[str, int] = {}
+
+    def row(self, line: int, values: dict[str, str]) -> ExpertRow | None:
+        """The row, or None after adding each of its problems to the report."""
+        problems: list[str] = []
+        external_id = unicodedata.normalize("NFKC", values.get("external_id", ""))
+        external_id = external_id.strip()
+        if len(external_id) > MAX_EXTERNAL_ID:
+            problems.append(
+                _("The external ID is longer than %(max)s characters.")
+                % {"max": MAX_EXTERNAL_ID}
+            )
+        elif external_id in self.external_ids:
+            problems.append(
+                _("The external ID %(id)s is also on line %(line)s.")
+                % {"id": external_id, "line": self.external_ids[external_id]}
+            )
+        elif external_id:
+            self.external_ids[external_id] = line
+
+        name = values["name"]
+        if not name:
+            problems.append(_("The name is missing."))
+        elif len(name) > MAX_NAME:
+            problems.append(
+                _("The name is longer than %(max)s characters.") % {"max": MAX_NAME}
+            )
+
+        organisation = " ".join(values.get("organization", "").split())
+        if len(organisation) > MAX_ORGANISATION:
+            problems.append(
+                _("The organisation is longer than %(max)s characters.")
+                % {"max": MAX_ORGANISATION}
+            )
+        biography = values.get("bio", "")
+        if len(biography) > MAX_BIOGRAPHY:
+            problems.append(
+                _("The biography is longer than %(max)s characters.")
+                % {"max": MAX_BIOGRAPHY}
+            )
+
+        years = self._years(values.get("years_of_practice", ""), problems)
+        licence = self._licence(values.get("license_no", ""), line, problems)
+        email = self._email(values.get("email", ""), problems)
+        phone = ""
+        if values.get("phone"):
+            try:
+                phone = normalise_phone(values["phone"])
+            except ValidationError as error:
+                problems.extend(error.messages)
+
+        terms: dict[str, tuple[Term, ...]] = {}
+        for column, model, many in VOCABULARY_COLUMNS:
+            if column in values:
+                terms[column] = self._terms(
+                    column, model, many, values[column], problems
+                )
+
+        if problems:
+            self.report.errors.extend((line, problem) for problem in problems)
+            return None
+        return ExpertRow(
+            line=line,
+            external_id=external_id or None,
+            name=name,
+            organisation=organisation,
+            years_of_practice=years,
+            licence_number=licence,
+            biography=biography,
+            email=email,
+            phone=phone,
+            terms=terms,
+        )
+
+    def _years(self, value: str, problems: list[str]) -> int | None:
+        text = unicodedata.normalize("NFKC", value).strip().removesuffix("年").strip()
+        if not text:
+            return None
+        if not text.isdigit() or int(text) > MAX_YEARS:
+            problems.append(
+                _(
+                    "“%(value)s” is not a number of years of practice "
+                    "(a whole number from 0 to %(max)s)."
+                )
+                % {"value": value, "max": MAX_YEARS}
+            )
+            return None
+        return int(text)
+
+    def _licence(self, value: str, line: int, problems: list[str]) -> str:
+        if not value:
+            return ""
+        try:
+            licence = normalise_licence_number(value)
+        except ValidationError as error:
+            problems.extend(error.messages)
+            return ""
+        if licence in self.licences:
+            problems.append(
+                _("The licence number %(number)s is also on line %(line)s.")
+                % {"number": licence, "line": self.licences[licence]}
+            )
+        else:
+            self.licences[licence] = line
+        return licence
+
+    def _email(self, value: str, problems: list[str]) -> str:
+        # NFKC turns a full-width ＠ or letters typed with a Chinese IME into ASCII.
+        email = unicodedata.normalize("NFKC", value).strip().lower()
+        if not email:
+            return ""
+        try:
+            validate_email(email)
+            valid = len(email) <= MAX_EMAIL
+        except ValidationError:
+            valid = False
+        if not valid:
+            problems.append(
+                _("“%(value)s” is not a valid e-mail address.") % {"value": value}
+            )
+        return email
+
+    def _terms(
+        self, column: str, model: type[Term], many: bool, cell: str, problems: list[str]
+    ) -> tuple[Term, ...]:
+        texts = [
+            text.strip()
+            for text in _SEPARATORS.split(unicodedata.normalize("NFKC", cell))
+            if text.strip()
+        ]
+        if len(texts) > 1 and not many:
+            problems.append(
+                _("Give one %(vocabulary)s only, not “%(value)s”.")
+                % {"vocabulary": model._meta.verbose_name, "value": cell}
+            )
+            return ()
+        found: list[Term] = []
+        for text in texts:
+            term = self.vocabularies[column].get(term_key(text))
+            if term is None:
+                problems.append(
+                    _("Unknown %(vocabulary)s “%(value)s”.")
+                    % {"vocabulary": model._meta.verbose_name, "value": text}
+                )
+            elif term not in found:
+                found.append(term)
+        return tuple(found)
+
+    def batch(self, rows: list[ExpertRow]) -> list[ExpertRow]:
+        """The batch with each row's existing expert found, less the rows
+        whose licence number another expert already holds (reported)."""
+        experts = dict(
+            Expert.objects.filter(
+                external_id__in=[row.external_id for row in rows if row.external_id]
+            ).values_list("external_id", "pk")
+        )
+        holders = {
+            licence: (expert_id, external_id, name)
+            for licence, expert_id, external_id, name in Qualification.objects.filter(
+                licence_number__in=[r.licence_number for r in rows if r.licence_number]
+            ).values_list(
+                "licence_number", "expert_id", "expert__external_id", "expert__name"
+            )
+        }
+        checked: list[ExpertRow] = []
+        for row in rows:
+            expert_id = experts.get(row.external_id) if row.external_id else None
+            holder = holders.get(row.licence_number)
+            if holder is not None:
+                holder_id, _holder_external_id, holder_name = holder
+                if row.external_id is None and expert_id is None:
+                    # No external ID: the licence number says who this is.
+                    expert_id = holder_id
+                elif holder_id != expert_id:
+                    self.report.errors.append(
+                        (
+                            row.line,
+                            _(
+                                "The licence number %(number)s belongs to another "
+                                "expert already in the pool (%(name)s)."
+                            )
+                            % {"number": row.licence_number, "name": holder_name},
+                        )
+                    )
+                    continue
+            checked.append(_with_expert(row, expert_id))
+        return checked
+
+
+def _with_expert(row: ExpertRow, expert_id: int | None) -> ExpertRow:
+    return row if expert_id is None else replace(row, expert_id=expert_id)
+
+
+def expert_file_batches(
+    *, file: IO[bytes], report: ExpertFileReport
+) -> Iterator[list[ExpertRow]]:
+    """Checked rows of the file, BATCH_SIZE at a time, streamed; problems go
+    to `report` as they are found. Raises FileProblem for a file that cannot
+    be read at all. Reads the database, writes nothing."""
+    lines = file_rows(file, report.filename, max_unpacked_bytes=MAX_UNPACKED_BYTES)
+    numbered = enumerate(lines, start=1)
+    header_line, columns = find_header(
+        numbered,
+        columns_by_key=_COLUMN_BY_KEY,
+        required=("name",),
+        labels=COLUMN_LABELS,
+        warnings=report.warnings,
+        not_found=_(
+            "No line names the columns. The first line should be: external_id, "
+            "name, category, ip_types, services, industries, district, "
+            "organization, languages, years_of_practice, talent_tier, license_no, "
+            "bio, email, phone (or in Chinese: 外部编号, 姓名, 类别, …)."
+        ),
+    )
+    report.columns = frozenset(columns.values())
+    checker = _Checker(report)
+    batch: list[ExpertRow] = []
+    data_rows = 0
+    for line, cells in numbered:
+        values = row_values(cells, columns)
+        if not any(values.values()):
+            continue  # blank lines between or after the experts
+        data_rows += 1
+        if data_rows > MAX_ROWS:
+            raise FileProblem(
+                _("The file has more than %(max)s experts: split it.")
+                % {"max": MAX_ROWS}
+            )
+        row = checker.row(line, values)
+        if row is not None:
+            batch.append(row)
+        if len(batch) >= BATCH_SIZE:
+            yield checker.batch(batch)
+            batch = []
+    if batch:
+        yield checker.batch(batch)
+    if data_rows == 0:
+        raise FileProblem(
+            _("The file has no experts below the column names (line %(line)s).")
+            % {"line": header_line}
+        )
+
+
+def expert_file_check(*, file: IO[bytes], filename: str) -> ExpertFileReport:
+    """Read and check a whole expert file without writing anything: the dry
+    run, and the admin's preview. Every bad row is reported with its line as
+    Excel shows it (the column names are line 1); messages are in the active
+    language. The file must be seekable (it is read more than once)."""
+    report = ExpertFileReport(filename=filename)
+    try:
+        for batch in expert_file_batches(file=file, report=report):
+            report.rows += len(batch)
+            updates = sum(row.expert_id is not None for row in batch)
+            report.updated += updates
+            report.new += len(batch) - updates
+            room = SAMPLE_ROWS - len(report.sample)
+            if room > 0:
+                report.sample.extend(batch[:room])
+    except FileProblem as problem:
+        report.errors.insert(0, (None, str(problem)))
+    if report.rows and "external_id" not in report.columns:
+        report.warnings.append(
+            _(
+                "The file has no external ID column: experts are matched by licence "
+                "number, and rows without one are added again each time the file "
+                "is imported."
+            )
+        )
+    report.errors.sort(key=lambda error: error[0] or 0)
+    return report

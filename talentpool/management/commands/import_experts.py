@@ -1,0 +1,97 @@
+"""manage.py import_experts FILE [--dry-run]: the admin's expert import, from
+a shell (for big files and scheduled loads)."""
+
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from portal.tabular import file_extension
+from talentpool.imports import ExpertFileReport, expert_file_check
+from talentpool.services import ImportRefused, TalentPoolError, experts_import
+
+
+class Command(BaseCommand):
+    help = (
+        "Import experts from a CSV (UTF-8 or GBK) or XLSX file. The whole file "
+        "is checked first; a file with any bad row imports nothing. Exits 1 "
+        "when the file has errors."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="a .csv or .xlsx file")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="check the file and say what it would do; write nothing",
+        )
+
+    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+        path = Path(options["file"])
+        if not path.is_file():
+            raise CommandError(_("No such file: %(path)s") % {"path": path})
+        if not file_extension(path.name):
+            raise CommandError(_("Upload a .csv or .xlsx file."))
+        started = time.monotonic()
+        with path.open("rb") as file:
+            if options["dry_run"]:
+                report = expert_file_check(file=file, filename=path.name)
+                self._report(report)
+                if not report.is_valid:
+                    raise CommandError(self._refusal(report), returncode=1)
+                self.stdout.write(
+                    _(
+                        "Dry run: %(rows)s experts checked, %(new)s would be added "
+                        "and %(updated)s updated. Nothing was written."
+                    )
+                    % {
+                        "rows": report.rows,
+                        "new": report.new,
+                        "updated": report.updated,
+                    }
+                )
+                return
+            try:
+                result = experts_import(file=file, filename=path.name)
+            except ImportRefused as refused:
+                self._report(refused.report)
+                refusal = self._refusal(refused.report)
+                raise CommandError(refusal, returncode=1) from None
+            except TalentPoolError as error:
+                raise CommandError(str(error), returncode=1) from None
+        self._report(result.report, errors=False)
+        self.stdout.write(
+            self.style.SUCCESS(
+                _(
+                    "%(created)s experts added and %(updated)s updated "
+                    "in %(seconds).1f s."
+                )
+                % {
+                    "created": result.created,
+                    "updated": result.updated,
+                    "seconds": time.monotonic() - started,
+                }
+            )
+        )
+
+    def _report(self, report: ExpertFileReport, *, errors: bool = True) -> None:
+        for warning in report.warnings:
+            self.stdout.write(self.style.WARNING(warning))
+        if errors:
+            for line, message in report.errors:
+                where = _("line %(line)s") % {"line": line} if line else _("whole file")
+                self.stderr.write(f"{where}: {message}")
+
+    @staticmethod
+    def _refusal(report: ExpertFileReport) -> str:
+        if not report.errors:
+            return _("The file has no experts: nothing was imported.")
+        return ngettext(
+            "%(count)s problem in %(file)s: nothing was imported. Correct the "
+            "file and import it again.",
+            "%(count)s problems in %(file)s: nothing was imported. Correct the "
+            "file and import it again.",
+            len(report.errors),
+        ) % {"count": len(report.errors), "file": report.filename}

@@ -1,0 +1,379 @@
+"""Writes to the talent pool. Views, commands and tasks call these; nothing
+else changes an expert's status or imports experts."""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wagtail.log_actions import log
+from wagtail.models import ModelLogEntry
+
+from portal.models import User
+from portal.tabular import FileProblem
+from talentpool.imports import (
+    ExpertFileReport,
+    ExpertRow,
+    expert_file_batches,
+    expert_file_check,
+)
+from talentpool.models import (
+    Expert,
+    ExpertStatus,
+    Organisation,
+    OrganisationKind,
+    Qualification,
+)
+
+logger = logging.getLogger(__name__)
+
+#: Wagtail log actions (registered in wagtail_hooks.py), on the expert's history.
+LOG_IMPORTED = "talentpool.expert_imported"
+LOG_STATUS_CHANGED = "talentpool.expert_status_changed"
+
+# File column -> many-to-many field, foreign key to a term, or plain field.
+_M2M_COLUMNS = {
+    "category": "categories",
+    "ip_types": "ip_types",
+    "services": "services",
+    "industries": "industries",
+    "languages": "languages",
+}
+_TERM_COLUMNS = {"district": "district", "talent_tier": "talent_tier"}
+_PLAIN_COLUMNS = {
+    "years_of_practice": "years_of_practice",
+    "bio": "biography",
+    "email": "email",
+    "phone": "phone",
+}
+
+
+class TalentPoolError(Exception):
+    """A request the talent pool refuses; the message says why, in the
+    active language, and nothing was changed."""
+
+
+class ImportRefused(TalentPoolError):
+    """The file has problems (in `report`); nothing was imported."""
+
+    def __init__(self, report: ExpertFileReport) -> None:
+        super().__init__(_("The file has errors or no experts: nothing was imported."))
+        self.report = report
+
+
+@dataclass(frozen=True)
+class ExpertImportResult:
+    created: int
+    updated: int
+    report: ExpertFileReport
+
+
+# --- import --------------------------------------------------------------------
+
+
+def experts_import(
+    *, file: IO[bytes], filename: str, user: User | None = None
+) -> ExpertImportResult:
+    """Import an expert list (CSV or XLSX; see talentpool.imports).
+
+    Before: any file. The whole file is checked first; if any row is bad,
+    raises ImportRefused (with the report) and writes nothing. Otherwise, in
+    one transaction: a new expert for each row whose external ID (or, without
+    one, licence number) is unknown, the others updated in the columns the
+    file has; organisations created by name when new; the licence number kept
+    on the qualification the import manages; an "imported" entry on each
+    expert's history. Status, verification and consent are never touched.
+    May run twice: the second run updates the same experts to the same values.
+    """
+    report = expert_file_check(file=file, filename=filename)
+    if not report.is_valid:
+        raise ImportRefused(report)
+    created = updated = 0
+    writer = _BatchWriter(report=report, user=user)
+    try:
+        with transaction.atomic():
+            # Read again and write batch by batch: rows are never all in memory.
+            # The check above ran outside this transaction, so a row that has
+            # become bad since (a term deactivated) is caught here.
+            recheck = ExpertFileReport(filename=filename)
+            try:
+                for batch in expert_file_batches(file=file, report=recheck):
+                    if recheck.errors:
+                        break
+                    new, changed = writer.write(batch)
+                    created, updated = created + new, updated + changed
+            except FileProblem as problem:
+                recheck.errors.append((None, str(problem)))
+            if recheck.errors:
+                raise ImportRefused(recheck)
+    except IntegrityError as error:
+        # Another import or an editor took an external ID or licence number
+        # between the check and the write: the database refused it.
+        logger.warning("Import of %s refused by the database: %s", filename, error)
+        raise TalentPoolError(
+            _(
+                "The talent pool changed while the file was being imported "
+                "(another import or an edit): nothing was imported. Try again."
+            )
+        ) from error
+    logger.info(
+        "Experts imported from %s by user %s: %s new, %s updated",
+        filename,
+        user.pk if user else None,
+        created,
+        updated,
+    )
+    return ExpertImportResult(created=created, updated=updated, report=report)
+
+
+def organisation_kind_guess(name: str) -> str:
+    """The kind of an organisation known only by its name, from the words
+    Chinese organisation names end in; staff correct it in the admin."""
+    if "律师事务所" in name:
+        return OrganisationKind.LAW_FIRM
+    if "公证处" in name:
+        return OrganisationKind.NOTARY_OFFICE
+    if any(word in name for word in ("大学", "学院", "研究院", "研究所")):
+        return OrganisationKind.UNIVERSITY
+    if any(word in name for word in ("代理", "事务所", "知识产权服务")):
+        return OrganisationKind.AGENCY
+    return OrganisationKind.OTHER
+
+
+class _BatchWriter:
+    """Writes checked rows a batch at a time with bulk queries."""
+
+    def __init__(self, *, report: ExpertFileReport, user: User | None) -> None:
+        self.columns = report.columns
+        self.filename = report.filename
+        self.user = user
+        self.organisations: dict[str, int] = {}
+        self.content_type = ContentType.objects.get_for_model(Expert)
+        self.uuid = uuid.uuid4()  # groups this import's entries in the log
+        self.fields = ["name", "updated_at"]
+        if "organization" in self.columns:
+            self.fields.append("organisation")
+        for column, name in {**_TERM_COLUMNS, **_PLAIN_COLUMNS}.items():
+            if column in self.columns:
+                self.fields.append(name)
+
+    def write(self, rows: list[ExpertRow]) -> tuple[int, int]:
+        """Create or update the experts of one batch; returns (created,
+        matched). Experts the file leaves as they were are not written (a
+        re-import of an unchanged file writes almost nothing) nor logged."""
+        now = timezone.now()
+        self._organisations(rows)
+        existing = Expert.objects.in_bulk([r.expert_id for r in rows if r.expert_id])
+        attnames = [
+            Expert._meta.get_field(name).attname
+            for name in self.fields
+            if name != "updated_at"
+        ]
+        new: list[Expert] = []
+        changed: list[Expert] = []
+        experts: list[Expert] = []
+        for row in rows:
+            expert = existing.get(row.expert_id) if row.expert_id else None
+            if expert is None:
+                expert = Expert(external_id=row.external_id)
+                new.append(expert)
+                self._apply(expert, row, now)
+            else:
+                before = [getattr(expert, attname) for attname in attnames]
+                self._apply(expert, row, now)
+                if before != [getattr(expert, attname) for attname in attnames]:
+                    changed.append(expert)
+            experts.append(expert)
+        Expert.objects.bulk_create(new)
+        Expert.objects.bulk_update(changed, self.fields)
+        new_ids = {expert.pk for expert in new}
+        touched = new_ids | {expert.pk for expert in changed}
+        touched |= self._relations(rows, experts, new_ids)
+        touched |= self._qualifications(rows, experts)
+        Expert.objects.filter(pk__in=touched - new_ids).exclude(
+            pk__in=[expert.pk for expert in changed]
+        ).update(updated_at=now)
+        self._log(rows, experts, new_ids, touched, now)
+        return len(new), len(existing)
+
+    def _organisations(self, rows: list[ExpertRow]) -> None:
+        names = {r.organisation for r in rows if r.organisation} - set(
+            self.organisations
+        )
+        if not names:
+            return
+        self.organisations.update(
+            Organisation.objects.filter(name__in=names).values_list("name", "pk")
+        )
+        missing = [name for name in names if name not in self.organisations]
+        for organisation in Organisation.objects.bulk_create(
+            Organisation(name=name, kind=organisation_kind_guess(name))
+            for name in missing
+        ):
+            self.organisations[organisation.name] = organisation.pk
+
+    def _apply(self, expert: Expert, row: ExpertRow, now: datetime) -> None:
+        expert.name = row.name
+        expert.updated_at = now
+        if "organization" in self.columns:
+            expert.organisation_id = self.organisations.get(row.organisation)
+        for column, name in _TERM_COLUMNS.items():
+            if column in self.columns:
+                term = row.term(column)
+                setattr(expert, f"{name}_id", term.pk if term else None)
+        values: dict[str, Any] = {
+            "years_of_practice": row.years_of_practice,
+            "bio": row.biography,
+            "email": row.email,
+            "phone": row.phone,
+        }
+        for column, name in _PLAIN_COLUMNS.items():
+            if column in self.columns:
+                setattr(expert, name, values[column])
+
+    def _relations(
+        self, rows: list[ExpertRow], experts: list[Expert], new_ids: set[int]
+    ) -> set[int]:
+        """Replace the vocabulary terms of experts whose terms differ from the
+        file's; returns their ids."""
+        touched: set[int] = set()
+        old_ids = [expert.pk for expert in experts if expert.pk not in new_ids]
+        for column, name in _M2M_COLUMNS.items():
+            if column not in self.columns:
+                continue
+            relation = Expert._meta.get_field(name)
+            through = relation.remote_field.through  # type: ignore[union-attr]
+            source = f"{relation.m2m_field_name()}_id"  # type: ignore[union-attr]
+            target = f"{relation.m2m_reverse_field_name()}_id"  # type: ignore[union-attr]
+            current: dict[int, set[int]] = {}
+            for expert_id, term_id in through.objects.filter(
+                **{f"{source}__in": old_ids}
+            ).values_list(source, target):
+                current.setdefault(expert_id, set()).add(term_id)
+            replace: list[tuple[int, tuple]] = []
+            for row, expert in zip(rows, experts, strict=True):
+                wanted = {term.pk for term in row.terms.get(column, ())}
+                if expert.pk in new_ids or wanted != current.get(expert.pk, set()):
+                    replace.append((expert.pk, row.terms.get(column, ())))
+            stale = [pk for pk, _terms in replace if pk not in new_ids]
+            if stale:
+                through.objects.filter(**{f"{source}__in": stale}).delete()
+            through.objects.bulk_create(
+                through(**{source: pk, target: term.pk})
+                for pk, terms in replace
+                for term in terms
+            )
+            touched.update(stale)
+        return touched
+
+    def _qualifications(self, rows: list[ExpertRow], experts: list[Expert]) -> set[int]:
+        """Put each licence number on the qualification the import manages;
+        returns the ids of experts whose qualifications changed."""
+        if "license_no" not in self.columns:
+            return set()
+        wanted = {
+            expert.pk: row
+            for row, expert in zip(rows, experts, strict=True)
+            if row.licence_number
+        }
+        held: set[tuple[int, str]] = set()
+        managed: dict[int, Qualification] = {}
+        for qualification in Qualification.objects.filter(expert_id__in=wanted):
+            held.add((qualification.expert_id, qualification.licence_number))
+            if qualification.from_import:
+                managed.setdefault(qualification.expert_id, qualification)
+        to_update: list[Qualification] = []
+        to_create: list[Qualification] = []
+        for expert_id, row in wanted.items():
+            if (expert_id, row.licence_number) in held:
+                continue  # already on one of the expert's qualifications
+            category = row.term("category")
+            qualification = managed.get(expert_id)
+            if qualification is None:
+                to_create.append(
+                    Qualification(
+                        expert_id=expert_id,
+                        licence_number=row.licence_number,
+                        category_id=category.pk if category else None,
+                        from_import=True,
+                    )
+                )
+            else:
+                qualification.licence_number = row.licence_number
+                to_update.append(qualification)
+        Qualification.objects.bulk_update(to_update, ["licence_number"])
+        Qualification.objects.bulk_create(to_create)
+        return {q.expert_id for q in to_update} | {q.expert_id for q in to_create}
+
+    def _log(
+        self,
+        rows: list[ExpertRow],
+        experts: list[Expert],
+        new_ids: set[int],
+        touched: set[int],
+        now: datetime,
+    ) -> None:
+        # One entry per expert, in bulk: log() would be a query each.
+        ModelLogEntry.objects.bulk_create(
+            ModelLogEntry(
+                content_type=self.content_type,
+                label=expert.name,
+                action=LOG_IMPORTED,
+                data={
+                    "file": self.filename,
+                    "line": row.line,
+                    "created": expert.pk in new_ids,
+                },
+                timestamp=now,
+                uuid=self.uuid,
+                user=self.user,
+                object_id=str(expert.pk),
+                content_changed=True,
+            )
+            for row, expert in zip(rows, experts, strict=True)
+            if expert.pk in touched
+        )
+
+
+# --- status --------------------------------------------------------------------
+
+
+def expert_status_change(
+    *, expert: Expert, status: str, reason: str = "", user: User | None
+) -> Expert:
+    """Set an expert's public status (public, withdrawn, suspended, removed).
+
+    Suspending or removing needs a reason (also a database constraint).
+    After: status, reason and status_changed_at saved, and an entry on the
+    expert's history saying who changed it from what to what, and why. A
+    removed expert stays in the database and in the admin. Setting the status
+    the expert already has, with the same reason, changes nothing and logs
+    nothing, so it may run twice.
+    """
+    reason = reason.strip()
+    if status not in ExpertStatus.values:
+        raise TalentPoolError(_("Unknown status “%(status)s”.") % {"status": status})
+    if status in Expert.STATUSES_NEEDING_REASON and not reason:
+        raise TalentPoolError(_("Say why the expert is suspended or removed."))
+    with transaction.atomic():
+        expert = Expert.objects.select_for_update().get(pk=expert.pk)
+        if expert.status == status and expert.status_reason == reason:
+            return expert
+        previous = expert.status
+        expert.status = status
+        expert.status_reason = reason
+        expert.status_changed_at = timezone.now()
+        expert.save(update_fields=["status", "status_reason", "status_changed_at"])
+        log(
+            instance=expert,
+            action=LOG_STATUS_CHANGED,
+            user=user,
+            data={"from": previous, "to": status, "reason": reason},
+        )
+    return expert

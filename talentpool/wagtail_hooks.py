@@ -1,0 +1,115 @@
+"""Admin screens of the talent pool, under one menu group: experts,
+organisations and the pool's vocabularies; the log actions on an expert's
+history."""
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from wagtail import hooks
+from wagtail.log_actions import LogFormatter
+from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import register_permission_policy
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
+
+from portal.models import User
+from talentpool.admin_views import ExpertViewSet, OrganisationViewSet
+from talentpool.models import (
+    Expert,
+    ExpertCategory,
+    ExpertStatus,
+    Industry,
+    Language,
+    Service,
+    TalentTier,
+)
+from talentpool.services import LOG_IMPORTED, LOG_STATUS_CHANGED
+
+
+class KeptRecordPermissionPolicy(ModelPermissionPolicy):
+    """Experts are never deleted, not even by a superuser: removing one is a
+    status with a reason, and the entry keeps its history."""
+
+    def user_has_permission(self, user, action):  # type: ignore[no-untyped-def]
+        return action != "delete" and super().user_has_permission(user, action)
+
+    def users_with_any_permission(self, actions):  # type: ignore[no-untyped-def]
+        actions = [action for action in actions if action != "delete"]
+        if not actions:
+            return User.objects.none()
+        return super().users_with_any_permission(actions)
+
+
+register_permission_policy(Expert, KeptRecordPermissionPolicy(Expert))
+
+
+def _vocabulary_viewset(term_model, icon: str, label) -> type[SnippetViewSet]:  # type: ignore[no-untyped-def]
+    return type(
+        f"{term_model.__name__}ViewSet",
+        (SnippetViewSet,),
+        {
+            "model": term_model,
+            "icon": icon,
+            "menu_label": label,
+            "list_display": ["name_zh", "name_en", "code", "is_active"],
+            "search_fields": ["name_zh", "name_en", "code"],
+            "search_backend_name": None,
+            "ordering": ["sort_order", "code"],
+        },
+    )
+
+
+class TalentPoolGroup(SnippetViewSetGroup):
+    items = (
+        ExpertViewSet,
+        OrganisationViewSet,
+        _vocabulary_viewset(ExpertCategory, "tag", gettext_lazy("Expert categories")),
+        _vocabulary_viewset(Service, "tasks", gettext_lazy("Services")),
+        _vocabulary_viewset(Industry, "cogs", gettext_lazy("Industries")),
+        _vocabulary_viewset(Language, "globe", gettext_lazy("Languages")),
+        _vocabulary_viewset(TalentTier, "pick", gettext_lazy("Talent tiers")),
+    )
+    menu_icon = "user"
+    menu_label = gettext_lazy("Talent pool")
+    menu_name = "talent-pool"
+    menu_order = 260
+
+
+register_snippet(TalentPoolGroup)
+
+
+@hooks.register("register_log_actions")
+def register_talentpool_log_actions(actions):  # type: ignore[no-untyped-def]
+    @actions.register_action(LOG_IMPORTED)
+    class ExpertImported(LogFormatter):
+        label = gettext_lazy("Import experts")
+
+        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+            data = log_entry.data or {}
+            message = (
+                _("Added from %(file)s, line %(line)s.")
+                if data.get("created")
+                else _("Updated from %(file)s, line %(line)s.")
+            )
+            return message % {"file": data.get("file", ""), "line": data.get("line")}
+
+    @actions.register_action(LOG_STATUS_CHANGED)
+    class ExpertStatusChanged(LogFormatter):
+        label = gettext_lazy("Change status")
+
+        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+            data = log_entry.data or {}
+
+            def label(value: str) -> str:
+                try:
+                    return str(ExpertStatus(value).label)
+                except ValueError:
+                    return value
+
+            message = _("Status changed from “%(from)s” to “%(to)s”.") % {
+                "from": label(data.get("from", "")),
+                "to": label(data.get("to", "")),
+            }
+            if data.get("reason"):
+                message += " " + _("Reason: %(reason)s") % {"reason": data["reason"]}
+            return message
