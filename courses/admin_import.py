@@ -86,6 +86,16 @@ def _import_menu_item(url: str) -> MenuItem:
     return MenuItem(_("Import trainees"), url=url, icon_name="upload", priority=15)
 
 
+def _certificates_url(user, training_class) -> str | None:  # type: ignore[no-untyped-def]
+    """The bulk certificate run for this class, for those allowed to start one."""
+    if not user.has_perm("courses.add_certificatebatch"):
+        return None
+    return (
+        reverse("certificate_batches:add")
+        + f"?training_class={quote(training_class.pk)}"
+    )
+
+
 class TrainingClassIndexView(generic.IndexView):
     import_url_name: str | None = None
 
@@ -97,6 +107,10 @@ class TrainingClassIndexView(generic.IndexView):
         if self.import_url_name and self.user_has_permission("change"):
             url = reverse(self.import_url_name, args=(quote(instance.pk),))
             buttons.append(_import_menu_item(url))
+        if url := _certificates_url(self.request.user, instance):
+            buttons.append(
+                MenuItem(_("Issue certificates"), url=url, icon_name="doc-full")
+            )
         return buttons
 
 
@@ -120,6 +134,10 @@ class TrainingClassInspectView(generic.InspectView):
         if self.user_has_permission("change"):
             url = reverse(self.import_url_name, args=(quote(self.object.pk),))
             buttons = [*buttons, _import_button(url, priority=5)]
+        if url := _certificates_url(self.request.user, self.object):
+            buttons.append(
+                Button(_("Issue certificates"), url=url, icon_name="doc-full")
+            )
         return buttons
 
     def get_courses_display_value(self) -> str:

@@ -536,3 +536,12 @@ class TestBulkRuns:
             assert f'value="{Permission.objects.get(codename=codename).pk}"' in page
         for codename in ("delete_certificate", "add_certificate"):
             assert f'value="{Permission.objects.get(codename=codename).pk}"' not in page
+
+
+def test_the_training_class_page_offers_its_bulk_run(admin, training_class):
+    page = admin.get(reverse("training_classes:inspect", args=[training_class.pk]))
+    assert page.status_code == 200
+    link = reverse("certificate_batches:add") + f"?training_class={training_class.pk}"
+    assert link in page.content.decode()
+    confirm = admin.get(link)
+    assert training_class.name in confirm.content.decode()
