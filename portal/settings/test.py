@@ -48,8 +48,13 @@ else:
     _name = DATABASES["default"]["NAME"]
     DATABASES["default"]["TEST"] = {"NAME": f"test_{_name}_{os.getpid()}"}
 if REDIS_URL:
-    # A separate key prefix keeps test rate-limit counters apart from a
-    # developer's running portal on the same Redis.
+    # The suite clears the cache between tests, and Django's RedisCache.clear()
+    # empties the whole Redis database: the tests' cache lives in a database
+    # of its own (15), apart from the broker's queues and a developer's portal.
+    from urllib.parse import urlsplit, urlunsplit
+
+    _parts = urlsplit(REDIS_URL)
+    CACHES["default"]["LOCATION"] = urlunsplit(_parts._replace(path="/15"))
     CACHES["default"]["KEY_PREFIX"] = "portal-test"
 
 # Tasks run in the test process unless a test starts a real worker.
