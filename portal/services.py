@@ -93,13 +93,17 @@ def user_delete(*, user: User) -> None:
     Before: an account. After: no account, no e-mail addresses, no
     authenticators, no sessions for it (cascades). Not repeatable.
     """
+    from importlib import import_module
+
     from django.contrib.sessions.models import Session
 
+    # Through the session engine: with cached_db it forgets the cached copy too.
+    store = import_module(settings.SESSION_ENGINE).SessionStore
     with transaction.atomic():
         user_id = str(user.pk)
         for session in Session.objects.filter(
             expire_date__gt=timezone.now()
         ).iterator():
             if session.get_decoded().get("_auth_user_id") == user_id:
-                session.delete()
+                store(session_key=session.session_key).delete()
         user.delete()
