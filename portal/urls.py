@@ -22,6 +22,7 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/certificates/", include(certificate_urls.api_urlpatterns)),
+    path("api/v1/experts/", include("talentpool.urls")),
 ]
 
 urlpatterns += i18n_patterns(

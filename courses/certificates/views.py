@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from functools import wraps
 
 from django_ratelimit import ALL
-from django_ratelimit.core import is_ratelimited
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -31,6 +29,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from courses.certificates import badges, rendering, selectors
 from courses.certificates.forms import CertificateLookupForm
 from courses.models import Certificate
+from portal import http
 
 logger = logging.getLogger(__name__)
 
@@ -39,8 +38,6 @@ DEFAULT_RATES = {"pages": "30/m", "lookup": "10/m", "api": "30/m"}
 #: Longer than any code services.verification_code() makes; longer ones are
 #: answered "not found" without a query.
 MAX_CODE_LENGTH = 64
-
-View = Callable[..., HttpResponse]
 
 
 # --- Rate limits -------------------------------------------------------------
@@ -51,57 +48,15 @@ def _rate(name: str) -> str:
     return rates.get(name, DEFAULT_RATES[name])
 
 
-def _too_many(request: HttpRequest, *, api: bool) -> HttpResponse:
-    message = _("Too many requests from your network. Wait a minute and try again.")
-    if api:
-        response: HttpResponse = JsonResponse(
-            {"error": "rate_limited", "detail": message}, status=429
-        )
-    else:
-        response = render(
-            request,
-            "courses/certificates/rate_limited.html",
-            {"message": message},
-            status=429,
-        )
-    response["Retry-After"] = "60"
-    return response
-
-
 def rate_limit(name: str, *, method: str | list = ALL, api: bool = False) -> Callable:
     """Count the request against the ``name`` limit of its client IP; over the
-    limit, answer 429 instead of calling the view."""
-
-    def decorator(view: View) -> View:
-        @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
-            if is_ratelimited(
-                request=request,
-                group=f"certificates.{name}",
-                key="ip",
-                rate=_rate(name),
-                method=method,
-                increment=True,
-            ):
-                return _too_many(request, api=api)
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorator
+    limit, answer 429 instead of calling the view (portal.http)."""
+    return http.rate_limit(
+        f"certificates.{name}", rate=lambda: _rate(name), method=method, api=api
+    )
 
 
-def public_api(view: View) -> View:
-    """Read-only JSON anyone may fetch, from any origin, never cached."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
-        response = view(request, *args, **kwargs)
-        response["Access-Control-Allow-Origin"] = "*"
-        response["X-Robots-Tag"] = "noindex"
-        return response
-
-    return never_cache(require_safe(wrapped))
+public_api = http.public_api
 
 
 def _certificate(code: str) -> Certificate | None:
