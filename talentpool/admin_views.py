@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 
 from wagtail.admin import messages
+from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.admin.panels import (
     FieldPanel,
     FieldRowPanel,
@@ -32,7 +33,9 @@ from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets.button import Button
+from wagtail.snippets.views import chooser as snippet_chooser_views
 from wagtail.snippets.views import snippets as snippet_views
+from wagtail.snippets.views.chooser import SnippetChooserViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from portal.tabular import (
@@ -43,6 +46,7 @@ from portal.tabular import (
 )
 from talentpool.imports import SAMPLE_ROWS, expert_file_check
 from talentpool.models import Expert, ExpertStatus, Organisation
+from talentpool.search import experts_matching
 from talentpool.services import (
     ImportRefused,
     TalentPoolError,
@@ -284,8 +288,47 @@ class ExpertStatusView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormVi
 # --- the expert screens ----------------------------------------------------------
 
 
+class ExpertChooserFilterForm(BaseFilterForm):
+    """The chooser's search box, searching like the site does."""
+
+    q = forms.CharField(
+        label=gettext_lazy("Search term"),
+        widget=forms.TextInput(attrs={"placeholder": gettext_lazy("Search")}),
+        required=False,
+    )
+
+    def filter(self, objects):  # type: ignore[no-untyped-def]
+        objects = super().filter(objects)
+        query = self.cleaned_data.get("q")
+        if query:
+            objects = experts_matching(objects, query)
+            self.is_searching = True
+            self.search_query = query
+        return objects
+
+
+class ExpertChooseView(snippet_chooser_views.ChooseView):
+    filter_form_class = ExpertChooserFilterForm
+
+
+class ExpertChooseResultsView(snippet_chooser_views.ChooseResultsView):
+    filter_form_class = ExpertChooserFilterForm
+
+
+class ExpertChooserViewSet(SnippetChooserViewSet):
+    choose_view_class = ExpertChooseView
+    choose_results_view_class = ExpertChooseResultsView
+
+
 class ExpertIndexView(snippet_views.IndexView):
     import_url_name: str | None = None
+
+    def search_queryset(self, queryset):  # type: ignore[no-untyped-def]
+        # The talent pool's own search: Traditional, pinyin and English
+        # queries, and Chinese words inside longer text, as on the site.
+        if not self.is_searching:
+            return queryset
+        return experts_matching(queryset, self.search_query)
 
     @cached_property
     def header_more_buttons(self):  # type: ignore[no-untyped-def]
@@ -328,9 +371,11 @@ class ExpertViewSet(SnippetViewSet):
     edit_view_class = ExpertEditView
     inspect_view_enabled = True
     copy_view_enabled = False
-    # Plain database search until the talent pool's Chinese search arrives.
+    # search_fields only switches the search box on: ExpertIndexView and the
+    # chooser search with talentpool.search (Chinese, pinyin, English).
     search_backend_name = None
     search_fields = ["name", "external_id", "organisation__name"]
+    chooser_viewset_class = ExpertChooserViewSet
     list_display = [
         "name",
         "organisation",

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class TalentpoolConfig(AppConfig):
     name = "talentpool"
     verbose_name = _("Talent pool")
+
+    def ready(self) -> None:
+        from talentpool.search import signals
+
+        signals.connect()

@@ -490,3 +490,66 @@ class TalentSearchPage(RoutablePageMixin, ChineseSearchMixin, Page):
     def expert_url(self, expert_id: int, request: HttpRequest | None = None) -> str:
         """The public profile's address, relative to the site (/talent/experts/7/)."""
         return self.get_url(request) + self.reverse_subpage("expert", args=(expert_id,))
+
+
+# --- search index ------------------------------------------------------------------
+
+
+class ExpertSearchDocument(models.Model):
+    """What the talent pool's search knows of an expert, built by
+    talentpool.search from the public fields only (never e-mail or phone):
+    `text` is the normalised public text (Simplified, lower case, with the
+    name's pinyin), the input an external engine would index; `facets` the
+    vocabulary codes as ``key=code`` words, read with each match."""
+
+    expert = models.OneToOneField(
+        Expert,
+        verbose_name=_("expert"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="search_document",
+    )
+    # facets first: a search reads them for every match, and SQLite then
+    # need not step over the long text to reach them.
+    facets = models.TextField(_("facet codes"), blank=True)
+    text = models.TextField(_("indexed text"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("expert search document")
+        verbose_name_plural = _("expert search documents")
+
+    def __str__(self) -> str:
+        return str(self.expert_id)
+
+
+class ExpertToken(models.Model):
+    """One search token of an expert and what it weighs (the weight of the
+    most important field it is found in: name above categories above
+    organisation above biography). A token is listed once per expert (the
+    indexer keeps one weight per token). The unique index holds the weight
+    too: a search then reads token, expert and weight from the index alone,
+    without visiting the table, which is three times faster on SQLite with
+    100,000 experts (docs/talentpool-search.md)."""
+
+    expert = models.ForeignKey(
+        Expert, verbose_name=_("expert"), on_delete=models.CASCADE, related_name="+"
+    )
+    token = models.CharField(_("token"), max_length=64)
+    weight = models.PositiveSmallIntegerField(_("weight"))
+
+    class Meta:
+        verbose_name = _("expert search token")
+        verbose_name_plural = _("expert search tokens")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token", "expert", "weight"],
+                name="talentpool_experttoken_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__gt=0), name="talentpool_experttoken_weight_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.token

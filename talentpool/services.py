@@ -30,6 +30,7 @@ from talentpool.models import (
     OrganisationKind,
     Qualification,
 )
+from talentpool.search.index import experts_reindex
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +201,9 @@ class _BatchWriter:
             pk__in=[expert.pk for expert in changed]
         ).update(updated_at=now)
         self._log(rows, experts, new_ids, touched, now)
+        # Bulk writes send no signals: the search index is updated here, in
+        # the import's transaction, so a refused import leaves it as it was.
+        experts_reindex(expert_ids=touched)
         return len(new), len(existing)
 
     def _organisations(self, rows: list[ExpertRow]) -> None:

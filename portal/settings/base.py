@@ -287,6 +287,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A safety net for memory (docs/certificates.md, "Performance"): a pool process
+# whose resident memory has grown past this after a task is replaced by a fresh
+# one. Certificate rendering keeps a process at ~270 MiB; the limit only acts
+# if something grows beyond the 300 MB target. In KiB.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int(
+    "CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=300_000
+)
 CELERY_BEAT_SCHEDULE = {
     "publish-scheduled-pages": {
         "task": "portal.tasks.publish_scheduled_pages",
@@ -412,4 +419,11 @@ PORTAL_CERTIFICATE_RATE_LIMITS = {
     "pages": env.str("CERTIFICATE_VERIFY_RATE", default="30/m"),
     "lookup": env.str("CERTIFICATE_LOOKUP_RATE", default="10/m"),
     "api": env.str("CERTIFICATE_API_RATE", default="30/m"),
+}
+# The talent pool's search page, profiles and API, per client IP and, when
+# signed in, per user (talentpool/views.py).
+PORTAL_TALENT_RATE_LIMITS = {
+    "search": env.str("TALENT_SEARCH_RATE", default="60/m"),
+    "profile": env.str("TALENT_PROFILE_RATE", default="60/m"),
+    "api": env.str("TALENT_API_RATE", default="60/m"),
 }

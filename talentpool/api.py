@@ -1,0 +1,114 @@
+"""The talent pool's JSON API: /api/v1/experts/ (search, with the listing's
+parameters plus page_size) and /api/v1/experts/<id>/ (one listed expert).
+
+Each expert is `Expert.public_dict()` plus the address of the public
+profile: never the e-mail or the phone. Bad input is a 400 with the
+parameter and the reason, never a 500; page_size over 50 is taken as 50; no
+client sees past the first 1,000 results of a query. Rate-limited per client
+IP and per signed-in user, like the pages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+
+from portal import http
+from talentpool import views
+from talentpool.models import Expert, TalentSearchPage
+
+API_PAGE_SIZE = 20
+
+
+def _json(data: dict[str, Any], status: int = 200) -> JsonResponse:
+    return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _error(code: str, detail: str, *, parameter: str = "", status: int = 400) -> Any:
+    body = {"error": code, "detail": detail}
+    if parameter:
+        body["parameter"] = parameter
+    return _json(body, status=status)
+
+
+def _profile_url(request: HttpRequest) -> Any:
+    """A function giving each expert's profile address, absolute, or None
+    for all when no search page is published."""
+    page = TalentSearchPage.objects.live().first()
+    if page is None:
+        return lambda expert_id: None
+    base = page.get_full_url(request)
+    if base.startswith("/"):
+        base = request.build_absolute_uri(base)
+    return lambda expert_id: base + page.reverse_subpage("expert", args=(expert_id,))
+
+
+def _expert(expert: Expert, profile_url: Any) -> dict[str, Any]:
+    return expert.public_dict() | {"url": profile_url(expert.pk)}
+
+
+def _page_url(request: HttpRequest, number: int) -> str:
+    query = request.GET.copy()
+    query["page"] = str(number)
+    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+
+
+@http.public_api
+@views.rate_limit("api", api=True)
+def expert_list(request: HttpRequest) -> HttpResponse:
+    """One page of search results with facet counts and next/previous links."""
+    params = views.search_params(
+        request.GET, page_size=API_PAGE_SIZE, allow_page_size=True
+    )
+    if params.problems:
+        parameter, message = params.problems[0]
+        return _error("invalid_parameter", message, parameter=parameter)
+    if params.page * params.page_size > views.MAX_WINDOW:
+        return _error(
+            "result_window_exceeded",
+            _(
+                "Only the first %(max)d results of a search can be read: narrow "
+                "the search with a query or filters."
+            )
+            % {"max": views.MAX_WINDOW},
+            parameter="page",
+        )
+    outcome = views.run_search(params)
+    if outcome.page_problem:
+        return _error(
+            "page_out_of_range",
+            _("There is no page %(page)d: the search has %(pages)d.")
+            % {"page": params.page, "pages": outcome.pages},
+            parameter="page",
+        )
+    profile_url = _profile_url(request)
+    return _json(
+        {
+            "total": outcome.total,
+            "page": params.page,
+            "page_size": params.page_size,
+            "pages": outcome.pages,
+            "next": (
+                _page_url(request, params.page + 1)
+                if params.page < outcome.last_page
+                else None
+            ),
+            "previous": (
+                _page_url(request, params.page - 1) if params.page > 1 else None
+            ),
+            "results": [_expert(expert, profile_url) for expert in outcome.experts],
+            "facets": outcome.facets,
+        }
+    )
+
+
+@http.public_api
+@views.rate_limit("api", api=True)
+def expert_detail(request: HttpRequest, expert_id: int) -> HttpResponse:
+    """One listed expert; anyone else is the same 404."""
+    expert = views.listed_expert(expert_id)
+    if expert is None:
+        return _error("not_found", _("No listed expert has this id."), status=404)
+    return _json(_expert(expert, _profile_url(request)))
