@@ -27,6 +27,7 @@ bench: sysdeps deps-dev messages
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.load
 	$(PY) -m benchmarks.certificates
+	$(PY) -m benchmarks.talentpool
 
 sysdeps:
 	@bash scripts/system-deps.sh run

@@ -62,6 +62,8 @@ class Bulk:
     rss_mb: float
     processes: int
     load: float
+    #: Until every e-mail of the run was delivered (after the clock stopped).
+    delivered_seconds: float = 0.0
 
 
 # --- Set-up ------------------------------------------------------------------------
@@ -336,6 +338,7 @@ def bulk(bench_dir: Path, env: dict[str, str], count: int, label: str) -> Bulk:
 
     from courses.certificates import services
     from courses.models import Certificate, CertificateBatch
+    from portal.models import OutgoingEmail
 
     klass = training_class(count, label)
     worker = start_worker(bench_dir, env, f"worker-{label}")
@@ -367,6 +370,16 @@ def bulk(bench_dir: Path, env: dict[str, str], count: int, label: str) -> Bulk:
                 )
             time.sleep(0.1)
         seconds = time.perf_counter() - start
+        # The target counts e-mails queued (in the outbox), not delivered;
+        # delivery (a task per e-mail, reading the stored PDF) is reported.
+        emails = OutgoingEmail.objects.filter(
+            created_at__gte=batch.created_at, status=OutgoingEmail.Status.PENDING
+        )
+        while emails.exists():
+            if time.monotonic() > deadline or worker.poll() is not None:
+                raise SystemExit(f"{label}: e-mails not delivered in time")
+            time.sleep(0.1)
+        delivered = time.perf_counter() - start
     finally:
         watch.stopping.set()
         watch.join()
@@ -379,6 +392,7 @@ def bulk(bench_dir: Path, env: dict[str, str], count: int, label: str) -> Bulk:
         rss_mb=watch.peak_rss / 1024,
         processes=watch.processes,
         load=load,
+        delivered_seconds=delivered,
     )
 
 
@@ -422,19 +436,28 @@ def report(
         "",
         "| bulk run | certificates | wall time s | per certificate ms "
         "| worker memory, all processes (PSS) MiB | largest process (RSS) MiB "
-        "| processes | load at start |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|",
+        "| processes | load at start | all e-mails delivered s |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for run in runs:
         lines.append(
             f"| {run.label} | {run.count:,} | {run.seconds:.1f} "
             f"| {run.seconds / run.count * 1000:.1f} | {run.pss_mb:.0f} "
-            f"| {run.rss_mb:.0f} | {run.processes} | {run.load:.2f} |"
+            f"| {run.rss_mb:.0f} | {run.processes} | {run.load:.2f} "
+            f"| {run.delivered_seconds:.1f} |"
         )
-    memory_ok = all(run.pss_mb < TARGET_MEMORY_MB for run in runs)
+    # The target is in MB (10^6 bytes); the figures are MiB.
+    limit_mib = TARGET_MEMORY_MB * 1_000_000 / 2**20
+    memory_ok = all(run.pss_mb < limit_mib for run in runs)
+    process_ok = all(run.rss_mb < limit_mib for run in runs)
     lines += [
         "",
-        f"Worker memory below {TARGET_MEMORY_MB} MB in every run: {ok(memory_ok)}.",
+        f"Worker memory below {TARGET_MEMORY_MB} MB ({limit_mib:.0f} MiB) in every "
+        f"run, judged on the whole worker (PSS of all its processes, shared "
+        f"pages counted once): {ok(memory_ok)} (at most "
+        f"{max(run.pss_mb for run in runs):.0f} MiB). Every single process "
+        f"below it (RSS): {ok(process_ok)} (at most "
+        f"{max(run.rss_mb for run in runs):.0f} MiB).",
     ]
     if "bulk-500" in by and f"bulk-{LARGE}" in by:
         small, large = by["bulk-500"], by[f"bulk-{LARGE}"]
@@ -453,7 +476,12 @@ def write(lines: list[str]) -> None:
         SECTION,
         "",
         "From `.venv/bin/python -m benchmarks.certificates` (docs/certificates.md",
-        "says what is measured and why).",
+        "says what is measured, why, and what was changed to get here: CID-keyed",
+        "CFF font subsets, no copy of the whole font file per PDF, a PNG QR code,",
+        "one font family, one commit per chunk, e-mails attaching the stored PDF",
+        "by reference, WeasyPrint preloaded and gc.freeze() in the worker's main",
+        "process). The machine has two cores and was shared with other work: the",
+        "load average at the start of each run is in the table.",
         "",
         *lines,
         "",

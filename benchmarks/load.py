@@ -975,12 +975,20 @@ def forget_redis_keys(url: str, prefix: str) -> None:
 
 
 def append_report(lines: list[str]) -> None:
-    """Put the section at the end of docs/performance.md, in place of the one
-    an earlier run appended."""
+    """Put the section in docs/performance.md in place of the one an earlier
+    run wrote, or at the end."""
     text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Performance\n"
+    section = "\n".join([HEADING, "", *lines]).rstrip()
+    rest = ""
     if HEADING in text:
-        text = text[: text.index(HEADING)]
-    text = text.rstrip("\n") + "\n\n" + "\n".join([HEADING, "", *lines]).rstrip()
+        # Later sections (certificates, talent pool) written by the other
+        # benchmarks stay where they are.
+        text, _, after = text.partition(HEADING)
+        following = after.find("\n## ")
+        rest = after[following + 1 :] if following >= 0 else ""
+    text = text.rstrip("\n") + "\n\n" + section
+    if rest:
+        text += "\n\n" + rest.rstrip("\n")
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(text + "\n", encoding="utf-8")
 

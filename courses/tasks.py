@@ -3,6 +3,26 @@ twice (STYLE.md point 4); the rows they work on are the truth, and the beat
 sweep re-enqueues what a lost task left pending (DESIGN.md decision 1)."""
 
 from celery import shared_task
+from celery.signals import worker_init
+
+
+@worker_init.connect
+def preload_certificate_rendering(**kwargs: object) -> None:
+    """In the worker's main process, before the pool forks: WeasyPrint and
+    the fonts are loaded once and shared by every pool process."""
+    import gc
+    import logging
+
+    from courses.certificates import rendering
+
+    try:
+        rendering.preload()
+    except Exception:  # only a head start: each task loads what it needs
+        logging.getLogger(__name__).exception("Certificate rendering not preloaded")
+    # Python's garbage collector writes into every object it scans, which
+    # would copy the pages a pool process shares with this one; frozen
+    # objects (everything loaded so far) are never scanned.
+    gc.freeze()
 
 
 @shared_task(

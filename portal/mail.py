@@ -4,6 +4,15 @@ Django, allauth and Wagtail send mail through EMAIL_BACKEND; with this backend
 every message becomes an OutgoingEmail row in the current transaction, and its
 delivery task is enqueued only when that transaction commits. A rolled-back
 sign-up therefore sends nothing, and a lost task is caught by the sweep.
+
+An attachment is stored in the row in one of two forms:
+
+- inline: {"filename", "mimetype", "content"} with the bytes in base64, for
+  any attachment of a Django message;
+- by reference: {"filename", "mimetype", "storage_name"}, a file already in
+  the default storage (attach_stored), read only when the e-mail is
+  delivered. A certificate's PDF is stored anyway; copying it into the row in
+  base64 made each row ~450 KiB to write, and to load for the delivery.
 """
 
 import base64
@@ -11,6 +20,26 @@ from collections.abc import Sequence
 
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
+
+#: The attribute of an EmailMessage that lists its attachments by reference.
+STORED_ATTACHMENTS = "portal_stored_attachments"
+
+
+def attach_stored(
+    message: EmailMessage, *, filename: str, storage_name: str, mimetype: str
+) -> None:
+    """Attach a file of the default storage by reference: the outbox row keeps
+    its name, and delivery reads the file. The file must stay in storage
+    until the e-mail is sent (delivery fails, and is retried, without it).
+    Only the outbox (email_enqueue, OutboxEmailBackend) understands this.
+    """
+    stored = getattr(message, STORED_ATTACHMENTS, None)
+    if stored is None:
+        stored = []
+        setattr(message, STORED_ATTACHMENTS, stored)
+    stored.append(
+        {"filename": filename, "mimetype": mimetype, "storage_name": storage_name}
+    )
 
 
 class OutboxEmailBackend(BaseEmailBackend):
@@ -49,6 +78,7 @@ def message_to_fields(message: EmailMessage) -> dict:
                 "content": base64.b64encode(content).decode("ascii"),
             }
         )
+    attachments += [dict(item) for item in getattr(message, STORED_ATTACHMENTS, [])]
     return {
         "subject": str(message.subject)[:998],
         "body": body,
@@ -79,9 +109,12 @@ def fields_to_message(email, connection=None) -> EmailMultiAlternatives:  # type
     if email.html_body:
         message.attach_alternative(email.html_body, "text/html")
     for attachment in email.attachments:
-        message.attach(
-            attachment["filename"],
-            base64.b64decode(attachment["content"]),
-            attachment["mimetype"],
-        )
+        if "storage_name" in attachment:
+            from django.core.files.storage import default_storage
+
+            with default_storage.open(attachment["storage_name"], "rb") as handle:
+                content = handle.read()
+        else:
+            content = base64.b64decode(attachment["content"])
+        message.attach(attachment["filename"], content, attachment["mimetype"])
     return message

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import json
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -43,6 +45,21 @@ def font_config():  # type: ignore[no-untyped-def]
     from weasyprint.text.fonts import FontConfiguration
 
     return FontConfiguration()
+
+
+def preload() -> None:
+    """Import WeasyPrint and read the font configuration now.
+
+    Called in the Celery worker's main process before it forks its pool
+    (courses.tasks, worker_init): each pool process then starts with them
+    (shared copy-on-write pages) instead of spending its first certificate
+    task on them (~1.5 s).
+    """
+    import weasyprint  # noqa: F401
+
+    font_config()
+    install_cid_font_subsetting()
+    verify_url("preload", "zh-hans")  # builds Django's URL resolver
 
 
 def url_fetcher():  # type: ignore[no-untyped-def]
@@ -192,9 +209,15 @@ def verify_url(code: str, language: str) -> str:
 
 
 def _qr_data_uri(url: str) -> str:
+    """The QR code as a PNG of one pixel per module (a few hundred bytes),
+    drawn without smoothing (certificate.html: image-rendering: pixelated).
+
+    An SVG path of one small square per module cost WeasyPrint ~9 ms per page
+    to draw; the bitmap is one image. segno writes PNG without Pillow.
+    """
     import segno
 
-    return segno.make(url, error="m").svg_data_uri(scale=4, border=0, dark="#1a1a1a")
+    return segno.make(url, error="m").png_data_uri(scale=1, border=0, dark="#1a1a1a")
 
 
 def _media(ref: dict | None) -> str | None:
@@ -362,45 +385,186 @@ def _cid_subset(font, to_unicode: dict, hinting: bool) -> bytes | None:  # type:
     cff = _sfnt_table(data or b"", b"CFF ") if data else None
     if not cff:
         return None
-    import io
-
     fontset = CFFFontSet()
     fontset.decompile(io.BytesIO(cff), None)
     top = fontset[fontset.fontNames[0]]
     if not hasattr(top, "ROS"):
         return None
-    # Every glyph WeasyPrint wrote must be found by its id as a CID (HarfBuzz
-    # may add a few glyphs, e.g. variants from the cmap: harmless).
-    cids = {
+    # HarfBuzz keeps the glyphs' order when it renumbers them (and may add a
+    # few, e.g. the variants of 。and ，): in a font whose CIDs are its glyph
+    # ids, the subset's CIDs are then the kept glyph ids, in order, and each
+    # glyph id WeasyPrint wrote as a CID finds its own glyph.
+    cids = [
         0 if name == ".notdef" else int(name[3:]) if name.startswith("cid") else -1
         for name in top.charset
-    }
-    if not cids.issuperset(gids):
+    ]
+    if cids != sorted(set(cids)) or not set(cids).issuperset(gids):
+        return None
+    if not _cids_are_glyph_ids(font):
         return None
     return _BareCFF(cff)
+
+
+#: Font (WeasyPrint's hash of its description) -> whether its CIDs are its
+#: glyph ids. Decided once per font and process.
+_identity_cids: dict[str, bool] = {}
+
+
+def _cids_are_glyph_ids(font) -> bool:  # type: ignore[no-untyped-def]
+    """Whether every glyph of the font has its glyph id as its CID (true of
+    Noto CJK and Source Han: ROS Adobe-Identity-0). Read once per font from
+    the CFF table's charset, in place (no copy of the font)."""
+    from weasyprint.text.ffi import ffi, harfbuzz
+
+    known = _identity_cids.get(font.hash)
+    if known is None:
+        blob = harfbuzz.hb_face_reference_table(
+            font.hb_face, harfbuzz.hb_tag_from_string(b"CFF ", -1)
+        )
+        try:
+            length = ffi.new("unsigned int *")
+            data = harfbuzz.hb_blob_get_data(blob, length)
+            known = data != ffi.NULL and _cff_charset_is_identity(
+                memoryview(ffi.buffer(data, length[0]))
+            )
+        except Exception:  # anything unexpected: not known to be identity
+            known = False
+        finally:
+            harfbuzz.hb_blob_destroy(blob)
+        _identity_cids[font.hash] = known
+    return known
+
+
+def _cff_charset_is_identity(cff) -> bool:  # type: ignore[no-untyped-def]
+    """A CID-keyed CFF font whose charset gives glyph i the CID i."""
+
+    def card(at: int, size: int) -> int:
+        return int.from_bytes(cff[at : at + size], "big")
+
+    def index_end(at: int) -> tuple[int, int]:  # (data start, end) of an INDEX
+        count = card(at, 2)
+        if count == 0:
+            return at + 2, at + 2
+        size = cff[at + 2]
+        offsets = at + 3
+        data = offsets + (count + 1) * size - 1
+        return data, data + card(offsets + count * size, size)
+
+    _, names_end = index_end(cff[2])  # the header's size, then the Name INDEX
+    top_start, _ = index_end(names_end)
+    top_start += card(names_end + 3, cff[names_end + 2]) - 1  # first Top DICT
+    operands: list[int] = []
+    charset = charstrings = None
+    ros = False
+    at = top_start
+    top_end = top_start + (
+        card(names_end + 3 + cff[names_end + 2], cff[names_end + 2])
+        - card(names_end + 3, cff[names_end + 2])
+    )
+    while at < top_end:
+        b0 = cff[at]
+        if b0 == 12:
+            ros = ros or cff[at + 1] == 30
+            operands, at = [], at + 2
+        elif b0 <= 21:
+            if b0 == 15:
+                charset = operands[-1]
+            elif b0 == 17:
+                charstrings = operands[-1]
+            operands, at = [], at + 1
+        elif b0 == 28:
+            operands.append(int.from_bytes(cff[at + 1 : at + 3], "big", signed=True))
+            at += 3
+        elif b0 == 29:
+            operands.append(int.from_bytes(cff[at + 1 : at + 5], "big", signed=True))
+            at += 5
+        elif b0 == 30:  # a real number: skip its nibbles
+            at += 1
+            while cff[at] & 0x0F != 0x0F and cff[at] >> 4 != 0x0F:
+                at += 1
+            operands.append(0)
+            at += 1
+        elif b0 <= 246:
+            operands.append(b0 - 139)
+            at += 1
+        elif b0 <= 250:
+            operands.append((b0 - 247) * 256 + cff[at + 1] + 108)
+            at += 2
+        else:
+            operands.append(-(b0 - 251) * 256 - cff[at + 1] - 108)
+            at += 2
+    if not ros or not charset or not charstrings:
+        return False
+    glyphs = card(charstrings, 2)
+    kind, at, expected = cff[charset], charset + 1, 1
+    while expected < glyphs:
+        if kind == 0:
+            if card(at, 2) != expected:
+                return False
+            at, expected = at + 2, expected + 1
+        elif kind in (1, 2):
+            left = card(at + 2, kind)
+            if card(at, 2) != expected:
+                return False
+            at, expected = at + 2 + kind, expected + left + 1
+        else:
+            return False
+    return expected == glyphs
+
+
+class _DeferredFace(bytes):
+    """Stands for a font file WeasyPrint has not needed yet (empty)."""
+
+
+_font_init = threading.local()
 
 
 @functools.cache
 def install_cid_font_subsetting() -> None:
     """Make WeasyPrint embed CJK fonts as CID-keyed CFF subsets (see
-    _cid_subset): a certificate's PDF ~25 KiB instead of ~320 KiB, and the
-    subset made in a few milliseconds instead of ~20 ms per face.
+    _cid_subset): a certificate's PDF ~16 KiB instead of ~320 KiB, each
+    subset made in a few milliseconds instead of ~20 ms.
 
-    WeasyPrint 70 has no option for this: Font.subset, Font.type and
-    build_fonts_dictionary are wrapped once per process. Any font that is
-    not a CID-keyed CFF font whose CIDs are its glyph ids (or any failure)
-    takes WeasyPrint's own path unchanged. Nothing is kept between calls.
-    tests/courses/test_certificate_fonts.py renders a page both ways and
-    compares the pixels.
+    Also, WeasyPrint copies the whole font file out of HarfBuzz for every
+    font of every PDF it writes (26 MiB for Noto Serif CJK, three fonts: about
+    35 ms and 70 MiB of short-lived memory per certificate) although only its
+    own fallback paths read that copy. The copy is deferred until one of them
+    needs it; the CID path never does.
+
+    WeasyPrint 70 has no option for either: Font.__init__, Font.clean,
+    Font.type and build_fonts_dictionary are wrapped once per process. A font
+    that is not a CID-keyed CFF font whose CIDs are its glyph ids, or any
+    failure, takes WeasyPrint's own path unchanged. Between calls only
+    whether a font's CIDs are its glyph ids is kept (_identity_cids): no
+    glyphs, no subsets. tests/courses/test_certificate_font_subsets.py
+    renders pages both ways and compares the pixels.
     """
     import weasyprint.pdf
     from weasyprint.pdf import fonts
 
-    original_subset = fonts.Font.subset
+    original_get_data = fonts.get_hb_object_data
+    original_init = fonts.Font.__init__
+    original_clean = fonts.Font.clean
     original_type = fonts.Font.type
     original_build = weasyprint.pdf.build_fonts_dictionary
 
-    def subset(font, to_unicode, hinting):  # type: ignore[no-untyped-def]
+    def get_hb_object_data(hb_object, ot_color=None, glyph=None):  # type: ignore[no-untyped-def]
+        if ot_color is None and getattr(_font_init, "deferring", False):
+            return _DeferredFace()
+        return original_get_data(hb_object, ot_color, glyph)
+
+    def materialise(font) -> None:  # type: ignore[no-untyped-def]
+        if isinstance(font.file_content, _DeferredFace):
+            font.file_content = original_get_data(font.hb_face)
+
+    def init(font, *args, **kwargs):  # type: ignore[no-untyped-def]
+        _font_init.deferring = True
+        try:
+            original_init(font, *args, **kwargs)
+        finally:
+            _font_init.deferring = False
+
+    def clean(font, to_unicode, hinting):  # type: ignore[no-untyped-def]
         if to_unicode:
             try:
                 cff = _cid_subset(font, to_unicode, hinting)
@@ -409,15 +573,20 @@ def install_cid_font_subsetting() -> None:
             if cff is not None:
                 font.file_content = cff
                 return None
-        return original_subset(font, to_unicode, hinting)
+        materialise(font)
+        return original_clean(font, to_unicode, hinting)
 
     def font_type(font):  # type: ignore[no-untyped-def]
         if isinstance(font.file_content, _BareCFF):
             return "otf"  # FontFile3 and CIDFontType0, as for OpenType CFF
+        materialise(font)
         return original_type.fget(font)
 
-    def build_fonts_dictionary(pdf, *args, **kwargs):  # type: ignore[no-untyped-def]
-        result = original_build(pdf, *args, **kwargs)
+    def build_fonts_dictionary(pdf, fonts_, *args, **kwargs):  # type: ignore[no-untyped-def]
+        for font in fonts_.values():
+            if font.bitmap:  # written from its file, without clean()
+                materialise(font)
+        result = original_build(pdf, fonts_, *args, **kwargs)
         for item in pdf.objects:
             stream = getattr(item, "stream", None)
             if (
@@ -428,7 +597,9 @@ def install_cid_font_subsetting() -> None:
                 item.extra["Subtype"] = "/CIDFontType0C"
         return result
 
-    fonts.Font.subset = subset
+    fonts.get_hb_object_data = get_hb_object_data
+    fonts.Font.__init__ = init
+    fonts.Font.clean = clean
     fonts.Font.type = property(font_type)
     weasyprint.pdf.build_fonts_dictionary = build_fonts_dictionary
 

@@ -237,6 +237,40 @@ def certificate_store_pdf(*, certificate_id: int, pdf: bytes) -> bool:
     its PDF changes nothing and returns False.
     """
     pdf, signed = _sign(pdf)
+    return _store_signed(certificate_id=certificate_id, pdf=pdf, signed=signed)
+
+
+def certificates_store_many(*, pdfs: list[tuple[int, bytes]]) -> list[int]:
+    """certificate_store_pdf for many (certificate id, PDF) pairs in one
+    transaction; returns the ids stored now.
+
+    A bulk run's chunk is stored with one commit instead of one per
+    certificate (on PostgreSQL each commit waits for its WAL flush). If
+    anything fails, the chunk's stores are rolled back together and each
+    certificate is then stored in its own transaction, so one learner's
+    problem does not stop the rest (the failure is recorded on that one).
+    """
+    signed_pdfs = [(pk, *_sign(pdf)) for pk, pdf in pdfs]
+    try:
+        with transaction.atomic():
+            return [
+                pk
+                for pk, pdf, signed in signed_pdfs
+                if _store_signed(certificate_id=pk, pdf=pdf, signed=signed)
+            ]
+    except Exception:
+        logger.exception("Storing a chunk failed; storing one by one")
+    done = []
+    for pk, pdf, signed in signed_pdfs:
+        try:
+            if _store_signed(certificate_id=pk, pdf=pdf, signed=signed):
+                done.append(pk)
+        except Exception as error:
+            certificate_render_failed(certificate_id=pk, error=error)
+    return done
+
+
+def _store_signed(*, certificate_id: int, pdf: bytes, signed: bool) -> bool:
     with transaction.atomic():
         certificate = (
             Certificate.objects.select_for_update()
@@ -257,7 +291,7 @@ def certificate_store_pdf(*, certificate_id: int, pdf: bytes) -> bool:
             certificate.emailed_at is None
             and certificate.status == Certificate.Status.VALID
         ):
-            _email_certificate(certificate=certificate, pdf=pdf)
+            _email_certificate(certificate=certificate)
             certificate.emailed_at = certificate.rendered_at
             update.append("emailed_at")
         certificate.save(update_fields=update)
@@ -277,7 +311,8 @@ def default_storage_delete(name: str) -> None:
     default_storage.delete(name)
 
 
-def _email_certificate(*, certificate: Certificate, pdf: bytes) -> None:
+def _email_certificate(*, certificate: Certificate) -> None:
+    from portal.mail import attach_stored
     from portal.services import email_enqueue
 
     language = certificate.user.language or settings.LANGUAGE_CODE
@@ -293,7 +328,14 @@ def _email_certificate(*, certificate: Certificate, pdf: bytes) -> None:
         ).strip()
         body = render_to_string("courses/certificates/email/issued_body.txt", context)
     message = EmailMessage(subject=subject, body=body, to=[certificate.user.email])
-    message.attach(f"{certificate.serial}.pdf", pdf, "application/pdf")
+    # By reference: the stored PDF (never deleted) is read when the e-mail is
+    # delivered, so the outbox row stays a few KiB.
+    attach_stored(
+        message,
+        filename=f"{certificate.serial}.pdf",
+        storage_name=certificate.pdf.name,
+        mimetype="application/pdf",
+    )
     email_enqueue(message=message)
 
 
@@ -358,11 +400,9 @@ def certificates_render_many(*, certificate_ids: list[int]) -> list[int]:
             except Exception:  # recorded by certificate_render
                 continue
         return done
-    return [
-        c.pk
-        for c, pdf in zip(certificates, pdfs, strict=True)
-        if certificate_store_pdf(certificate_id=c.pk, pdf=pdf)
-    ]
+    return certificates_store_many(
+        pdfs=[(c.pk, pdf) for c, pdf in zip(certificates, pdfs, strict=True)]
+    )
 
 
 # --- Lifecycle ---------------------------------------------------------------
@@ -556,17 +596,36 @@ def certificate_batch_chunks(*, batch_id: int) -> list[list[int]]:
 def certificate_batch_process(*, item_ids: list[int]) -> None:
     """Issue, render and store the certificates of some batch items.
 
-    Each item is issued in its own transaction and marked issued, already
-    issued or failed (with the reason); then the new certificates are
-    rendered together. May run twice or alongside itself: items no longer
-    pending, or locked by another worker, are skipped.
+    Each item is issued in its own savepoint and marked issued, already
+    issued or failed (with the reason); the chunk's issues are committed
+    together (one commit, and the serial counter locked once, instead of one
+    per item); should that commit fail, each item is issued in its own
+    transaction instead. Then the new certificates are rendered together. May
+    run twice or alongside itself: items no longer pending, or locked by
+    another worker, are skipped.
     """
-    to_render = []
-    batch_ids = set()
     try:
         version = template_version_current()
     except rendering.TemplateAssetError:
         version = None  # each item then fails with the reason
+    try:
+        with transaction.atomic():
+            to_render, batch_ids = _batch_issue(item_ids=item_ids, version=version)
+    except Exception:
+        logger.exception("Issuing a chunk failed; issuing one by one")
+        to_render, batch_ids = _batch_issue(item_ids=item_ids, version=version)
+    certificates_render_many(certificate_ids=to_render)
+    for batch_id in batch_ids:
+        certificate_batch_finish(batch_id=batch_id)
+
+
+def _batch_issue(
+    *, item_ids: list[int], version: CertificateTemplateVersion | None
+) -> tuple[list[int], set[int]]:
+    """Issue each pending item in its own (nested) transaction; returns the
+    certificates to render and the batches touched."""
+    to_render = []
+    batch_ids = set()
     for item_id in item_ids:
         with transaction.atomic():
             item = (
@@ -596,9 +655,7 @@ def certificate_batch_process(*, item_ids: list[int]) -> None:
                     to_render.append(certificate.pk)
             item.finished_at = timezone.now()
             item.save(update_fields=["status", "error", "finished_at"])
-    certificates_render_many(certificate_ids=to_render)
-    for batch_id in batch_ids:
-        certificate_batch_finish(batch_id=batch_id)
+    return to_render, batch_ids
 
 
 def certificate_batch_finish(*, batch_id: int) -> bool:

@@ -45,7 +45,7 @@ def test_weasyprint_subsets_fonts_with_harfbuzz():
 
 def test_fontconfig_finds_the_fonts_the_template_names():
     families = template_families()
-    assert {"Noto Serif CJK SC", "Noto Sans CJK SC"} <= families
+    assert "Noto Serif CJK SC" in families
     installed = subprocess.run(
         ["fc-list", ":lang=zh-cn", "family"],
         capture_output=True,

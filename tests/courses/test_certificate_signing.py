@@ -4,7 +4,6 @@ A throwaway self-signed key and certificate stand in for the issuing
 organisation's; the validation context trusts exactly that certificate.
 """
 
-import base64
 import datetime
 import io
 import subprocess
@@ -28,6 +27,7 @@ from django.core import checks
 
 from courses.certificates import services, signing
 from courses.models import Certificate
+from portal.mail import fields_to_message
 from portal.models import OutgoingEmail
 from tests.courses.factories import CertificateRequestFactory
 from tests.factories import UserFactory
@@ -148,7 +148,7 @@ class TestSignedCertificates:
         # The learner still sees their name, and the e-mail has the signed file.
         assert "李堃" in pdf_text(data)
         mail = OutgoingEmail.objects.get()
-        assert base64.b64decode(mail.attachments[0]["content"]) == data
+        assert fields_to_message(mail).attachments[0][1] == data
 
     def test_a_changed_byte_in_the_page_shows_as_tampered(self, signing_files):
         _, data = issued_pdf()

@@ -104,3 +104,56 @@ def test_beat_runs_the_sweep_and_scheduled_publishing_every_minute(settings):
     }
     assert schedule["portal.tasks.sweep_outgoing_email"] == 60.0
     assert schedule["portal.tasks.publish_scheduled_pages"] == 60.0
+
+
+def test_an_attachment_by_reference_is_read_from_storage_when_delivered(
+    django_capture_on_commit_callbacks,
+):
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from portal.mail import attach_stored
+
+    name = default_storage.save("outbox-test/证书.pdf", ContentFile(b"%PDF-1.7 v1"))
+    message = EmailMultiAlternatives(
+        "证书", "纯文本", "noreply@example.org", ["b@example.org"]
+    )
+    message.attach("说明.txt", "内联附件", "text/plain")
+    attach_stored(
+        message, filename="证书.pdf", storage_name=name, mimetype="application/pdf"
+    )
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        message.send()
+    email = OutgoingEmail.objects.get()
+    # The row names the file instead of carrying its bytes.
+    assert email.attachments[1] == {
+        "filename": "证书.pdf",
+        "mimetype": "application/pdf",
+        "storage_name": name,
+    }
+    # Delivery reads the file as it is then.
+    with default_storage.open(name, "wb") as handle:
+        handle.write(b"%PDF-1.7 v2")
+    callbacks[0]()
+    delivered = mail.outbox[0]
+    assert delivered.attachments[0][:2] == ("说明.txt", "内联附件")
+    assert delivered.attachments[1] == ("证书.pdf", b"%PDF-1.7 v2", "application/pdf")
+    default_storage.delete(name)
+
+
+def test_a_missing_stored_attachment_is_a_failed_attempt_not_an_empty_file(settings):
+    from portal.mail import attach_stored
+
+    message = EmailMultiAlternatives("证书", "正文", "noreply@example.org", ["c@x.org"])
+    attach_stored(
+        message,
+        filename="证书.pdf",
+        storage_name="outbox-test/missing.pdf",
+        mimetype="application/pdf",
+    )
+    services.email_enqueue(message=message)
+    email = OutgoingEmail.objects.get()
+    services.email_deliver(email_id=email.pk)
+    email.refresh_from_db()
+    assert (email.status, email.attempts) == (OutgoingEmail.Status.PENDING, 1)
+    assert email.last_error and mail.outbox == []

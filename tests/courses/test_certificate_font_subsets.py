@@ -1,0 +1,64 @@
+"""The certificate PDF's fonts: CID-keyed CFF subsets that draw exactly what
+WeasyPrint's own (much larger) subsets draw (rendering._cid_subset)."""
+
+import io
+import subprocess
+
+import pytest
+from PIL import Image, ImageChops
+
+from courses.certificates import rendering, services
+from tests.courses.factories import CertificateRequestFactory
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def raster(data: bytes, tmp_path) -> Image.Image:  # type: ignore[no-untyped-def]
+    (tmp_path / "r.pdf").write_bytes(data)
+    subprocess.run(
+        ["pdftoppm", "-r", "72", "-png", "-singlefile", "r.pdf", "r"],
+        cwd=tmp_path,
+        capture_output=True,
+        check=True,
+    )
+    return Image.open(io.BytesIO((tmp_path / "r.png").read_bytes())).convert("RGB")
+
+
+def fonts(data: bytes, tmp_path) -> list[str]:  # type: ignore[no-untyped-def]
+    path = tmp_path / "c.pdf"
+    path.write_bytes(data)
+    listing = subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, check=True, text=True
+    ).stdout
+    return listing.splitlines()[2:]
+
+
+def test_small_subsets_draw_every_glyph_as_weasyprint_does(tmp_path, monkeypatch):
+    names = ["赵龑", "黄燊"]
+    certificates = [
+        services.certificate_issue(
+            request_id=CertificateRequestFactory(
+                user=UserFactory(real_name=name, language=language)
+            ).pk,
+            render=False,
+        )[0]
+        for name, language in zip(names, ["en", "zh-hans"], strict=True)
+    ]
+    pages = [(c, c.template_version.content) for c in certificates]
+    small = rendering.render_pdfs(pages)
+    monkeypatch.setattr(rendering, "_cid_subset", lambda *args: None)
+    stock = rendering.render_pdfs(pages)
+    for name, mine, theirs in zip(names, small, stock, strict=True):
+        listed = fonts(mine, tmp_path)
+        # Noto Serif CJK SC regular and bold (also for the English text), each
+        # a bare CID-keyed CFF program.
+        assert len(listed) == 2, listed
+        assert all(" CID Type 0C " in line and "(OT)" not in line for line in listed)
+        assert all("(OT)" in line for line in fonts(theirs, tmp_path))
+        assert len(mine) * 5 < len(theirs)
+        # The same pixels: every glyph is found by its CID in the subset.
+        difference = ImageChops.difference(
+            raster(mine, tmp_path), raster(theirs, tmp_path)
+        )
+        assert difference.getbbox() is None, name
