@@ -51,7 +51,13 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/search.html",
-        {"form": form, "results": results, "query": request.GET.get("q", "")[:100]},
+        {
+            "form": form,
+            "results": results,
+            "query": request.GET.get("q", "")[:100],
+            # The header's search box shows only the site search's own query.
+            "site_search_query": request.GET.get("q", "")[:100],
+        },
     )
 
 

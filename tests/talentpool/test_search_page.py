@@ -336,3 +336,13 @@ def test_the_demo_gives_a_search_page_and_a_few_hundred_listed_experts_once(
     assert names and all(name.startswith("曾") for name in names)
     # The menu offers the page; the demo's private details stay private.
     assert 'href="/talent/"' in html and "@example.cn" not in html
+
+
+def test_the_site_search_box_keeps_its_own_query(client, page):
+    from django.urls import reverse
+
+    box = 'id="site-search-q" type="search" name="q" maxlength="100" value="{}"'
+    talent = client.get(page.url + "?q=律师").content.decode()
+    assert box.format("") in talent and 'value="律师"' in talent
+    search = client.get(reverse("search") + "?q=专利").content.decode()
+    assert box.format("专利") in search
