@@ -8,13 +8,8 @@ again, checks it again and imports it, then deletes it. Rows are never taken
 back from the browser.
 """
 
-import secrets
-from datetime import timedelta
-
 from django import forms
 from django.contrib.admin.utils import quote
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.core.validators import FileExtensionValidator
@@ -22,7 +17,6 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -53,12 +47,10 @@ from courses.imports import (
 )
 from courses.models import TrainingClass, TrainingClassMember
 from courses.services import CourseError
+from portal import tabular
 
 UPLOAD_FOLDER = "private/trainee-imports"
 SESSION_KEY = "courses.trainee_imports"
-# An upload whose preview was never confirmed or cancelled is removed by a
-# later upload once it is this old.
-ABANDONED_AFTER = timedelta(days=1)
 MEMBERS_PER_PAGE = 100
 
 
@@ -162,61 +154,38 @@ class TrainingClassInspectView(generic.InspectView):
 # --- import: keeping the uploaded file between preview and confirmation ------
 
 
-def _pending(request: HttpRequest) -> dict:
-    return request.session.get(SESSION_KEY, {})
+# The session slot is the class: one kept file per class and manager.
 
 
 def _pending_save(
-    request: HttpRequest,
-    training_class: TrainingClass,
-    upload: UploadedFile,
-    content: bytes,
+    request: HttpRequest, training_class: TrainingClass, upload: UploadedFile
 ) -> None:
-    _pending_discard(request, training_class)
-    _sweep_abandoned()
-    extension = next(ext for ext in EXTENSIONS if upload.name.lower().endswith(ext))
-    name = default_storage.save(
-        f"{UPLOAD_FOLDER}/{secrets.token_urlsafe(24)}{extension}", ContentFile(content)
+    tabular.pending_upload_save(
+        request,
+        session_key=SESSION_KEY,
+        slot=str(training_class.pk),
+        folder=UPLOAD_FOLDER,
+        upload=upload,
     )
-    pending = _pending(request)
-    pending[str(training_class.pk)] = {"name": name, "filename": upload.name}
-    request.session[SESSION_KEY] = pending
 
 
 def _pending_load(
     request: HttpRequest, training_class: TrainingClass
 ) -> tuple[bytes, str] | None:
-    entry = _pending(request).get(str(training_class.pk))
-    if entry is None:
+    opened = tabular.pending_upload_open(
+        request, session_key=SESSION_KEY, slot=str(training_class.pk)
+    )
+    if opened is None:
         return None
-    try:
-        with default_storage.open(entry["name"], "rb") as file:
-            return file.read(), entry["filename"]
-    except FileNotFoundError:
-        return None
+    file, filename = opened
+    with file:
+        return file.read(), filename
 
 
 def _pending_discard(request: HttpRequest, training_class: TrainingClass) -> None:
-    pending = _pending(request)
-    entry = pending.pop(str(training_class.pk), None)
-    if entry is not None:
-        default_storage.delete(entry["name"])
-        request.session[SESSION_KEY] = pending
-
-
-def _sweep_abandoned() -> None:
-    try:
-        _, files = default_storage.listdir(UPLOAD_FOLDER)
-    except (FileNotFoundError, NotImplementedError):
-        return
-    cutoff = timezone.now() - ABANDONED_AFTER
-    for filename in files:
-        name = f"{UPLOAD_FOLDER}/{filename}"
-        try:
-            if default_storage.get_modified_time(name) < cutoff:
-                default_storage.delete(name)
-        except (FileNotFoundError, NotImplementedError):
-            continue
+    tabular.pending_upload_discard(
+        request, session_key=SESSION_KEY, slot=str(training_class.pk)
+    )
 
 
 # --- import: the views -------------------------------------------------------
@@ -300,7 +269,7 @@ class TraineeImportView(TrainingClassImportMixin, FormView):
 
     def form_valid(self, form: TraineeFileForm) -> HttpResponse:
         upload = form.cleaned_data["file"]
-        _pending_save(self.request, self.training_class, upload, upload.read())
+        _pending_save(self.request, self.training_class, upload)
         return redirect(self.import_preview_url_name, quote(self.training_class.pk))
 
 
