@@ -158,12 +158,13 @@ class ExpertStatus(models.TextChoices):
 class ExpertQuerySet(models.QuerySet["Expert"]):
     def listed(self) -> "ExpertQuerySet":
         """Experts a visitor may find: public, verified, and with the
-        expert's recorded consent to publication. (Lapsing after a year
-        without reconfirmation is added with the yearly reconfirmation.)"""
+        expert's recorded consent to publication, and confirmed within the
+        year (not lapsed)."""
         return self.filter(
             status=Expert.Status.PUBLIC,
             verification_status=Expert.Verification.VERIFIED,
             publication_consent_at__isnull=False,
+            lapsed_at__isnull=True,
         )
 
 
@@ -280,6 +281,21 @@ class Expert(ClusterableModel):
     status_reason = models.TextField(_("reason for the status"), blank=True)
     status_changed_at = models.DateTimeField(
         _("status changed at"), null=True, blank=True
+    )
+    reconfirmation_requested_at = models.DateTimeField(
+        _("reconfirmation requested"),
+        null=True,
+        blank=True,
+        help_text=_("When the expert was last asked to confirm the profile."),
+    )
+    lapsed_at = models.DateTimeField(
+        _("lapsed"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when a year passed without confirmation: the profile is "
+            "hidden until the expert confirms it again."
+        ),
     )
     publication_consent_at = models.DateTimeField(
         _("consent to publication"),
@@ -553,3 +569,413 @@ class ExpertToken(models.Model):
 
     def __str__(self) -> str:
         return self.token
+
+
+# --- applications and review ---------------------------------------------------------
+# A signed-in user applies to join the pool (an application of kind "new");
+# an expert's change to a verified field is an application of kind "change",
+# and the public profile keeps its verified values until a reviewer approves
+# it. The application rows are the verification history.
+
+
+class ApplicationKind(models.TextChoices):
+    NEW = "new", _("Application to join")
+    CHANGE = "change", _("Change to verified fields")
+
+
+class ApplicationStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Waiting for review")
+    CHANGES_REQUESTED = "changes_requested", _("Changes requested")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class ExpertApplication(models.Model):
+    """What an applicant (or an expert changing verified fields) asked for,
+    and what a reviewer decided, with the reason. `data` holds the proposed
+    values (vocabulary codes, not labels) until approval writes them to the
+    expert. At most one open application per user (a database constraint)."""
+
+    Kind = ApplicationKind
+    Status = ApplicationStatus
+
+    #: Statuses a reviewer must explain.
+    STATUSES_NEEDING_REASON = (Status.CHANGES_REQUESTED, Status.REJECTED)
+    OPEN_STATUSES = (Status.SUBMITTED, Status.CHANGES_REQUESTED)
+
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=Kind.choices, default=Kind.NEW
+    )
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("applicant"),
+        on_delete=models.PROTECT,
+        related_name="expert_applications",
+    )
+    expert = models.ForeignKey(
+        Expert,
+        verbose_name=_("expert"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="applications",
+        help_text=_("Set for a change, and for an application once approved."),
+    )
+    data = models.JSONField(_("proposed profile"), default=dict)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=Status.choices,
+        default=Status.SUBMITTED,
+    )
+    reason = models.TextField(_("reviewer's reason"), blank=True)
+    submitted_at = models.DateTimeField(_("submitted"))
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("expert application")
+        verbose_name_plural = _("expert applications")
+        ordering = ["-submitted_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["applicant"],
+                condition=Q(status__in=["submitted", "changes_requested"]),
+                name="talentpool_application_one_open_per_user",
+                violation_error_message=_("You already have an application open."),
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ApplicationStatus.values),
+                name="talentpool_application_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=ApplicationKind.values),
+                name="talentpool_application_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["changes_requested", "rejected"])
+                | ~Q(reason=""),
+                name="talentpool_application_decision_needs_reason",
+                violation_error_message=_(
+                    "Say why the application is rejected or what must change."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="change") | Q(expert__isnull=False),
+                name="talentpool_application_change_has_expert",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.data.get('name', '')}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class ConsentKind(models.TextChoices):
+    PUBLICATION = "publication", _("Publication of the public profile")
+
+
+class ExpertConsent(models.Model):
+    """A recorded consent (or its withdrawal): who, to what, which wording,
+    when. The latest row per expert and kind is the one in force; the
+    expert's `publication_consent_at` mirrors it for fast filtering."""
+
+    Kind = ConsentKind
+
+    expert = models.ForeignKey(
+        Expert,
+        verbose_name=_("expert"),
+        on_delete=models.PROTECT,
+        related_name="consents",
+    )
+    kind = models.CharField(
+        _("kind"), max_length=20, choices=Kind.choices, default=Kind.PUBLICATION
+    )
+    given = models.BooleanField(_("given"), help_text=_("False: withdrawn."))
+    wording = models.TextField(_("wording agreed to"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded for"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("recorded"))
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ["-recorded_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.expert} · {self.get_kind_display()}"
+
+
+# --- enterprises and contact requests --------------------------------------------------
+
+
+class EnterpriseStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for verification")
+    VERIFIED = "verified", _("Verified")
+    REJECTED = "rejected", _("Rejected")
+
+
+class Enterprise(models.Model):
+    """An organisation registered by a user to contact experts. Only users
+    of a verified enterprise send contact requests. The credit code (GB
+    32100-2015, check character validated) is unique among enterprises."""
+
+    Status = EnterpriseStatus
+
+    name = models.CharField(_("name"), max_length=200)
+    credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        validators=[validate_credit_code],
+        help_text=_("统一社会信用代码: 18 characters, on the business licence."),
+    )
+    district = models.ForeignKey(
+        "portal.District",
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    industry = models.ForeignKey(
+        Industry,
+        verbose_name=_("industry"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    address = models.CharField(_("address"), max_length=255, blank=True)
+    # Disclosed to an expert who accepted one of the enterprise's requests.
+    contact_name = models.CharField(_("contact person"), max_length=100)
+    contact_email = models.EmailField(_("contact e-mail"))
+    contact_phone = models.CharField(
+        _("contact phone"), max_length=32, blank=True, validators=[validate_phone]
+    )
+    status = models.CharField(
+        _("verification"),
+        max_length=20,
+        choices=Status.choices,
+        default=Status.PENDING,
+    )
+    status_reason = models.TextField(_("reviewer's reason"), blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reviewed by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    daily_request_cap = models.PositiveSmallIntegerField(
+        _("contact requests per day"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: the portal's default (PORTAL_TALENT_DAILY_REQUESTS)."),
+    )
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("registered by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("enterprise")
+        verbose_name_plural = _("enterprises")
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credit_code"],
+                name="talentpool_enterprise_unique_credit_code",
+                violation_error_message=_(
+                    "An enterprise with this credit code is already registered."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=EnterpriseStatus.values),
+                name="talentpool_enterprise_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(status_reason=""),
+                name="talentpool_enterprise_rejection_needs_reason",
+                violation_error_message=_("Say why the enterprise is rejected."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == self.Status.VERIFIED
+
+
+class EnterpriseMember(models.Model):
+    """A user who acts for an enterprise. A user acts for one enterprise."""
+
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("enterprise"),
+        on_delete=models.CASCADE,
+        related_name="members",
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="enterprise_membership",
+    )
+    joined_at = models.DateTimeField(_("joined"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("enterprise member")
+        verbose_name_plural = _("enterprise members")
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.enterprise}"
+
+
+class ContactRequestStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for the expert")
+    ACCEPTED = "accepted", _("Accepted")
+    DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    EXPIRED = "expired", _("Expired")
+
+
+class ContactRequest(models.Model):
+    """An enterprise asks an expert to get in touch. Contact details of
+    either side are shown to the other only once the expert accepted,
+    declaring no conflict of interest; each showing is a ContactDisclosure."""
+
+    Status = ContactRequestStatus
+
+    enterprise = models.ForeignKey(
+        Enterprise,
+        verbose_name=_("enterprise"),
+        on_delete=models.PROTECT,
+        related_name="contact_requests",
+    )
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sent by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    expert = models.ForeignKey(
+        Expert,
+        verbose_name=_("expert"),
+        on_delete=models.PROTECT,
+        related_name="contact_requests",
+    )
+    need = models.TextField(_("what the enterprise needs"))
+    ip_type = models.ForeignKey(
+        "portal.IPType",
+        verbose_name=_("IP type"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    industry = models.ForeignKey(
+        Industry,
+        verbose_name=_("industry"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    deadline = models.DateField(_("answer needed by"), null=True, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=Status.choices,
+        default=Status.PENDING,
+    )
+    no_conflict_declared_at = models.DateTimeField(
+        _("no conflict of interest declared"), null=True, blank=True
+    )
+    response_note = models.TextField(_("expert's note"), blank=True)
+    responded_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contact request")
+        verbose_name_plural = _("contact requests")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["enterprise", "created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enterprise", "expert"],
+                condition=Q(status="pending"),
+                name="talentpool_contactrequest_one_pending",
+                violation_error_message=_(
+                    "Your enterprise already has a request waiting for this expert."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ContactRequestStatus.values),
+                name="talentpool_contactrequest_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="accepted")
+                | Q(no_conflict_declared_at__isnull=False),
+                name="talentpool_contactrequest_accept_needs_declaration",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.enterprise} → {self.expert}"
+
+
+class ContactDisclosure(models.Model):
+    """One showing of contact details: who saw whose, for which accepted
+    request, and when. Visible to administrators; never deleted."""
+
+    class Subject(models.TextChoices):
+        EXPERT = "expert", _("The expert's contact details")
+        ENTERPRISE = "enterprise", _("The enterprise's contact details")
+
+    request = models.ForeignKey(
+        ContactRequest,
+        verbose_name=_("contact request"),
+        on_delete=models.PROTECT,
+        related_name="disclosures",
+    )
+    subject = models.CharField(_("whose details"), max_length=20, choices=Subject.choices)
+    viewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("shown to"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    disclosed_at = models.DateTimeField(_("shown at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("contact disclosure")
+        verbose_name_plural = _("contact disclosures")
+        ordering = ["-disclosed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.viewer} · {self.request}"

@@ -427,3 +427,6 @@ PORTAL_TALENT_RATE_LIMITS = {
     "profile": env.str("TALENT_PROFILE_RATE", default="60/m"),
     "api": env.str("TALENT_API_RATE", default="60/m"),
 }
+# Contact requests one enterprise may send a day (Asia/Shanghai days); an
+# enterprise's own cap, set by a reviewer, wins.
+PORTAL_TALENT_DAILY_REQUESTS = env.int("TALENT_DAILY_REQUESTS", default=5)
