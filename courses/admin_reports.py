@@ -35,6 +35,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 
 from courses import reports
 from courses.models import CoursePage, Enrolment, TrainingClass
+from portal.exports import spreadsheet_safe
 from portal.models import Audience, District
 
 permission_policy = ModelPermissionPolicy(Enrolment)
@@ -106,12 +107,6 @@ class TrainingReportForm(forms.Form):
         )
 
 
-def _csv_safe(value: str) -> str:
-    """Organisation names are typed by learners: one starting with = + - or @
-    would run as a formula when the CSV is opened in a spreadsheet."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 class TrainingReportView(ReportView):
     """Training statistics grouped and filtered as the form says, with the
     table, a bar chart and exports of the same figures."""
@@ -136,7 +131,8 @@ class TrainingReportView(ReportView):
     ]
     custom_value_preprocess = {
         **ReportView.custom_value_preprocess,
-        str: {ReportView.FORMAT_CSV: _csv_safe},
+        # Organisation names are typed by learners: defuse formulas.
+        str: {ReportView.FORMAT_CSV: spreadsheet_safe},
     }
 
     @cached_property

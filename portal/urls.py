@@ -32,6 +32,8 @@ urlpatterns += i18n_patterns(
     path("search/", views.search, name="search"),
     path("learning/", include("courses.urls")),
     path("certificates/", include("courses.certificates.urls")),
+    path("contacts/", include("talentpool.contacts.urls")),
+    path("expert/", include("talentpool.applications.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

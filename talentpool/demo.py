@@ -338,4 +338,7 @@ def load_demo_content() -> list[str]:
                 external_id__startswith=EXTERNAL_ID_PREFIX
             ).values_list("pk", flat=True)
         )
+    from talentpool.contacts.demo import load_contacts_demo
+
+    load_contacts_demo(created)
     return created

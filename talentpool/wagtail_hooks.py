@@ -13,7 +13,19 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from portal.models import User
+from talentpool.admin_statistics import StatisticsViewSet
 from talentpool.admin_views import ExpertViewSet, OrganisationViewSet
+from talentpool.applications.admin_views import ExpertApplicationViewSet
+from talentpool.contacts.admin_views import (
+    ContactDisclosureViewSet,
+    ContactRequestViewSet,
+    EnterpriseViewSet,
+)
+from talentpool.contacts.services import (
+    LOG_ENTERPRISE_REGISTERED,
+    LOG_ENTERPRISE_REJECTED,
+    LOG_ENTERPRISE_VERIFIED,
+)
 from talentpool.models import (
     Expert,
     ExpertCategory,
@@ -62,12 +74,17 @@ def _vocabulary_viewset(term_model, icon: str, label) -> type[SnippetViewSet]:  
 class TalentPoolGroup(SnippetViewSetGroup):
     items = (
         ExpertViewSet,
+        ExpertApplicationViewSet,
         OrganisationViewSet,
+        EnterpriseViewSet,
+        ContactRequestViewSet,
+        ContactDisclosureViewSet,
         _vocabulary_viewset(ExpertCategory, "tag", gettext_lazy("Expert categories")),
         _vocabulary_viewset(Service, "tasks", gettext_lazy("Services")),
         _vocabulary_viewset(Industry, "cogs", gettext_lazy("Industries")),
         _vocabulary_viewset(Language, "globe", gettext_lazy("Languages")),
         _vocabulary_viewset(TalentTier, "pick", gettext_lazy("Talent tiers")),
+        StatisticsViewSet,
     )
     menu_icon = "user"
     menu_label = gettext_lazy("Talent pool")
@@ -113,3 +130,49 @@ def register_talentpool_log_actions(actions):  # type: ignore[no-untyped-def]
             if data.get("reason"):
                 message += " " + _("Reason: %(reason)s") % {"reason": data["reason"]}
             return message
+
+
+@hooks.register("register_log_actions")
+def register_enterprise_log_actions(actions):  # type: ignore[no-untyped-def]
+    actions.register_action(
+        LOG_ENTERPRISE_REGISTERED,
+        gettext_lazy("Register enterprise"),
+        gettext_lazy("Registered for verification"),
+    )
+    actions.register_action(
+        LOG_ENTERPRISE_VERIFIED,
+        gettext_lazy("Verify enterprise"),
+        gettext_lazy("Verified"),
+    )
+
+    @actions.register_action(LOG_ENTERPRISE_REJECTED)
+    class EnterpriseRejected(LogFormatter):
+        label = gettext_lazy("Reject enterprise")
+
+        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+            data = log_entry.data or {}
+            return _("Rejected. Reason: %(reason)s") % {
+                "reason": data.get("reason", "")
+            }
+
+
+@hooks.register("register_log_actions")
+def register_application_log_actions(actions):  # type: ignore[no-untyped-def]
+    from talentpool.applications.admin_hooks import register_log_actions
+
+    register_log_actions(actions)
+
+
+@hooks.register("construct_homepage_summary_items")
+def add_application_summary(request, items):  # type: ignore[no-untyped-def]
+    from talentpool.applications.admin_hooks import ApplicationsSummaryItem
+
+    if request.user.has_perm("talentpool.change_expert"):
+        items.append(ApplicationsSummaryItem(request))
+
+
+@hooks.register("register_snippet_listing_buttons")
+def add_expert_application_buttons(snippet, user, next_url=None):  # type: ignore[no-untyped-def]
+    from talentpool.applications.admin_views import expert_listing_buttons
+
+    return expert_listing_buttons(snippet, user) if isinstance(snippet, Expert) else []

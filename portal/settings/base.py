@@ -315,6 +315,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
     },
+    # Ask experts to reconfirm after 11 months; hide them after 12 (talentpool).
+    "talentpool-reconfirmation": {
+        "task": "talentpool.applications.tasks.reconfirmation_sweep",
+        "schedule": crontab(hour=8, minute=20),
+    },
+    # Pending contact requests past their date to answer by (talentpool).
+    "talentpool-contact-requests-expire": {
+        "task": "talentpool.tasks.contact_requests_expire",
+        "schedule": crontab(hour=0, minute=5),
+    },
 }
 
 # Wagtail's own background work (reference index, image renditions, file

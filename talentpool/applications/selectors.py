@@ -1,0 +1,141 @@
+"""Reads of applications: the user's own, the review queue, and the proposed
+values as rows a person reads (labels in the active language, old → new)."""
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+
+from portal.models import User
+from talentpool.applications.services import (
+    MULTI_TERMS,
+    PROFILE_FIELDS,
+    SINGLE_TERMS,
+    VERIFIED_FIELDS,
+    expert_profile_data,
+)
+from talentpool.models import Expert, ExpertApplication, TalentSearchPage
+
+
+def expert_of(user: User) -> Expert | None:
+    return Expert.objects.filter(user=user).first() if user.is_authenticated else None
+
+
+def applications_of(user: User) -> list[ExpertApplication]:
+    """The user's applications, newest first."""
+    return list(
+        ExpertApplication.objects.filter(applicant=user).order_by(
+            "-submitted_at", "-pk"
+        )
+    )
+
+
+def latest_application(user: User) -> ExpertApplication | None:
+    return (
+        ExpertApplication.objects.filter(applicant=user)
+        .order_by("-submitted_at", "-pk")
+        .first()
+    )
+
+
+def open_application(user: User) -> ExpertApplication | None:
+    return (
+        ExpertApplication.objects.filter(
+            applicant=user, status__in=ExpertApplication.OPEN_STATUSES
+        )
+        .select_related("expert")
+        .first()
+    )
+
+
+def review_queue() -> QuerySet[ExpertApplication]:
+    """Applications waiting for a reviewer, oldest first."""
+    return (
+        ExpertApplication.objects.filter(status=ExpertApplication.Status.SUBMITTED)
+        .select_related("applicant", "expert")
+        .order_by("submitted_at", "pk")
+    )
+
+
+def field_labels() -> dict[str, str]:
+    return {
+        "name": _("Name"),
+        "categories": _("Categories"),
+        "ip_types": _("IP types"),
+        "services": _("Services"),
+        "industries": _("Industries"),
+        "district": _("District"),
+        "organisation": _("Organisation"),
+        "languages": _("Working languages"),
+        "years_of_practice": _("Years of practice"),
+        "talent_tier": _("Talent tier"),
+        "qualifications": _("Qualifications"),
+        "biography": _("Biography"),
+        "email": _("E-mail"),
+        "phone": _("Phone"),
+    }
+
+
+def _labels(data: dict[str, Any]) -> dict[str, str]:
+    """The values of a profile as text, vocabulary codes as labels."""
+    terms: dict[str, dict[str, str]] = {}
+    for key, model in {**MULTI_TERMS, **SINGLE_TERMS}.items():
+        terms[key] = {term.code: term.label for term in model.objects.all()}
+    categories = terms["categories"]
+    shown: dict[str, str] = {}
+    for key in PROFILE_FIELDS:
+        value = data.get(key)
+        if key in MULTI_TERMS:
+            shown[key] = "、".join(terms[key].get(code, code) for code in value or [])
+        elif key in SINGLE_TERMS:
+            shown[key] = terms[key].get(value, value) if value else ""
+        elif key == "qualifications":
+            shown[key] = "; ".join(
+                " · ".join(
+                    part
+                    for part in (
+                        categories.get(row.get("category") or "", ""),
+                        row.get("title") or "",
+                        row.get("licence_number") or "",
+                        row.get("issued_by") or "",
+                    )
+                    if part
+                )
+                for row in value or []
+            )
+        else:
+            shown[key] = "" if value in (None, "") else str(value)
+    return shown
+
+
+def proposal_rows(application: ExpertApplication) -> list[dict[str, Any]]:
+    """What the application proposes, one row per field: label, the current
+    value (for a change), the proposed one and whether it differs. A change
+    lists only the verified fields."""
+    labels = field_labels()
+    new = _labels(application.data)
+    if application.kind == ExpertApplication.Kind.CHANGE and application.expert:
+        old = _labels(expert_profile_data(application.expert))
+        keys = list(VERIFIED_FIELDS)
+    else:
+        old = {}
+        keys = list(PROFILE_FIELDS)
+    return [
+        {
+            "key": key,
+            "label": labels[key],
+            "old": old.get(key, ""),
+            "new": new.get(key, ""),
+            "changed": bool(old) and old.get(key, "") != new.get(key, ""),
+        }
+        for key in keys
+    ]
+
+
+def public_url(expert: Expert, request: HttpRequest | None = None) -> str:
+    """The expert's public profile address when listed, else ""."""
+    if not Expert.objects.listed().filter(pk=expert.pk).exists():
+        return ""
+    page = TalentSearchPage.objects.live().first()
+    return page.expert_url(expert.pk, request) if page else ""

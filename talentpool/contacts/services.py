@@ -1,0 +1,494 @@
+"""Writes for enterprises and contact requests. Views and the admin call
+these; nothing else changes an enterprise's verification or a request's
+status. Each service checks everything first and writes in one transaction:
+a refused call raises ContactError (a TalentPoolError) with a message in the
+active language, and nothing was changed."""
+
+import logging
+from datetime import date, datetime, time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from wagtail.log_actions import log
+
+from portal.models import District, IPType, User
+from talentpool.models import (
+    ContactDisclosure,
+    ContactRequest,
+    Enterprise,
+    EnterpriseMember,
+    Expert,
+    Industry,
+)
+from talentpool.services import TalentPoolError
+from talentpool.validators import normalise_credit_code, normalise_phone
+
+logger = logging.getLogger(__name__)
+
+#: Wagtail log actions (registered in talentpool/wagtail_hooks.py).
+LOG_ENTERPRISE_REGISTERED = "talentpool.enterprise_registered"
+LOG_ENTERPRISE_VERIFIED = "talentpool.enterprise_verified"
+LOG_ENTERPRISE_REJECTED = "talentpool.enterprise_rejected"
+
+
+class ContactError(TalentPoolError):
+    """A refused enterprise or contact-request action; nothing was changed."""
+
+
+# --- enterprises ----------------------------------------------------------------------
+
+
+def enterprise_register(
+    *,
+    user: User,
+    name: str,
+    credit_code: str,
+    contact_name: str,
+    contact_email: str,
+    contact_phone: str = "",
+    district: District | None = None,
+    industry: Industry | None = None,
+    address: str = "",
+) -> Enterprise:
+    """Register the user's organisation for verification.
+
+    Before: the user acts for no enterprise. After: a pending Enterprise
+    with the credit code in its normal form, the user its first member, and
+    a "registered" entry in its history. Refused (nothing written): a user
+    who already acts for an enterprise, a malformed code or a wrong check
+    character, a code already registered (also when another registration
+    takes it at the same moment: the database's unique constraint).
+    """
+    name, contact_name = name.strip(), contact_name.strip()
+    if not name or not contact_name or not contact_email.strip():
+        raise ContactError(_("Give the enterprise's name and a contact person."))
+    try:
+        code = normalise_credit_code(credit_code)
+        phone = normalise_phone(contact_phone) if contact_phone.strip() else ""
+    except ValidationError as error:
+        raise ContactError(" ".join(error.messages)) from error
+    if EnterpriseMember.objects.filter(user=user).exists():
+        raise ContactError(_("Your account already acts for an enterprise."))
+    if Enterprise.objects.filter(credit_code=code).exists():
+        raise ContactError(_duplicate_code_message())
+    try:
+        with transaction.atomic():
+            enterprise = Enterprise.objects.create(
+                name=name,
+                credit_code=code,
+                contact_name=contact_name,
+                contact_email=contact_email.strip(),
+                contact_phone=phone,
+                district=district,
+                industry=industry,
+                address=address.strip(),
+                registered_by=user,
+            )
+            EnterpriseMember.objects.create(enterprise=enterprise, user=user)
+            log(enterprise, LOG_ENTERPRISE_REGISTERED, user=user)
+    except IntegrityError as error:
+        # The same code or the same user, registered between the checks and
+        # the write by a concurrent request.
+        if Enterprise.objects.filter(credit_code=code).exists():
+            raise ContactError(_duplicate_code_message()) from error
+        raise ContactError(_("Your account already acts for an enterprise.")) from error
+    logger.info("Enterprise %s registered by user %s", enterprise.pk, user.pk)
+    return enterprise
+
+
+def _duplicate_code_message() -> str:
+    return _(
+        "An enterprise with this credit code is already registered. If it is "
+        "yours, ask the colleague who registered it or the portal's staff."
+    )
+
+
+def enterprise_verify(*, enterprise: Enterprise, user: User) -> Enterprise:
+    """Verify a pending or rejected enterprise.
+
+    After: verified, reviewed by the user now, the reason cleared, the
+    verification in the history, and the registering user e-mailed (in
+    their language). Refused: an enterprise already verified. Running it
+    twice refuses the second time and changes nothing.
+    """
+    with transaction.atomic():
+        locked = Enterprise.objects.select_for_update().get(pk=enterprise.pk)
+        if locked.status == Enterprise.Status.VERIFIED:
+            raise ContactError(_("This enterprise is already verified."))
+        locked.status = Enterprise.Status.VERIFIED
+        locked.status_reason = ""
+        locked.reviewed_at = timezone.now()
+        locked.reviewed_by = user
+        locked.save(
+            update_fields=[
+                "status",
+                "status_reason",
+                "reviewed_at",
+                "reviewed_by",
+                "updated_at",
+            ]
+        )
+        log(locked, LOG_ENTERPRISE_VERIFIED, user=user)
+        _email(
+            recipient=locked.registered_by,
+            template="enterprise_verified",
+            context={"enterprise": locked, "url_name": "contacts:enterprise"},
+        )
+    return locked
+
+
+def enterprise_reject(*, enterprise: Enterprise, user: User, reason: str) -> Enterprise:
+    """Reject an enterprise, with a reason the registering user is told.
+
+    After: rejected with the reason, reviewed by the user now, the rejection
+    (and reason) in the history, the registering user e-mailed. Works on a
+    pending or verified enterprise (a verified one may turn out false); its
+    pending requests stay but it can send no more. Refused: no reason.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise ContactError(_("Say why the enterprise is rejected."))
+    with transaction.atomic():
+        locked = Enterprise.objects.select_for_update().get(pk=enterprise.pk)
+        previous = locked.status
+        locked.status = Enterprise.Status.REJECTED
+        locked.status_reason = reason
+        locked.reviewed_at = timezone.now()
+        locked.reviewed_by = user
+        locked.save(
+            update_fields=[
+                "status",
+                "status_reason",
+                "reviewed_at",
+                "reviewed_by",
+                "updated_at",
+            ]
+        )
+        log(
+            locked,
+            LOG_ENTERPRISE_REJECTED,
+            user=user,
+            data={"reason": reason, "from": previous},
+        )
+        _email(
+            recipient=locked.registered_by,
+            template="enterprise_rejected",
+            context={"enterprise": locked, "url_name": "contacts:enterprise"},
+        )
+    return locked
+
+
+def enterprise_daily_cap(enterprise: Enterprise) -> int:
+    """How many requests the enterprise may send a day (its own override,
+    else PORTAL_TALENT_DAILY_REQUESTS)."""
+    if enterprise.daily_request_cap is not None:
+        return enterprise.daily_request_cap
+    return int(settings.PORTAL_TALENT_DAILY_REQUESTS)
+
+
+def today_start() -> datetime:
+    """Midnight today in the portal's time zone (Asia/Shanghai): the daily
+    cap counts requests from then."""
+    return timezone.make_aware(
+        datetime.combine(timezone.localdate(), time.min),
+        timezone.get_current_timezone(),
+    )
+
+
+# --- contact requests --------------------------------------------------------------
+
+
+def contact_request_send(
+    *,
+    user: User,
+    expert: Expert,
+    need: str,
+    ip_type: IPType | None = None,
+    industry: Industry | None = None,
+    deadline: date | None = None,
+) -> ContactRequest:
+    """Send a contact request for the user's enterprise to an expert.
+
+    Refused (nothing written): a user who acts for no enterprise or for one
+    not verified; an expert who is not listed, has paused requests or has no
+    account to answer with; an empty need; a deadline in the past; a second
+    pending request to the same expert; the enterprise's daily cap reached
+    (requests sent since midnight, Asia/Shanghai). The enterprise row is
+    locked while counting, so two concurrent sends cannot pass the cap, and
+    the database refuses a second pending request.
+    After: a pending request, and the expert e-mailed (in their language).
+    """
+    need = need.strip()
+    if not need:
+        raise ContactError(_("Say what your enterprise needs."))
+    if deadline is not None and deadline < timezone.localdate():
+        raise ContactError(_("The date to answer by is in the past."))
+    membership = (
+        EnterpriseMember.objects.select_related("enterprise").filter(user=user).first()
+    )
+    if membership is None:
+        raise ContactError(
+            _(
+                "Register your enterprise first: only verified enterprises "
+                "send requests."
+            )
+        )
+    try:
+        with transaction.atomic():
+            enterprise = Enterprise.objects.select_for_update().get(
+                pk=membership.enterprise_id
+            )
+            if not enterprise.is_verified:
+                raise ContactError(
+                    _(
+                        "Your enterprise is not verified: only verified "
+                        "enterprises send contact requests."
+                    )
+                )
+            listed = (
+                Expert.objects.listed()
+                .select_related("user")
+                .filter(pk=expert.pk)
+                .first()
+            )
+            if listed is None:
+                raise ContactError(_("This expert is not in the talent pool."))
+            if not listed.accepting_requests:
+                raise ContactError(
+                    _("This expert is not accepting contact requests at present.")
+                )
+            if listed.user is None or not listed.user.is_active:
+                raise ContactError(
+                    _(
+                        "This expert has no account on the portal yet, so "
+                        "cannot answer requests here."
+                    )
+                )
+            if ContactRequest.objects.filter(
+                enterprise=enterprise,
+                expert=listed,
+                status=ContactRequest.Status.PENDING,
+            ).exists():
+                raise ContactError(
+                    _("Your enterprise already has a request waiting for this expert.")
+                )
+            cap = enterprise_daily_cap(enterprise)
+            sent_today = ContactRequest.objects.filter(
+                enterprise=enterprise, created_at__gte=today_start()
+            ).count()
+            if sent_today >= cap:
+                raise ContactError(
+                    _(
+                        "Your enterprise has sent its %(cap)s requests for "
+                        "today. Try again tomorrow."
+                    )
+                    % {"cap": cap}
+                )
+            contact_request = ContactRequest.objects.create(
+                enterprise=enterprise,
+                sender=user,
+                expert=listed,
+                need=need,
+                ip_type=ip_type,
+                industry=industry,
+                deadline=deadline,
+            )
+            _email(
+                recipient=listed.user,
+                template="request_received",
+                context={
+                    "request": contact_request,
+                    "url_name": "contacts:received",
+                },
+            )
+    except IntegrityError as error:
+        # The partial unique constraint: a concurrent send got there first.
+        raise ContactError(
+            _("Your enterprise already has a request waiting for this expert.")
+        ) from error
+    logger.info(
+        "Contact request %s: enterprise %s to expert %s",
+        contact_request.pk,
+        enterprise.pk,
+        listed.pk,
+    )
+    return contact_request
+
+
+def _pending_for_expert(*, request_id: int, user: User) -> ContactRequest:
+    """The request, locked, if it is addressed to the user's expert profile."""
+    contact_request = (
+        ContactRequest.objects.select_for_update()
+        .filter(pk=request_id, expert__user=user)
+        .first()
+    )
+    if contact_request is None:
+        raise ContactError(_("This request does not exist."))
+    if contact_request.status != ContactRequest.Status.PENDING:
+        raise ContactError(
+            _("This request was already answered: it is “%(status)s”.")
+            % {"status": contact_request.get_status_display()}
+        )
+    return contact_request
+
+
+def contact_request_accept(
+    *, request_id: int, user: User, no_conflict: bool, note: str = ""
+) -> ContactRequest:
+    """The expert accepts a pending request, declaring no conflict of
+    interest.
+
+    After: accepted, the declaration's time and the answer's time recorded,
+    the sender e-mailed (the e-mail carries no contact details: they are
+    shown in the portal, where each showing is logged). Refused: not the
+    expert's request, not pending, no declaration, or the date to answer by
+    has passed (the request is then marked expired).
+    """
+    if not no_conflict:
+        raise ContactError(
+            _("Declare that you have no conflict of interest to accept the request.")
+        )
+    expired = False
+    with transaction.atomic():
+        contact_request = _pending_for_expert(request_id=request_id, user=user)
+        now = timezone.now()
+        if (
+            contact_request.deadline is not None
+            and contact_request.deadline < timezone.localdate()
+        ):
+            contact_request.status = ContactRequest.Status.EXPIRED
+            contact_request.save(update_fields=["status"])
+            expired = True
+        else:
+            contact_request.status = ContactRequest.Status.ACCEPTED
+            contact_request.no_conflict_declared_at = now
+            contact_request.responded_at = now
+            contact_request.response_note = note.strip()
+            contact_request.save(
+                update_fields=[
+                    "status",
+                    "no_conflict_declared_at",
+                    "responded_at",
+                    "response_note",
+                ]
+            )
+            _email(
+                recipient=contact_request.sender,
+                template="request_accepted",
+                context={"request": contact_request, "url_name": "contacts:sent"},
+            )
+    if expired:
+        raise ContactError(
+            _("The date to answer this request by has passed: it has expired.")
+        )
+    return contact_request
+
+
+def contact_request_decline(
+    *, request_id: int, user: User, note: str = ""
+) -> ContactRequest:
+    """The expert declines a pending request. After: declined, answered
+    now, the sender e-mailed. Refused: not the expert's, or not pending."""
+    with transaction.atomic():
+        contact_request = _pending_for_expert(request_id=request_id, user=user)
+        contact_request.status = ContactRequest.Status.DECLINED
+        contact_request.responded_at = timezone.now()
+        contact_request.response_note = note.strip()
+        contact_request.save(update_fields=["status", "responded_at", "response_note"])
+        _email(
+            recipient=contact_request.sender,
+            template="request_declined",
+            context={"request": contact_request, "url_name": "contacts:sent"},
+        )
+    return contact_request
+
+
+def contact_request_withdraw(*, request_id: int, user: User) -> ContactRequest:
+    """A member of the sending enterprise withdraws a pending request.
+    After: withdrawn (the enterprise may send a new one). Refused: not the
+    enterprise's, or not pending."""
+    with transaction.atomic():
+        contact_request = (
+            ContactRequest.objects.select_for_update()
+            .filter(pk=request_id, enterprise__members__user=user)
+            .first()
+        )
+        if contact_request is None:
+            raise ContactError(_("This request does not exist."))
+        if contact_request.status != ContactRequest.Status.PENDING:
+            raise ContactError(
+                _("Only a request waiting for the expert can be withdrawn.")
+            )
+        contact_request.status = ContactRequest.Status.WITHDRAWN
+        contact_request.save(update_fields=["status"])
+    return contact_request
+
+
+def contact_requests_expire() -> int:
+    """Mark pending requests whose date to answer by has passed as expired;
+    how many. May run any number of times."""
+    return ContactRequest.objects.filter(
+        status=ContactRequest.Status.PENDING, deadline__lt=timezone.localdate()
+    ).update(status=ContactRequest.Status.EXPIRED)
+
+
+def expert_requests_pause(*, user: User, paused: bool) -> Expert:
+    """The expert linked to the user pauses (or resumes) contact requests.
+    Pending requests stay answerable. Refused: a user with no expert profile.
+    Setting the same value twice changes nothing."""
+    expert = Expert.objects.filter(user=user).first()
+    if expert is None:
+        raise ContactError(_("Your account is not linked to an expert profile."))
+    if expert.accepting_requests == paused:
+        expert.accepting_requests = not paused
+        expert.save(update_fields=["accepting_requests", "updated_at"])
+    return expert
+
+
+def contact_disclosures_record(
+    *, requests: list[ContactRequest], viewer: User, subject: str
+) -> list[ContactDisclosure]:
+    """Log that the viewer was shown the contact details (`subject`: expert
+    or enterprise) of these accepted requests; call it each time they are
+    shown. Refuses a request that is not accepted: details are never shown
+    before acceptance."""
+    if any(r.status != ContactRequest.Status.ACCEPTED for r in requests):
+        raise ContactError(_("Contact details are shown only for accepted requests."))
+    return ContactDisclosure.objects.bulk_create(
+        [ContactDisclosure(request=r, subject=subject, viewer=viewer) for r in requests]
+    )
+
+
+# --- e-mail ------------------------------------------------------------------------
+
+
+def _url(name: str) -> str:
+    """An absolute address in the active language (set by _email)."""
+    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + reverse(name)
+
+
+def _email(*, recipient: User, template: str, context: dict) -> None:
+    """Queue an e-mail through the outbox, in the recipient's language; it is
+    delivered once the surrounding transaction commits."""
+    from portal.services import email_enqueue
+
+    language = recipient.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        # Reversed inside the override: the link opens in their language.
+        context = {**context, "url": _url(context["url_name"])}
+        subject = render_to_string(
+            f"talentpool/contacts/email/{template}_subject.txt", context
+        ).strip()
+        body = render_to_string(
+            f"talentpool/contacts/email/{template}_body.txt", context
+        )
+    email_enqueue(
+        message=EmailMessage(subject=subject, body=body, to=[recipient.email])
+    )

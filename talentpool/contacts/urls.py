@@ -1,0 +1,18 @@
+"""The signed-in pages of contact requests, under /contacts/ (and /en/contacts/)."""
+
+from django.urls import path
+
+from talentpool.contacts import views
+
+app_name = "contacts"
+
+urlpatterns = [
+    path("enterprise/", views.enterprise, name="enterprise"),
+    path("experts/<int:expert_id>/request/", views.request_new, name="request_new"),
+    path("sent/", views.sent, name="sent"),
+    path("sent/<int:request_id>/withdraw/", views.withdraw, name="withdraw"),
+    path("received/", views.received, name="received"),
+    path("received/<int:request_id>/accept/", views.accept, name="accept"),
+    path("received/<int:request_id>/decline/", views.decline, name="decline"),
+    path("received/pause/", views.pause, name="pause"),
+]

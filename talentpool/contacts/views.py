@@ -1,0 +1,235 @@
+"""Enterprise registration and contact requests, for signed-in users.
+Views translate HTTP into service calls and service errors into messages;
+showing contact details always goes through contact_disclosures_record."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from talentpool.contacts import selectors, services
+from talentpool.contacts.forms import (
+    AcceptForm,
+    ContactRequestForm,
+    DeclineForm,
+    EnterpriseForm,
+)
+from talentpool.models import (
+    ContactDisclosure,
+    ContactRequest,
+    Expert,
+    TalentSearchPage,
+)
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def enterprise(request: HttpRequest) -> HttpResponse:
+    """The user's enterprise and its verification, or the form to register one."""
+    current = selectors.enterprise_of(request.user)  # type: ignore[arg-type]
+    form = None
+    if current is None:
+        form = EnterpriseForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.enterprise_register(user=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+            except services.ContactError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "Your enterprise is registered. The portal's staff will "
+                        "verify it; you will receive an e-mail."
+                    ),
+                )
+                return redirect("contacts:enterprise")
+    return render(
+        request,
+        "talentpool/contacts/enterprise.html",
+        {"enterprise": current, "form": form},
+        status=400 if form is not None and form.errors else 200,
+    )
+
+
+def _profile_url(request: HttpRequest, expert: Expert) -> str | None:
+    page = TalentSearchPage.objects.live().first()
+    return page.expert_url(expert.pk, request) if page else None
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def request_new(request: HttpRequest, expert_id: int) -> HttpResponse:
+    """The form to ask a listed expert to get in touch; explains instead of
+    showing it when the user cannot (no enterprise, not verified, paused)."""
+    expert = Expert.objects.listed().filter(pk=expert_id).first()
+    if expert is None:
+        return render(
+            request, "talentpool/contacts/expert_unavailable.html", status=404
+        )
+    refusal = selectors.contact_refusal(user=request.user, expert=expert)  # type: ignore[arg-type]
+    form = ContactRequestForm(request.POST or None) if refusal is None else None
+    if form is not None and request.method == "POST" and form.is_valid():
+        try:
+            services.contact_request_send(
+                user=request.user,  # type: ignore[arg-type]
+                expert=expert,
+                **form.cleaned_data,
+            )
+        except services.ContactError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _(
+                    "Your request was sent to %(name)s. You will receive an "
+                    "e-mail when the expert answers."
+                )
+                % {"name": expert.name},
+            )
+            return redirect("contacts:sent")
+    status = 200
+    if request.method == "POST" and (form is None or form.errors):
+        status = 400
+    return render(
+        request,
+        "talentpool/contacts/request_form.html",
+        {
+            "expert": expert,
+            "form": form,
+            "refusal": refusal,
+            "profile_url": _profile_url(request, expert),
+        },
+        status=status,
+    )
+
+
+@login_required
+@never_cache
+def sent(request: HttpRequest) -> HttpResponse:
+    """The enterprise's requests; an accepted one shows the expert's
+    e-mail and phone, and each showing is logged."""
+    current = selectors.enterprise_of(request.user)  # type: ignore[arg-type]
+    requests = list(selectors.sent_requests(enterprise=current)) if current else []
+    accepted = [r for r in requests if r.status == ContactRequest.Status.ACCEPTED]
+    if accepted:
+        services.contact_disclosures_record(
+            requests=accepted,
+            viewer=request.user,  # type: ignore[arg-type]
+            subject=ContactDisclosure.Subject.EXPERT,
+        )
+    return render(
+        request,
+        "talentpool/contacts/sent.html",
+        {"enterprise": current, "requests": requests},
+    )
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
+    try:
+        services.contact_request_withdraw(request_id=request_id, user=request.user)  # type: ignore[arg-type]
+    except services.ContactError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The request was withdrawn."))
+    return redirect("contacts:sent")
+
+
+@login_required
+@never_cache
+def received(request: HttpRequest) -> HttpResponse:
+    """The requests to the user's expert profile, the pause switch, and for
+    an accepted request the enterprise's contact details (each showing
+    logged)."""
+    expert = selectors.expert_of(request.user)  # type: ignore[arg-type]
+    requests = list(selectors.received_requests(expert=expert)) if expert else []
+    accepted = [r for r in requests if r.status == ContactRequest.Status.ACCEPTED]
+    if accepted:
+        services.contact_disclosures_record(
+            requests=accepted,
+            viewer=request.user,  # type: ignore[arg-type]
+            subject=ContactDisclosure.Subject.ENTERPRISE,
+        )
+    return render(
+        request,
+        "talentpool/contacts/received.html",
+        {"expert": expert, "requests": requests},
+    )
+
+
+def _answered(request_id: int) -> HttpResponse:
+    """Back to the received requests, at the one just answered."""
+    return redirect(f"{reverse('contacts:received')}#request-{request_id}")
+
+
+@login_required
+@require_POST
+def accept(request: HttpRequest, request_id: int) -> HttpResponse:
+    form = AcceptForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return _answered(request_id)
+    try:
+        services.contact_request_accept(
+            request_id=request_id,
+            user=request.user,  # type: ignore[arg-type]
+            no_conflict=form.cleaned_data["no_conflict"],
+            note=form.cleaned_data["note"],
+        )
+    except services.ContactError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _(
+                "You accepted the request. You and the enterprise now see each "
+                "other's contact details."
+            ),
+        )
+    return _answered(request_id)
+
+
+@login_required
+@require_POST
+def decline(request: HttpRequest, request_id: int) -> HttpResponse:
+    form = DeclineForm(request.POST)
+    form.is_valid()
+    try:
+        services.contact_request_decline(
+            request_id=request_id,
+            user=request.user,  # type: ignore[arg-type]
+            note=form.cleaned_data.get("note", ""),
+        )
+    except services.ContactError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("You declined the request."))
+    return _answered(request_id)
+
+
+@login_required
+@require_POST
+def pause(request: HttpRequest) -> HttpResponse:
+    paused = request.POST.get("paused") == "1"
+    try:
+        services.expert_requests_pause(user=request.user, paused=paused)  # type: ignore[arg-type]
+    except services.ContactError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Contact requests are paused: your profile says so.")
+            if paused
+            else _("You accept contact requests again."),
+        )
+    return redirect("contacts:received")
