@@ -64,6 +64,10 @@ class Bulk:
     load: float
     #: Until every e-mail of the run was delivered (after the clock stopped).
     delivered_seconds: float = 0.0
+    #: The worker's PSS when started, before the run.
+    idle_pss_mb: float = 0.0
+    #: The most any one pool process held alone (USS: private pages).
+    uss_mb: float = 0.0
 
 
 # --- Set-up ------------------------------------------------------------------------
@@ -246,18 +250,20 @@ def worker_pids(parent: int) -> list[int]:
     return pids
 
 
-def memory_kb(pid: int) -> tuple[int, int]:
-    """(PSS, RSS) of one process in KiB; (0, 0) when it is gone."""
-    pss = rss = 0
+def memory_kb(pid: int) -> tuple[int, int, int]:
+    """(PSS, RSS, USS) of one process in KiB; zeros when it is gone."""
+    pss = rss = uss = 0
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             if line.startswith("Pss:"):
                 pss = int(line.split()[1])
             elif line.startswith("Rss:"):
                 rss = int(line.split()[1])
+            elif line.startswith(("Private_Clean:", "Private_Dirty:")):
+                uss += int(line.split()[1])
     except (OSError, ValueError):
         pass
-    return pss, rss
+    return pss, rss, uss
 
 
 class MemoryWatch(threading.Thread):
@@ -266,7 +272,8 @@ class MemoryWatch(threading.Thread):
     def __init__(self, parent: int) -> None:
         super().__init__(daemon=True)
         self.parent = parent
-        self.peak_pss = self.peak_rss = 0
+        self.peak_pss = self.peak_rss = self.peak_uss = 0
+        self.idle_pss = 0
         self.processes = 0
         self.stopping = threading.Event()
 
@@ -274,8 +281,12 @@ class MemoryWatch(threading.Thread):
         while not self.stopping.is_set():
             pids = worker_pids(self.parent)
             samples = [memory_kb(pid) for pid in pids]
-            self.peak_pss = max(self.peak_pss, sum(pss for pss, _ in samples))
-            self.peak_rss = max(self.peak_rss, *(rss for _, rss in samples))
+            total = sum(pss for pss, _, _ in samples)
+            self.idle_pss = self.idle_pss or total
+            self.peak_pss = max(self.peak_pss, total)
+            self.peak_rss = max(self.peak_rss, *(rss for _, rss, _ in samples))
+            # pool processes only: the main one holds what they copied from it
+            self.peak_uss = max(self.peak_uss, 0, *(uss for _, _, uss in samples[1:]))
             self.processes = max(self.processes, len(pids))
             time.sleep(0.2)
 
@@ -393,6 +404,8 @@ def bulk(bench_dir: Path, env: dict[str, str], count: int, label: str) -> Bulk:
         processes=watch.processes,
         load=load,
         delivered_seconds=delivered,
+        idle_pss_mb=watch.idle_pss / 1024,
+        uss_mb=watch.peak_uss / 1024,
     )
 
 
@@ -435,15 +448,17 @@ def report(
     lines += [
         "",
         "| bulk run | certificates | wall time s | per certificate ms "
-        "| worker memory, all processes (PSS) MiB | largest process (RSS) MiB "
+        "| worker memory, all processes (PSS) MiB | idle worker (PSS) MiB "
+        "| largest process (RSS) MiB | largest pool process alone (USS) MiB "
         "| processes | load at start | all e-mails delivered s |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for run in runs:
         lines.append(
             f"| {run.label} | {run.count:,} | {run.seconds:.1f} "
             f"| {run.seconds / run.count * 1000:.1f} | {run.pss_mb:.0f} "
-            f"| {run.rss_mb:.0f} | {run.processes} | {run.load:.2f} "
+            f"| {run.idle_pss_mb:.0f} | {run.rss_mb:.0f} | {run.uss_mb:.0f} "
+            f"| {run.processes} | {run.load:.2f} "
             f"| {run.delivered_seconds:.1f} |"
         )
     # The target is in MB (10^6 bytes); the figures are MiB.
@@ -482,6 +497,19 @@ def write(lines: list[str]) -> None:
         "by reference, WeasyPrint preloaded and gc.freeze() in the worker's main",
         "process). The machine has two cores and was shared with other work: the",
         "load average at the start of each run is in the table.",
+        "",
+        "Worker memory is read from /proc/<pid>/smaps_rollup every 0.2 s: PSS",
+        "summed over the main process and its pool (a page shared by three",
+        "processes counts a third in each), so the total is what the worker",
+        "costs the machine; USS is what a pool process holds alone. The main",
+        "process loads everything before it forks (Django, Wagtail, WeasyPrint,",
+        "the fonts), so the pool shares it: what a pool process adds is the pages",
+        "it writes to (new objects, reference counts of shared ones). To keep",
+        "that small: pypinyin's dictionaries (~55 MiB, only for indexing an",
+        "expert's name) are no longer loaded at start-up; a bulk chunk is laid",
+        "out in parts of courses.tasks.RENDER_PART certificates; after every",
+        "part and task a pool process collects garbage and hands freed memory",
+        "back (glibc malloc_trim).",
         "",
         *lines,
         "",

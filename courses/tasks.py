@@ -2,15 +2,27 @@
 twice (STYLE.md point 4); the rows they work on are the truth, and the beat
 sweep re-enqueues what a lost task left pending (DESIGN.md decision 1)."""
 
+import ctypes
+import ctypes.util
+import functools
+import gc
+
 from celery import shared_task
-from celery.signals import worker_init
+from celery.signals import task_postrun, worker_init, worker_process_init
+
+#: Certificates laid out as one document in a bulk run. A chunk of the
+#: fan-out (services.RENDER_CHUNK) is rendered in parts of this size, with
+#: the memory released after each: a pool process's peak grows with the
+#: pages it holds at once, while what a document costs whatever its length
+#: (styles, fonts) is paid per part, a few ms. docs/performance.md,
+#: "Certificates", has the figures.
+RENDER_PART = 5
 
 
 @worker_init.connect
 def preload_certificate_rendering(**kwargs: object) -> None:
     """In the worker's main process, before the pool forks: WeasyPrint and
     the fonts are loaded once and shared by every pool process."""
-    import gc
     import logging
 
     from courses.certificates import rendering
@@ -23,6 +35,36 @@ def preload_certificate_rendering(**kwargs: object) -> None:
     # would copy the pages a pool process shares with this one; frozen
     # objects (everything loaded so far) are never scanned.
     gc.freeze()
+
+
+@functools.cache
+def _malloc_trim():  # type: ignore[no-untyped-def]
+    """glibc's malloc_trim, or None (another C library)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def release_memory(**kwargs: object) -> None:
+    """Give the memory a task freed back to the system.
+
+    A rendering frees tens of MiB in blocks that glibc keeps in the process
+    for later; returned, they no longer count against the worker, and the
+    next task starts from the same footprint as the last (flat memory).
+    """
+    gc.collect()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@worker_process_init.connect
+def release_memory_after_each_task(**kwargs: object) -> None:
+    """In each pool process (not in the tests' eager runs): release_memory
+    after every task."""
+    task_postrun.connect(release_memory, weak=False, dispatch_uid="release_memory")
 
 
 @shared_task(
@@ -72,10 +114,15 @@ def run_certificate_batch(batch_id: int) -> int:
 
 @shared_task(name="courses.tasks.process_certificate_batch_items", acks_late=True)
 def process_certificate_batch_items(item_ids: list[int]) -> None:
-    """Issue and render one chunk of a bulk run."""
+    """Issue and render one chunk of a bulk run, RENDER_PART at a time."""
     from courses.certificates import services
 
-    services.certificate_batch_process(item_ids=item_ids)
+    for start in range(0, len(item_ids), RENDER_PART):
+        services.certificate_batch_process(
+            item_ids=item_ids[start : start + RENDER_PART]
+        )
+        if start + RENDER_PART < len(item_ids):
+            release_memory()
 
 
 @shared_task(name="courses.tasks.sweep_certificates")

@@ -289,8 +289,9 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # A safety net for memory (docs/certificates.md, "Performance"): a pool process
 # whose resident memory has grown past this after a task is replaced by a fresh
-# one. Certificate rendering keeps a process at ~270 MiB; the limit only acts
-# if something grows beyond the 300 MB target. In KiB.
+# one. Certificate rendering keeps a process at ~200-215 MiB (most of it
+# shared with the main process); the limit only acts if something grows
+# beyond the 300 MB target. In KiB.
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int(
     "CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=300_000
 )
