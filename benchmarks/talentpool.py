@@ -1,14 +1,18 @@
 """`make bench`: the talent pool's search, its quality and its speed.
 
-Run as `.venv/bin/python -m benchmarks.talentpool [--experts N]`. Three runs,
-each a child process on a throwaway database:
+Run as `.venv/bin/python -m benchmarks.talentpool [--experts N]`. Each run
+is a child process on a throwaway database:
 
 1. quality: the relevance set of tests/talentpool/relevance.py on SQLite,
    nDCG@10 per kind of query and overall (targets 0.9 overall, 0.8 a kind);
 2. speed on SQLite: N generated experts (100,000 by default) indexed, timed,
    then searches with text and two facets, facet counts included;
 3. the same on PostgreSQL, when DATABASE_URL names a server (a throwaway
-   database is created there and dropped).
+   database is created there and dropped);
+4. the import of a CSV of N experts through experts_import (check, write,
+   index), and of a tenth of that, each in a fresh process on SQLite: the
+   time, and the peak RSS, which should be the same for both (memory flat).
+   `--no-import` skips it.
 
 Prints a table and appends (or replaces) the "Talent pool search" section of
 docs/performance.md. Nothing asserts a time; a search that finds nothing
@@ -185,6 +189,89 @@ def generate(count: int) -> None:
                 through.objects.bulk_create(rows)
 
 
+def import_file(path: Path, count: int) -> None:
+    """A CSV expert list of `count` rows, as an administrator would upload
+    it: Chinese headers, vocabulary labels, organisations by name."""
+    import csv
+
+    from portal.models import District, IPType
+    from talentpool.models import ExpertCategory, Industry, Language, Service
+
+    rng = random.Random(7)
+    if not District.objects.exists():
+        for code, zh in (("yuzhong", "渝中区"), ("jiangbei", "江北区")):
+            District.objects.create(code=code, name_zh=zh, name_en=code.title())
+    labels = {
+        column: list(model.objects.values_list("name_zh", flat=True))
+        for column, model in (
+            ("类别", ExpertCategory),
+            ("知识产权类型", IPType),
+            ("服务", Service),
+            ("行业", Industry),
+            ("语言", Language),
+        )
+    }
+    districts = list(District.objects.values_list("name_zh", flat=True))
+    organisations = [
+        f"重庆{rng.choice(ORG_WORDS)}{rng.choice(ORG_WORDS)}{i}{rng.choice(ORG_KINDS)}"
+        for i in range(1000)
+    ]
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["外部编号", "姓名", *labels, "区县", "机构", "执业年限", "简介",
+             "邮箱", "电话"]
+        )  # fmt: skip
+        for i in range(count):
+            writer.writerow(
+                [
+                    f"I{i:07d}",
+                    rng.choice(SURNAMES) + "".join(rng.sample(GIVEN, 2)),
+                    *(
+                        "、".join(rng.sample(terms, rng.choice((1, 1, 2))))
+                        for terms in labels.values()
+                    ),
+                    rng.choice(districts),
+                    rng.choice(organisations),
+                    rng.randint(1, 40),
+                    "".join(rng.sample(BIO_PHRASES, 3)).format(n=rng.randint(2, 30)),
+                    f"i{i}@example.cn",
+                    f"139{i:08d}",
+                ]
+            )
+
+
+def child_import(count: int) -> dict:
+    """Import a CSV of `count` experts through the import service (check,
+    write, index) in a fresh process: its time and the process's peak RSS."""
+    from django.core.management import call_command
+
+    from talentpool.models import Expert
+    from talentpool.services import experts_import
+
+    call_command("migrate", verbosity=0)
+    path = Path(tempfile.mkdtemp(prefix="portal-bench-import-")) / "experts.csv"
+    try:
+        import_file(path, count)
+        rss_before = rss_mib()
+        load = os.getloadavg()[0]
+        started = time.perf_counter()
+        with path.open("rb") as file:
+            result = experts_import(file=file, filename="experts.csv")
+        seconds = time.perf_counter() - started
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
+    if result.created != count or Expert.objects.count() != count:
+        raise SystemExit(f"import created {result.created} of {count}")
+    return {
+        "rows": count,
+        "seconds": seconds,
+        "rss_before_mib": rss_before,
+        "rss_peak_mib": rss_mib(),
+        "load": load,
+    }
+
+
 def child_speed(count: int) -> dict:
     from django.core.management import call_command
     from django.db import connection
@@ -229,6 +316,15 @@ def child_speed(count: int) -> dict:
             search.facets()
             timings.append((time.perf_counter() - started) * 1000)
             totals.append(search.total)
+    # What the first search after any change to the index pays on top.
+    from talentpool.search import facets
+
+    rebuilds: list[float] = []
+    for _ in range(3):
+        facets._cached = None
+        started = time.perf_counter()
+        facets.facet_bitmaps()
+        rebuilds.append((time.perf_counter() - started) * 1000)
     browse: list[float] = []
     for _ in range(10):
         started = time.perf_counter()
@@ -252,6 +348,7 @@ def child_speed(count: int) -> dict:
         "matches_median": statistics.median(totals),
         "browse_p50": statistics.median(browse),
         "browse_p95": percentile(browse, 0.95),
+        "bitmaps_ms": statistics.median(rebuilds),
     }
 
 
@@ -293,7 +390,9 @@ def drop(maintenance: str, url: str) -> None:
         db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def report(quality: dict, speeds: dict[str, dict], count: int) -> list[str]:
+def report(
+    quality: dict, speeds: dict[str, dict], count: int, imports: list[dict]
+) -> list[str]:
     lines = [
         "| kind of query | queries | nDCG@10 | target |",
         "|---|--:|--:|---|",
@@ -327,6 +426,7 @@ def report(quality: dict, speeds: dict[str, dict], count: int) -> list[str]:
         ("median results of those searches", "matches_median", ",.0f"),
         ("browse (no text) with two facets: p50 (ms)", "browse_p50", ".0f"),
         ("browse, p95 (ms)", "browse_p95", ".0f"),
+        ("facet bitmaps rebuilt after an index change (ms)", "bitmaps_ms", ".0f"),
         ("reindexing every expert (s)", "reindex_s", ".0f"),
         ("tokens in the index", "tokens", ",d"),
         ("process peak RSS before → after reindexing (MiB)", None, ""),
@@ -347,6 +447,20 @@ def report(quality: dict, speeds: dict[str, dict], count: int) -> list[str]:
             else:
                 values.append(f"{s['load_reindex']:.2f} / {s['load_search']:.2f}")
         lines.append(f"| {label} | {values[0]} | {values[1]} |")
+    if imports:
+        lines += [
+            "",
+            "| import of a CSV (experts_import: check, write, index), SQLite "
+            "| seconds | rows/s | peak RSS before → during (MiB) | load |",
+            "|---|--:|--:|--:|--:|",
+        ]
+        for run in imports:
+            lines.append(
+                f"| {run['rows']:,} new experts | {run['seconds']:.0f} "
+                f"| {run['rows'] / run['seconds']:,.0f} "
+                f"| {run['rss_before_mib']:.0f} → {run['rss_peak_mib']:.0f} "
+                f"| {run['load']:.2f} |"
+            )
     lines += [
         "",
         f"- Date: {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
@@ -390,17 +504,21 @@ def write(lines: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--experts", type=int, default=EXPERTS)
-    parser.add_argument("--child", choices=["quality", "speed"])
+    parser.add_argument("--child", choices=["quality", "speed", "import"])
     parser.add_argument("--out")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument("--no-import", action="store_true", help="skip run 4")
     args = parser.parse_args()
     if args.child:
         import django
 
         django.setup()
-        result = (
-            child_quality() if args.child == "quality" else child_speed(args.experts)
-        )
+        children = {
+            "quality": child_quality,
+            "speed": lambda: child_speed(args.experts),
+            "import": lambda: child_import(args.experts),
+        }
+        result = children[args.child]()
         Path(args.out).write_text(json.dumps(result))
         return
     started = time.perf_counter()
@@ -430,9 +548,19 @@ def main() -> None:
                 print(json.dumps(speeds["postgres"], indent=1))
             finally:
                 drop(maintenance, url)
+        imports = []
+        if not args.no_import:
+            for rows in sorted({max(1, args.experts // 10), args.experts}):
+                imports.append(
+                    run_child(
+                        "import", f"sqlite:///{bench_dir / f'import{rows}.sqlite3'}",
+                        rows, bench_dir / "i.json",
+                    )
+                )  # fmt: skip
+                print(json.dumps(imports[-1], indent=1))
     finally:
         shutil.rmtree(bench_dir, ignore_errors=True)
-    lines = report(quality, speeds, args.experts)
+    lines = report(quality, speeds, args.experts, imports)
     print("\n".join(lines))
     if not args.no_write:
         write(lines)

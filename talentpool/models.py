@@ -571,6 +571,23 @@ class ExpertToken(models.Model):
         return self.token
 
 
+class ExpertSearchChange(models.Model):
+    """A write to the search index, in the same transaction as the documents
+    it changed, with a random stamp. The search keeps its facet bitmaps in
+    memory while the count and the sum of the stamps stay the same, so every
+    process sees a committed change at its next search, and a rolled-back one
+    never (talentpool.search.facets). Old rows are pruned as new ones come."""
+
+    stamp = models.PositiveIntegerField(_("stamp"))
+
+    class Meta:
+        verbose_name = _("expert search change")
+        verbose_name_plural = _("expert search changes")
+
+    def __str__(self) -> str:
+        return str(self.pk)
+
+
 # --- applications and review ---------------------------------------------------------
 # A signed-in user applies to join the pool (an application of kind "new");
 # an expert's change to a verified field is an application of kind "change",
@@ -723,7 +740,7 @@ class ExpertConsent(models.Model):
         return f"{self.expert} · {self.get_kind_display()}"
 
 
-# --- enterprises and contact requests --------------------------------------------------
+# --- enterprises and contact requests ----------------------------------------------
 
 
 class EnterpriseStatus(models.TextChoices):
@@ -963,7 +980,9 @@ class ContactDisclosure(models.Model):
         on_delete=models.PROTECT,
         related_name="disclosures",
     )
-    subject = models.CharField(_("whose details"), max_length=20, choices=Subject.choices)
+    subject = models.CharField(
+        _("whose details"), max_length=20, choices=Subject.choices
+    )
     viewer = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("shown to"),

@@ -2,6 +2,7 @@
 
 - text: one normalisation for index and query (Simplified, bigrams, pinyin);
 - index: the per-expert document and weighted tokens, and keeping them;
+- facets: the facet codes as bitmaps, checked against the index's changes;
 - engine: expert_search for the public page and API, experts_matching for
   the admin.
 """

@@ -25,6 +25,7 @@ from talentpool.models import (
     Organisation,
     Service,
 )
+from talentpool.search.facets import index_changed
 from talentpool.search.text import (
     name_tokens,
     text_normalise,
@@ -139,10 +140,11 @@ def _experts(ids: Iterable[int]) -> Iterator[Expert]:
 
 
 def _write(experts: list[Expert]) -> int:
-    """Replace the documents and tokens of these experts; returns how many
-    tokens were written. Raw, parameterised SQL through Django's cursor: the
-    same statements on SQLite and PostgreSQL, several times faster than
-    building a model instance per token."""
+    """Replace the documents and tokens of these experts, and record the
+    change (for the facet bitmaps); returns how many tokens were written.
+    Raw, parameterised SQL through Django's cursor: the same statements on
+    SQLite and PostgreSQL, several times faster than building a model
+    instance per token."""
     ids = [expert.pk for expert in experts]
     ExpertToken.objects.filter(expert_id__in=ids).delete()
     ExpertSearchDocument.objects.filter(expert_id__in=ids).delete()
@@ -159,6 +161,7 @@ def _write(experts: list[Expert]) -> int:
             f"INSERT INTO {table} (expert_id, token, weight) VALUES (%s, %s, %s)",
             rows,
         )
+    index_changed()
     return len(rows)
 
 

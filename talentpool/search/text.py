@@ -18,7 +18,6 @@ import unicodedata
 from functools import lru_cache
 
 import opencc
-from pypinyin import Style, lazy_pinyin
 
 #: Longest query considered, in characters: longer input is cut, not refused.
 QUERY_MAX_CHARS = 100
@@ -239,6 +238,11 @@ def name_readings(name: str) -> list[list[str]]:
     """The ways a Chinese name is read in pinyin, each a list of syllables:
     with the surname's reading as a surname first, then the everyday one
     when it differs."""
+    # Imported here, not at the top: pypinyin loads ~55 MiB of dictionaries,
+    # which every process (the Celery worker's too) would otherwise carry
+    # although only indexing a name needs them.
+    from pypinyin import Style, lazy_pinyin
+
     name = "".join(_CJK_RUN.findall(name))
     if not name:
         return []

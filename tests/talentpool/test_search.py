@@ -9,6 +9,7 @@ import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from django.core.management import call_command
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -274,6 +275,40 @@ def test_an_edit_is_searchable_after_the_commit(
         expert.industries.add(Industry.objects.get(code="graphene"))
     assert names(expert_search(query="liuhaiyang")) == ["刘海洋"]
     assert names(expert_search(query="石墨烯")) == ["刘海洋"]
+
+
+def test_facets_follow_a_committed_change_and_forget_a_rolled_back_one(
+    pool, django_capture_on_commit_callbacks
+):
+    graphene = Industry.objects.get(code="graphene")
+
+    def industries(search) -> dict[str, int]:
+        return {f["code"]: f["count"] for f in search.facets()["industry"]}
+
+    # The facet bitmaps are built here and kept in the process...
+    assert expert_search(filters={"industry": ["graphene"]}).total == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        pool["liu"].industries.add(graphene)
+    # ...and rebuilt once the index changed.
+    search = expert_search(query="专利", filters={"industry": ["graphene"]})
+    assert names(search) == ["刘洋"]
+    assert industries(search) == {
+        "automotive": 1,
+        "graphene": 1,
+        "integrated_circuits": 1,
+    }
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():
+        pool["zeng"].industries.add(graphene)
+        experts_reindex(expert_ids=[pool["zeng"].pk])
+        # Inside the transaction, its own change is seen...
+        assert expert_search(filters={"industry": ["graphene"]}).total == 2
+        raise Undo
+    # ...and after the rollback, no longer.
+    assert names(expert_search(filters={"industry": ["graphene"]})) == ["刘洋"]
 
 
 def test_a_renamed_organisation_is_reindexed(pool, django_capture_on_commit_callbacks):
