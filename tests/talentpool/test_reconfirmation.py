@@ -83,7 +83,10 @@ def test_imported_expert_is_asked_at_its_own_address():
     no_address = listed_expert(confirmed_days_ago=340, email="")
     assert services.reconfirmation_sweep() == (2, 0)
     (email,) = emails_to("imported@example.cn")
-    assert "contact the talent pool's staff" in email.body
+    # No account, so no language of its own: the portal's, Chinese; and no
+    # link to a profile page the expert cannot sign in to.
+    assert "联系人才库工作人员" in email.body
+    assert "/expert/profile/" not in email.body
     # Asked (so that the lapse follows the same rule), though nothing was sent.
     no_address.refresh_from_db()
     assert no_address.reconfirmation_requested_at is not None
