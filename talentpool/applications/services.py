@@ -519,7 +519,7 @@ def application_resubmit(
     """
     clean = _checked(data, expert=application.expert)
     with transaction.atomic():
-        application = ExpertApplication.objects.select_for_update().get(
+        application = ExpertApplication.objects.select_for_update(of=("self",)).get(
             pk=application.pk
         )
         if application.applicant_id != user.pk:
@@ -550,7 +550,7 @@ def application_withdraw(
     After: status withdrawn, logged. Withdrawing one already withdrawn
     changes nothing (may run twice); any other closed status is refused."""
     with transaction.atomic():
-        application = ExpertApplication.objects.select_for_update().get(
+        application = ExpertApplication.objects.select_for_update(of=("self",)).get(
             pk=application.pk
         )
         if application.applicant_id != user.pk:
@@ -572,7 +572,7 @@ def _decision_start(
     application: ExpertApplication, statuses: tuple
 ) -> ExpertApplication:
     application = (
-        ExpertApplication.objects.select_for_update()
+        ExpertApplication.objects.select_for_update(of=("self",))
         .select_related("applicant", "expert")
         .get(pk=application.pk)
     )
@@ -775,7 +775,7 @@ def expert_profile_update(
         if _comparable(key, clean[key]) != _comparable(key, current[key])
     }
     with transaction.atomic():
-        expert = Expert.objects.select_for_update().get(pk=expert.pk)
+        expert = Expert.objects.select_for_update(of=("self",)).get(pk=expert.pk)
         changed_direct = [
             key
             for key in direct
@@ -807,7 +807,7 @@ def expert_profile_update(
                 submitted_at=timezone.now(),
             )
         else:
-            application = ExpertApplication.objects.select_for_update().get(
+            application = ExpertApplication.objects.select_for_update(of=("self",)).get(
                 pk=pending.pk
             )
             application.data = proposal
@@ -851,7 +851,7 @@ def consent_give(*, expert: Expert, user: User) -> Expert:
     publication_consent_at set, logged; the expert is listed if otherwise
     listable. Giving it again while in force changes nothing."""
     with transaction.atomic():
-        expert = Expert.objects.select_for_update().get(pk=expert.pk)
+        expert = Expert.objects.select_for_update(of=("self",)).get(pk=expert.pk)
         if expert.user_id != user.pk:
             raise ApplicationError(_("This is not your expert profile."))
         if expert.publication_consent_at is None:
@@ -871,7 +871,7 @@ def consent_withdraw(*, expert: Expert, user: User) -> Expert:
     search, the API and its public page at once; logged. Withdrawing when
     not in force changes nothing."""
     with transaction.atomic():
-        expert = Expert.objects.select_for_update().get(pk=expert.pk)
+        expert = Expert.objects.select_for_update(of=("self",)).get(pk=expert.pk)
         if expert.user_id != user.pk:
             raise ApplicationError(_("This is not your expert profile."))
         if expert.publication_consent_at is not None:
@@ -893,7 +893,7 @@ def expert_reconfirm(*, expert: Expert, user: User) -> Expert:
     current. After: last_confirmed_at now, the request and any lapse
     cleared (a lapsed expert is listed again), logged. May run twice."""
     with transaction.atomic():
-        expert = Expert.objects.select_for_update().get(pk=expert.pk)
+        expert = Expert.objects.select_for_update(of=("self",)).get(pk=expert.pk)
         if expert.user_id != user.pk and not user.has_perm("talentpool.change_expert"):
             raise ApplicationError(_("This is not your expert profile."))
         was_lapsed = expert.lapsed_at is not None
