@@ -34,6 +34,7 @@ urlpatterns += i18n_patterns(
     path("certificates/", include("courses.certificates.urls")),
     path("contacts/", include("talentpool.contacts.urls")),
     path("expert/", include("talentpool.applications.urls")),
+    path("events/", include("portal.events.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

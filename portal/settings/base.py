@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "portal",
     "courses",
     "talentpool",
+    "portal.events",
+    "portal.subscriptions",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",

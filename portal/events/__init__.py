@@ -1,0 +1,1 @@
+"""Events, registrations, check-in and April 26 campaigns (issue 6)."""

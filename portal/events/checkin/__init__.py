@@ -1,0 +1,1 @@
+"""Check-in: staff record attendance from a registration's code."""

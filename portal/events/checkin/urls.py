@@ -1,0 +1,8 @@
+from django.urls import path
+
+from portal.events.checkin import views
+
+urlpatterns = [
+    # The QR code on a registration opens this with ?code=…
+    path("check-in/", views.checkin, name="checkin"),
+]

@@ -1,0 +1,9 @@
+"""The events app's URLs, under /events/ (each part adds its own include)."""
+
+from django.urls import include, path
+
+app_name = "events"
+
+urlpatterns = [
+    path("", include("portal.events.checkin.urls")),
+]

@@ -1,0 +1,1 @@
+"""Subscriptions to notices and announcements sent to subscribers (issue 6)."""

@@ -1,0 +1,1 @@
+"""Subscriptions and announcements: see the subscriptions helper's work."""
