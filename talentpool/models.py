@@ -571,6 +571,36 @@ class ExpertToken(models.Model):
         return self.token
 
 
+class ExpertTokenBits(models.Model):
+    """The experts that have a token with a weight, as bits: bit *n* of
+    ``bits`` (little-endian, trailing zero bytes left out) stands for the
+    expert whose id is ``chunk * 8192 + n``.
+
+    The same facts as ExpertToken, kept by the indexer in the same
+    transaction, read the other way: a word that most experts have is a
+    dozen rows of at most 1 KiB here instead of tens of thousands of rows
+    there, and the search combines them with integer operations
+    (talentpool.search.bits; docs/talentpool-search.md)."""
+
+    token = models.CharField(_("token"), max_length=64)
+    weight = models.PositiveSmallIntegerField(_("weight"))
+    chunk = models.PositiveIntegerField(_("chunk"))
+    bits = models.BinaryField(_("bits"))
+
+    class Meta:
+        verbose_name = _("expert search bitmap")
+        verbose_name_plural = _("expert search bitmaps")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token", "weight", "chunk"],
+                name="talentpool_experttokenbits_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.token}/{self.weight}/{self.chunk}"
+
+
 class ExpertSearchChange(models.Model):
     """A write to the search index, in the same transaction as the documents
     it changed, with a random stamp. The search keeps its facet bitmaps in

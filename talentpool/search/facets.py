@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from django.db import connection
 
 from talentpool.models import ExpertSearchChange, ExpertSearchDocument
+from talentpool.search.bits import ids_to_bits
 
 #: Change rows kept: older ones are deleted by a writer now and then.
 CHANGES_KEPT = 256
@@ -99,13 +100,3 @@ def facet_bitmaps() -> FacetBitmaps:
             return _cached
         _cached = _build(version)
         return _cached
-
-
-def ids_to_bits(ids: "list[int] | tuple[int, ...]") -> int:
-    """The set of these (non-negative) ids as an int's bits."""
-    if not ids:
-        return 0
-    buffer = bytearray((max(ids) >> 3) + 1)
-    for pk in ids:
-        buffer[pk >> 3] |= 1 << (pk & 7)
-    return int.from_bytes(buffer, "little")

@@ -25,6 +25,7 @@ from talentpool.models import (
     Organisation,
     Service,
 )
+from talentpool.search.bits import bits_update
 from talentpool.search.facets import index_changed
 from talentpool.search.text import (
     name_tokens,
@@ -140,12 +141,24 @@ def _experts(ids: Iterable[int]) -> Iterator[Expert]:
 
 
 def _write(experts: list[Expert]) -> int:
-    """Replace the documents and tokens of these experts, and record the
-    change (for the facet bitmaps); returns how many tokens were written.
+    """Replace the documents, tokens and token bitmaps of these experts, and
+    record the change (for the facet bitmaps); returns how many tokens were
+    written.
     Raw, parameterised SQL through Django's cursor: the same statements on
     SQLite and PostgreSQL, several times faster than building a model
     instance per token."""
+    if not experts:
+        return 0
     ids = [expert.pk for expert in experts]
+    table = connection.ops.quote_name(ExpertToken._meta.db_table)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT expert_id, token, weight FROM {table}"
+            f" WHERE expert_id IN ({marks})",
+            ids,
+        )
+        old = cursor.fetchall()
     ExpertToken.objects.filter(expert_id__in=ids).delete()
     ExpertSearchDocument.objects.filter(expert_id__in=ids).delete()
     documents = []
@@ -155,12 +168,12 @@ def _write(experts: list[Expert]) -> int:
         documents.append(ExpertSearchDocument(expert=expert, text=text, facets=facets))
         rows.extend((expert.pk, token, weight) for token, weight in weights.items())
     ExpertSearchDocument.objects.bulk_create(documents)
-    table = connection.ops.quote_name(ExpertToken._meta.db_table)
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {table} (expert_id, token, weight) VALUES (%s, %s, %s)",
             rows,
         )
+    bits_update(ids=ids, old=old, new=rows)
     index_changed()
     return len(rows)
 
@@ -198,7 +211,9 @@ def experts_reindex(
         with transaction.atomic():
             experts = list(_experts(chunk))
             _write(experts)
-            # Experts deleted meanwhile: their rows went by cascade.
+            # Experts deleted meanwhile: their rows went by cascade. Bits
+            # of theirs left in a bitmap never show: every search keeps
+            # only experts that exist and are listed, and ids are not reused.
         done += len(experts)
         if progress:
             progress(done)

@@ -19,6 +19,7 @@ from talentpool.models import (
     ExpertCategory,
     ExpertSearchDocument,
     ExpertToken,
+    ExpertTokenBits,
     Industry,
     Language,
 )
@@ -340,6 +341,7 @@ def test_imported_experts_are_found_at_once():
 
 def test_the_reindex_command(pool, capsys):
     ExpertToken.objects.all().delete()
+    ExpertTokenBits.objects.all().delete()
     assert expert_search(query="zengli").total == 0
     call_command("reindex_experts")
     assert "3" in capsys.readouterr().out
