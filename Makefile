@@ -28,6 +28,8 @@ bench: sysdeps deps-dev messages
 	$(PY) -m benchmarks.load
 	$(PY) -m benchmarks.certificates
 	$(PY) -m benchmarks.talentpool
+	$(PY) -m benchmarks.announcements
+	$(PY) -m benchmarks.events
 
 sysdeps:
 	@bash scripts/system-deps.sh run

@@ -568,15 +568,20 @@ def main() -> None:
     ):
         env.pop(key, None)
     os.environ.update(env)
+    finished = False
     try:
         run(bench_dir, env, where, quick)
+        finished = True
     finally:
         from django.db import connections
 
         connections.close_all()
         if maintenance:
             drop_database(maintenance, database_url)
-        shutil.rmtree(bench_dir, ignore_errors=True)
+        if finished:
+            shutil.rmtree(bench_dir, ignore_errors=True)
+        else:  # the worker's log says what went wrong
+            print(f"Kept {bench_dir} for its logs")
     print(
         f"Done in {time.perf_counter() - started:.0f} s; wrote "
         f"{REPORT.relative_to(BASE_DIR)} and {DESIGN.relative_to(BASE_DIR)}"

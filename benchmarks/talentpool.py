@@ -508,6 +508,12 @@ def main() -> None:
     parser.add_argument("--out")
     parser.add_argument("--no-write", action="store_true", help="print only")
     parser.add_argument("--no-import", action="store_true", help="skip run 4")
+    parser.add_argument(
+        "--imports",
+        nargs="+",
+        metavar="JSON",
+        help="report these results of `--child import` runs instead of run 4",
+    )
     args = parser.parse_args()
     if args.child:
         import django
@@ -548,8 +554,8 @@ def main() -> None:
                 print(json.dumps(speeds["postgres"], indent=1))
             finally:
                 drop(maintenance, url)
-        imports = []
-        if not args.no_import:
+        imports = [json.loads(Path(name).read_text()) for name in args.imports or []]
+        if not args.no_import and not imports:
             for rows in sorted({max(1, args.experts // 10), args.experts}):
                 imports.append(
                     run_child(

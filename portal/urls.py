@@ -7,7 +7,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from courses.certificates import urls as certificate_urls
-from portal import media, views
+from portal import feeds, media, views
 
 urlpatterns = [
     # MEDIA_URL: image files, once who asks is checked (lesson images are
@@ -15,6 +15,8 @@ urlpatterns = [
     *media.media_urlpatterns(),
     path("i18n/setlang/", views.switch_language, name="set_language"),
     path("healthz/", views.health, name="health"),
+    path("sitemap.xml", feeds.sitemap, name="sitemap"),
+    path("robots.txt", feeds.robots_txt, name="robots_txt"),
     # Before the admins' own URLs, so that these replace their login views.
     path("admin/login/", views.admin_login_redirect, name="wagtailadmin_login"),
     path("django-admin/login/", views.admin_login_redirect),
@@ -30,11 +32,22 @@ urlpatterns += i18n_patterns(
     path("accounts/delete/", views.account_delete, name="account_delete"),
     path("accounts/", include("allauth.urls")),
     path("search/", views.search, name="search"),
+    path("feeds/news.rss", feeds.feed_view(feeds.NewsFeed), name="feed_news_rss"),
+    path("feeds/news.atom", feeds.feed_view(feeds.NewsAtomFeed), name="feed_news_atom"),
+    path(
+        "feeds/notices.rss", feeds.feed_view(feeds.NoticeFeed), name="feed_notices_rss"
+    ),
+    path(
+        "feeds/notices.atom",
+        feeds.feed_view(feeds.NoticeAtomFeed),
+        name="feed_notices_atom",
+    ),
     path("learning/", include("courses.urls")),
     path("certificates/", include("courses.certificates.urls")),
     path("contacts/", include("talentpool.contacts.urls")),
     path("expert/", include("talentpool.applications.urls")),
     path("events/", include("portal.events.urls")),
+    path("subscriptions/", include("portal.subscriptions.urls")),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

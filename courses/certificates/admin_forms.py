@@ -99,3 +99,32 @@ class BatchStartForm(forms.Form):
         self.fields["training_class"].label_from_instance = lambda tc: (
             f"{tc.name} ({tc.starts_on:%Y-%m-%d} – {tc.ends_on:%Y-%m-%d})"
         )
+
+
+class SourceBatchStartForm(forms.Form):
+    """A bulk run for one source's requests (an event's attendance), chosen
+    by the value "<source type>:<source id>" of ``services.batch_sources``."""
+
+    source = forms.ChoiceField(
+        label=gettext_lazy("Achievements to certify"),
+        error_messages={
+            "invalid_choice": gettext_lazy(
+                "No certificate is owed for this yet (for an event: nobody has "
+                "been checked in with a certificate to come), so there is "
+                "nothing to certify."
+            )
+        },
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from courses.certificates import services
+
+        super().__init__(*args, **kwargs)
+        self.sources = {row["value"]: row for row in services.batch_sources()}
+        self.fields["source"].choices = [
+            (value, f"{row['type_label']} · {row['title']}")
+            for value, row in self.sources.items()
+        ]
+
+    def clean_source(self) -> dict:
+        return self.sources[self.cleaned_data["source"]]

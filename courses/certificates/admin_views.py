@@ -34,6 +34,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.http import urlencode
 from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -58,6 +59,7 @@ from courses.certificates.admin_forms import (
     CertificateTemplateForm,
     ReissueForm,
     RevokeForm,
+    SourceBatchStartForm,
 )
 from courses.models import (
     Certificate,
@@ -656,7 +658,9 @@ class BatchIndexView(generic.IndexView):
 
 
 class BatchStartView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView):
-    """Choose a class, see what a run would do, confirm; then the progress."""
+    """Choose a class (or, with ``?source=event:<id>``, one source's
+    achievements such as an event's attendance), see what a run would do,
+    confirm; then the progress."""
 
     model = CertificateBatch
     permission_required = "add"
@@ -666,6 +670,19 @@ class BatchStartView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView
     header_icon = "doc-full"
     index_url_name: str | None = None
     inspect_url_name: str | None = None
+
+    @cached_property
+    def by_source(self) -> bool:
+        """A run for one source's requests rather than for a class."""
+        return "source" in self.request.GET or "source" in self.request.POST
+
+    def get_page_title(self) -> str:
+        if self.by_source:
+            return _("Issue the certificates of an achievement")
+        return super().get_page_title()
+
+    def get_form_class(self):  # type: ignore[no-untyped-def]
+        return SourceBatchStartForm if self.by_source else BatchStartForm
 
     def get_breadcrumbs_items(self) -> list:
         return [
@@ -682,11 +699,11 @@ class BatchStartView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView
 
     def get_form(self, form_class=None):  # type: ignore[no-untyped-def]
         form = super().get_form(form_class)
-        if self.request.method == "GET" and self.request.GET.get("training_class"):
-            # Arrived from a class's page: check it like a submitted choice.
-            form = self.form_class(
-                data={"training_class": self.request.GET["training_class"]}
-            )
+        key = "source" if self.by_source else "training_class"
+        if self.request.method == "GET" and self.request.GET.get(key):
+            # Arrived from a class's (or an event's) page: check it like a
+            # submitted choice.
+            form = self.get_form_class()(data={key: self.request.GET[key]})
         return form
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -695,7 +712,29 @@ class BatchStartView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView
             return self.render_to_response(self.confirm_context(form))
         return self.render_to_response(self.get_context_data(form=form))
 
-    def confirm_context(self, form: BatchStartForm) -> dict:
+    def get_context_data(self, **kwargs: Any) -> dict:
+        context = super().get_context_data(**kwargs)
+        context["by_source"] = self.by_source
+        if not self.by_source and "confirm" not in context:
+            context["sources"] = services.batch_sources()
+        return context
+
+    def confirm_context(self, form: Any) -> dict:
+        if self.by_source:
+            source = form.cleaned_data["source"]
+            requests = services.source_requests(
+                source_type=source["source_type"], source_key=source["source_key"]
+            )
+            total = requests.count()
+            already = requests.filter(certificates__isnull=False).distinct().count()
+            return self.get_context_data(
+                form=form,
+                source=source,
+                confirm=True,
+                completions=total,
+                already=already,
+                to_issue=total - already,
+            )
         training_class = form.cleaned_data["training_class"]
         requests = services.training_class_requests(training_class=training_class)
         total = requests.count()
@@ -710,16 +749,28 @@ class BatchStartView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView
             to_issue=total - already,
         )
 
-    def form_valid(self, form: BatchStartForm) -> HttpResponse:
+    def form_valid(self, form: Any) -> HttpResponse:
         if "confirm" not in self.request.POST:
             return self.render_to_response(self.confirm_context(form))
-        training_class = form.cleaned_data["training_class"]
-        batch = services.certificate_batch_create(
-            training_class=training_class, by=self.request.user
-        )
+        if self.by_source:
+            source = form.cleaned_data["source"]
+            batch = services.certificate_batch_create(
+                requests=services.source_requests(
+                    source_type=source["source_type"], source_key=source["source_key"]
+                ),
+                title=source["title"],
+                source_type=source["source_type"],
+                source_key=source["source_key"],
+                by=self.request.user,
+            )
+        else:
+            batch = services.certificate_batch_create(
+                training_class=form.cleaned_data["training_class"],
+                by=self.request.user,
+            )
         messages.success(
             self.request,
-            _("The bulk run for %(name)s has started.") % {"name": training_class.name},
+            _("The bulk run for %(name)s has started.") % {"name": batch.title},
         )
         return redirect(self.inspect_url_name, quote(batch.pk))
 
@@ -786,14 +837,17 @@ class BatchProgressView(generic.InspectView):
             + (
                 f"?training_class={batch.training_class_id}"
                 if batch.training_class_id
-                else ""
+                # A source's certificates carry its title (searched).
+                else "?" + urlencode({"q": batch.title})
             ),
         )
-        if batch.training_class_id and self.user_has_permission("add"):
-            context["again_url"] = (
-                reverse(self.start_url_name)
-                + f"?training_class={batch.training_class_id}"
-            )
+        again = ""
+        if batch.training_class_id:
+            again = f"?training_class={batch.training_class_id}"
+        elif batch.source_type:
+            again = f"?source={batch.source_type}:{batch.source_key}"
+        if again and self.user_has_permission("add"):
+            context["again_url"] = reverse(self.start_url_name) + again
         return context
 
 

@@ -60,6 +60,9 @@ def preload() -> None:
     font_config()
     install_cid_font_subsetting()
     verify_url("preload", "zh-hans")  # builds Django's URL resolver
+    from courses.certificates import signing
+
+    signing.preload()
 
 
 def url_fetcher():  # type: ignore[no-untyped-def]

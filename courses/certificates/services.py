@@ -46,6 +46,11 @@ logger = logging.getLogger(__name__)
 MAX_RENDER_ATTEMPTS = 5
 #: Certificates rendered together in one WeasyPrint document by a bulk run.
 RENDER_CHUNK = 50
+#: Sources whose requests wait for a training manager's bulk run (an event's
+#: organiser certifies the attendance as a whole, issue 6): the sweep leaves
+#: them pending instead of issuing them one by one; it still finishes the
+#: runs once started.
+BULK_RUN_SOURCES = (HoursLedgerEntry.Source.EVENT,)
 
 
 class CertificateError(ValidationError):
@@ -543,26 +548,80 @@ def training_class_requests(*, training_class: TrainingClass) -> Any:
     )
 
 
-def certificate_batch_create(
-    *, training_class: TrainingClass, by: Any
-) -> CertificateBatch:
-    """Start a bulk run for a training class.
+def source_requests(*, source_type: str, source_key: int) -> Any:
+    """The certificate requests of one source (e.g. one event's attendance),
+    as the source wrote them; courses knows nothing more of the source."""
+    return CertificateRequest.objects.filter(
+        source_type=source_type, source_key=source_key
+    )
 
-    After: a running batch with one pending item per certificate request of
-    the class, and its task enqueued on commit. Runs again are safe: a
-    request already certified ends as "already issued".
+
+def batch_sources(*, limit: int = 200) -> list[dict]:
+    """The sources other than courses that have certificate requests, newest
+    first, with their title and counts: what a bulk run may be started for
+    besides a training class (a selector, for the admin's start page)."""
+    from django.db.models import Count, Max, Q
+
+    rows = (
+        CertificateRequest.objects.exclude(source_type=HoursLedgerEntry.Source.COURSE)
+        .values("source_type", "source_key")
+        .annotate(
+            title=Max("title"),
+            total=Count("pk"),
+            pending=Count("pk", filter=Q(status=CertificateRequest.Status.PENDING)),
+            latest=Max("requested_at"),
+        )
+        .order_by("-latest")[:limit]
+    )
+    labels = dict(HoursLedgerEntry.Source.choices)
+    return [
+        {
+            **row,
+            "value": f"{row['source_type']}:{row['source_key']}",
+            "type_label": labels.get(row["source_type"], row["source_type"]),
+        }
+        for row in rows
+    ]
+
+
+def certificate_batch_create(
+    *,
+    by: Any,
+    training_class: TrainingClass | None = None,
+    requests: Any = None,
+    title: str = "",
+    source_type: str = "",
+    source_key: int | None = None,
+) -> CertificateBatch:
+    """Start a bulk run for a training class, or for given certificate requests.
+
+    Either ``training_class`` (its members' completions of its courses), or
+    ``requests`` (a queryset of CertificateRequest, e.g. one event's
+    attendees', passed by the side that knows the source) with the run's
+    ``title`` and the ``source_type``/``source_key`` it covers, so the run
+    can be started again for the same source.
+
+    After: a running batch with one pending item per request, and its task
+    enqueued on commit. Runs again are safe: a request already certified
+    ends as "already issued".
     """
     from courses.tasks import run_certificate_batch
 
+    if (training_class is None) == (requests is None):
+        raise ValueError("Give a training class or the requests, not both.")
+    if training_class is not None:
+        title = training_class.name
+        requests = training_class_requests(training_class=training_class)
+        source_type, source_key = "", None
     with transaction.atomic():
         batch = CertificateBatch.objects.create(
-            training_class=training_class, title=training_class.name, created_by=by
+            training_class=training_class,
+            source_type=source_type,
+            source_key=source_key,
+            title=title[:255],
+            created_by=by,
         )
-        request_ids = list(
-            training_class_requests(training_class=training_class)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
+        request_ids = list(requests.order_by("pk").values_list("pk", flat=True))
         CertificateBatchItem.objects.bulk_create(
             CertificateBatchItem(batch=batch, request_id=pk) for pk in request_ids
         )
@@ -679,7 +738,8 @@ def certificate_batch_finish(*, batch_id: int) -> bool:
 def certificates_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> dict:
     """Beat: re-enqueue certificate work whose task was lost (decision 1).
 
-    Pending requests are issued, certificates without a PDF rendered (up to
+    Pending requests are issued (except those of BULK_RUN_SOURCES, which
+    wait for their bulk run), certificates without a PDF rendered (up to
     MAX_RENDER_ATTEMPTS), pending batch items processed. Only rows older than
     ``older_than`` are taken, to leave fresh work to its own task.
     """
@@ -693,7 +753,9 @@ def certificates_sweep(*, older_than: timedelta = timedelta(minutes=2)) -> dict:
     requests = list(
         CertificateRequest.objects.filter(
             status=CertificateRequest.Status.PENDING, requested_at__lt=cutoff
-        ).values_list("pk", flat=True)[:1000]
+        )
+        .exclude(source_type__in=BULK_RUN_SOURCES)
+        .values_list("pk", flat=True)[:1000]
     )
     for pk in requests:
         issue_certificate.delay(pk)

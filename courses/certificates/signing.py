@@ -232,6 +232,26 @@ def configured_signer() -> SimpleSigner | None:
     return load_signer()
 
 
+def preload() -> None:
+    """Import pyHanko's signing modules now, when a key is configured.
+
+    Called with rendering.preload in the Celery worker's main process before
+    it forks: pyHanko imports aiohttp and its HTTP clients for timestamps
+    (about 11 MiB) even when no timestamp server is used; imported once here,
+    the pool processes share those pages instead of each importing its own.
+    The key itself is loaded in each pool process (configured_signer).
+    """
+    if not (
+        settings.PORTAL_CERTIFICATE_SIGNING_KEY
+        or settings.PORTAL_CERTIFICATE_SIGNING_PKCS12
+    ):
+        return
+    from pyhanko.pdf_utils import incremental_writer  # noqa: F401
+    from pyhanko.sign import fields, signers, timestamps  # noqa: F401
+
+    _signer_class()
+
+
 def signing_errors() -> list[str]:
     """What is wrong with the signing configuration ([] when fine or unset)."""
     try:

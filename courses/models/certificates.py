@@ -26,7 +26,7 @@ from wagtail.fields import StreamField
 from wagtail.images.blocks import ImageChooserBlock
 from wagtail.models import PreviewableMixin
 
-from .records import CertificateRequest, TrainingClass
+from .records import CertificateRequest, HoursLedgerEntry, TrainingClass
 
 #: The placeholders a template's body may use, with what each stands for.
 PLACEHOLDERS = {
@@ -398,9 +398,11 @@ class Certificate(models.Model):
 
 
 class CertificateBatch(models.Model):
-    """A training manager's bulk issue for a training class; its items are the
-    work, so closing the page, a worker restart or a second run loses or
-    repeats nothing."""
+    """A training manager's bulk issue for a training class, or for the
+    achievements of one source (an event's attendance: ``source_type`` and
+    ``source_key`` as on the certificate requests, so courses needs to know
+    nothing of where they come from). Its items are the work, so closing the
+    page, a worker restart or a second run loses or repeats nothing."""
 
     class Status(models.TextChoices):
         RUNNING = "running", _("Running")
@@ -414,6 +416,14 @@ class CertificateBatch(models.Model):
         on_delete=models.PROTECT,
         related_name="certificate_batches",
     )
+    # Set when the run covers one source's requests instead of a class.
+    source_type = models.CharField(
+        _("source"),
+        max_length=10,
+        choices=HoursLedgerEntry.Source.choices,
+        blank=True,
+    )
+    source_key = models.PositiveBigIntegerField(_("source id"), null=True, blank=True)
     title = models.CharField(_("title"), max_length=255)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -432,6 +442,18 @@ class CertificateBatch(models.Model):
         verbose_name = _("bulk certificate run")
         verbose_name_plural = _("bulk certificate runs")
         ordering = ["-created_at"]
+        constraints = [
+            # A run is for a class or for one whole source, never half of one.
+            models.CheckConstraint(
+                condition=Q(source_type="", source_key__isnull=True)
+                | (
+                    ~Q(source_type="")
+                    & Q(source_key__isnull=False)
+                    & Q(training_class__isnull=True)
+                ),
+                name="courses_batch_source_complete",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.title} · {self.created_at:%Y-%m-%d %H:%M}"

@@ -15,15 +15,19 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import StreamField
 from wagtail.models import Page
 from wagtail.search import index
 
 from portal.blocks import BodyBlock
 from portal.models.pages import SEARCH_FIELDS, ChineseSearchMixin
+from portal.search import cjk_index_text
 
 
 class EventType(models.TextChoices):
@@ -35,7 +39,7 @@ class EventType(models.TextChoices):
     LIVESTREAM = "livestream", _("Online live stream")
 
 
-class EventIndexPage(ChineseSearchMixin, Page):
+class EventIndexPage(RoutablePageMixin, ChineseSearchMixin, Page):
     """Lists the events below it (list and calendar views, filters, iCal)."""
 
     intro = models.TextField(_("introduction"), blank=True)
@@ -48,6 +52,29 @@ class EventIndexPage(ChineseSearchMixin, Page):
 
     class Meta:
         verbose_name = _("event index")
+
+    # The views live in portal.events.pages; these routes only name them.
+    @path("", name="list")
+    def list_view(self, request: HttpRequest) -> HttpResponse:
+        """Upcoming (or past) events, filtered by month, type and audience."""
+        from portal.events import pages
+
+        return pages.index_list(self, request)
+
+    @path("calendar/", name="calendar")
+    def calendar_view(self, request: HttpRequest) -> HttpResponse:
+        """A month's calendar grid (?month=YYYY-MM, this month by default)."""
+        from portal.events import pages
+
+        return pages.index_calendar(self, request)
+
+    # Wagtail serves only paths of words and slashes, hence no "feed.ics".
+    @path("ical/", name="feed")
+    def feed_view(self, request: HttpRequest) -> HttpResponse:
+        """The upcoming events as an iCal feed to subscribe to."""
+        from portal.events import pages
+
+        return pages.index_feed(self, request)
 
 
 class CampaignPage(ChineseSearchMixin, Page):
@@ -104,8 +131,24 @@ class CampaignPage(ChineseSearchMixin, Page):
                 {"ends_at": _("The campaign must end after it starts.")}
             )
 
+    def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
+        """The campaign page: its window, events (in the order they start) and
+        news (portal.events.campaigns.campaign_news: the news dated inside the
+        window)."""
+        from portal.events import campaigns
 
-class EventPage(ChineseSearchMixin, Page):
+        context = super().get_context(request, *args, **kwargs)
+        site_root = self.get_parent()
+        context["campaign_events"] = list(campaigns.campaign_events(campaign=self))
+        context["campaign_news"] = list(
+            campaigns.campaign_news(campaign=self, site_root=site_root)[
+                : campaigns.FEATURED_NEWS * 2
+            ]
+        )
+        return context
+
+
+class EventPage(RoutablePageMixin, ChineseSearchMixin, Page):
     """An event: when and where, who it is for, registration and capacity,
     and the training hours that attendance earns."""
 
@@ -266,6 +309,56 @@ class EventPage(ChineseSearchMixin, Page):
             )
         if errors:
             raise ValidationError(errors)
+
+    def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
+        from portal.events import pages
+
+        context = super().get_context(request, *args, **kwargs)
+        context.update(pages.event_context(self, request))
+        return context
+
+    # Routable for its .ics; the page itself is the "" route (and previews).
+    @path("", name="page")
+    def page_view(self, request: HttpRequest) -> HttpResponse:
+        return self.render(request)
+
+    @path("ical/", name="ics")
+    def ics_view(self, request: HttpRequest) -> HttpResponse:
+        """The event as an .ics file to add to a calendar."""
+        from portal.events import pages
+
+        return pages.event_ics(self, request)
+
+    def search_text(self) -> str:
+        """The site search also finds an event by its place and organiser."""
+        return cjk_index_text(
+            super().search_text(), self.venue, self.address, self.organiser
+        )
+
+    @property
+    def is_past(self) -> bool:
+        """Whether the event has ended."""
+        return self.ends_at < timezone.now()
+
+    @property
+    def is_ongoing(self) -> bool:
+        """Whether the event has started and not yet ended."""
+        return self.starts_at <= timezone.now() <= self.ends_at
+
+    @property
+    def places_left(self) -> int | None:
+        """Places not yet confirmed to anyone (None: no limit); uses the
+        `confirmed_count` the list's query annotates when it is there."""
+        from portal.events.selectors import event_places_left
+
+        return event_places_left(event=self)
+
+    @property
+    def when_display(self) -> str:
+        """Start and end in Asia/Shanghai, worded for the active language."""
+        from portal.events.pages import time_range_display
+
+        return time_range_display(self.starts_at, self.ends_at)
 
 
 def checkin_code() -> str:

@@ -6,4 +6,5 @@ app_name = "events"
 
 urlpatterns = [
     path("", include("portal.events.checkin.urls")),
+    path("", include("portal.events.registration.urls")),
 ]

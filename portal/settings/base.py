@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
+    "wagtail.contrib.routable_page",
     "wagtail.embeds",
     "wagtail.sites",
     "portal.users_app.PortalUsersConfig",
@@ -306,6 +307,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.tasks.sweep_outgoing_email",
         "schedule": 60.0,
     },
+    # Announcements with nothing pending are marked sent; lost batches re-enqueued.
+    "subscriptions-sweep-announcements": {
+        "task": "subscriptions.tasks.sweep_announcements",
+        "schedule": 300.0,
+    },
     "sweep-certificates": {
         "task": "courses.tasks.sweep_certificates",
         "schedule": 60.0,
@@ -327,6 +333,11 @@ CELERY_BEAT_SCHEDULE = {
     "talentpool-contact-requests-expire": {
         "task": "talentpool.tasks.contact_requests_expire",
         "schedule": crontab(hour=0, minute=5),
+    },
+    # Remind registrants of tomorrow's events (09:00, CELERY_TIMEZONE: Shanghai).
+    "events-registration-reminders": {
+        "task": "portal.events.registration.tasks.send_event_reminders",
+        "schedule": crontab(hour=9, minute=0),
     },
 }
 

@@ -17,7 +17,7 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-HOME_QUERIES = 10
+HOME_QUERIES = 11
 NEWS_QUERIES = 10
 
 

@@ -1,3 +1,5 @@
+"""Check-in: staff record attendance from a registration's code."""
+
 from django.urls import path
 
 from portal.events.checkin import views
@@ -5,4 +7,5 @@ from portal.events.checkin import views
 urlpatterns = [
     # The QR code on a registration opens this with ?code=…
     path("check-in/", views.checkin, name="checkin"),
+    path("check-in/<int:event_id>/", views.checkin, name="checkin_event"),
 ]

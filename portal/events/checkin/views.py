@@ -1,7 +1,158 @@
-"""Placeholder until the check-in part lands (replaced by its owner)."""
+"""The staff check-in page, made for a phone at the door.
 
-from django.http import Http404, HttpRequest, HttpResponse
+``/events/check-in/`` lists the events the staff member may check in for
+(see selectors: those whose page they may edit); ``/events/check-in/<id>/``
+is one event's station with the count "n of N". A registration's QR code
+opens ``/events/check-in/?code=<code>``: the code is filled in and shown
+with whose it is, and nothing is recorded until the staff member confirms
+(a POST). Without JavaScript the form posts and the page comes back with the
+result (post/redirect/get); with it (static/js/checkin.js) the form posts in
+the background, the result is announced in the page's live region, and a
+camera button scans QR codes where the browser has BarcodeDetector.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal.events.checkin import selectors, services
+from portal.events.checkin.forms import CheckInForm
+from portal.events.models import EventPage, Registration
+from portal.middleware import needs_mfa_for_admin
+
+#: Where the result of a check-in waits for the page after the redirect.
+RESULT_KEY = "events_checkin_result"
 
 
-def checkin(request: HttpRequest) -> HttpResponse:
-    raise Http404
+def _wants_json(request: HttpRequest) -> bool:
+    return request.headers.get("X-Requested-With") == "checkin"
+
+
+def _count(event: EventPage | None) -> dict | None:
+    if event is None:
+        return None
+    attendance = selectors.attendance_count(event=event)
+    return {
+        "checked_in": attendance.checked_in,
+        "confirmed": attendance.confirmed,
+        "text": _("%(checked_in)s of %(confirmed)s checked in")
+        % {"checked_in": attendance.checked_in, "confirmed": attendance.confirmed},
+    }
+
+
+def _success(registration: Registration) -> dict:
+    event = registration.event
+    assert event is not None  # the service refuses a registration without one
+    values = {
+        "name": selectors.person_name(registration.user),
+        "event": event.title,
+        "hours": number_format(event.training_hours, 1),
+    }
+    if event.training_hours > 0:
+        message = (
+            _("%(name)s is checked in for %(event)s: %(hours)s hours credited.")
+            % values
+        )
+    else:
+        message = _("%(name)s is checked in for %(event)s.") % values
+    if event.issues_certificate:
+        message += " " + _("The certificate will come with the organiser's bulk run.")
+    return {"ok": True, "message": message, **values}
+
+
+@require_http_methods(["GET", "POST"])
+def checkin(request: HttpRequest, event_id: int | None = None) -> HttpResponse:
+    """The check-in station: choose an event, then type or scan codes."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if needs_mfa_for_admin(user):
+        # The same rule as the admin: staff act only with a second factor.
+        return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
+    event = None
+    if event_id is not None:
+        event = get_object_or_404(EventPage, pk=event_id)
+        if not selectors.can_check_in(user=user, event=event):
+            raise PermissionDenied
+    elif not selectors.checkin_events(user=user).exists():
+        raise PermissionDenied
+
+    if request.method == "POST":
+        form = CheckInForm(request.POST)
+        if form.is_valid():
+            return _record(request, event=event, code=form.cleaned_data["code"])
+        if _wants_json(request):
+            return JsonResponse(
+                {"ok": False, "message": " ".join(form.errors.get("code", []))},
+                status=400,
+            )
+        return _page(request, event=event, form=form)
+
+    code = selectors.code_from_input(request.GET.get("code", ""))
+    form = CheckInForm(initial={"code": code}) if code else CheckInForm()
+    confirm = None
+    if code:
+        registration = selectors.registration_by_code(code=code)
+        # Whose code it is, only to staff of that event.
+        if (
+            registration
+            and registration.event
+            and selectors.can_check_in(user=user, event=registration.event)
+        ):
+            confirm = registration
+    return _page(request, event=event, form=form, confirm=confirm, code=code)
+
+
+def _record(
+    request: HttpRequest, *, event: EventPage | None, code: str
+) -> HttpResponse:
+    try:
+        registration = services.attendance_record(
+            code=code, event_id=event.pk if event else None, by=request.user
+        )
+    except services.AttendanceRefused as refusal:
+        result: dict[str, Any] = {"ok": False, "message": refusal.message}
+        station = event
+    else:
+        result = _success(registration)
+        # After a scanned link, carry on at that event's station.
+        station = event or registration.event
+    if _wants_json(request):
+        return JsonResponse({**result, "count": _count(station)})
+    request.session[RESULT_KEY] = result
+    if station is not None:
+        return redirect("events:checkin_event", event_id=station.pk)
+    return redirect("events:checkin")
+
+
+def _page(
+    request: HttpRequest,
+    *,
+    event: EventPage | None,
+    form: CheckInForm,
+    confirm: Registration | None = None,
+    code: str = "",
+) -> HttpResponse:
+    context = {
+        "event": event,
+        "form": form,
+        "confirm": confirm,
+        "code": code,
+        "result": request.session.pop(RESULT_KEY, None),
+        "count": _count(event),
+        "events": selectors.checkin_events_now(user=request.user)
+        if event is None
+        else [],
+    }
+    response = render(request, "events/checkin/checkin.html", context)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,26 @@
+"""Registration's URLs, included by portal/events/urls.py (namespace
+"events", under /events/ and /en/events/)."""
+
+from django.urls import path
+
+from portal.events.registration import views
+
+urlpatterns = [
+    path("register/<int:event_id>/", views.register, name="register"),
+    path("registrations/", views.my_registrations, name="my_registrations"),
+    path(
+        "registrations/<int:registration_id>/cancel/",
+        views.cancel,
+        name="registration_cancel",
+    ),
+    path(
+        "registrations/<str:code>/",
+        views.registration_detail,
+        name="registration_detail",
+    ),
+    path(
+        "registrations/<str:code>/qr.png",
+        views.registration_qr,
+        name="registration_qr",
+    ),
+]
