@@ -38,6 +38,7 @@ from benchmarks.certificates import (
     start_worker,
     stop_worker,
 )
+from benchmarks.run import replace_section
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPORT = BASE_DIR / "docs" / "performance.md"
@@ -233,8 +234,6 @@ def report(facts: dict[str, str], run: Run) -> list[str]:
 def write(lines: list[str]) -> None:
     """Append (or replace) the Announcements section of docs/performance.md."""
     section = [
-        SECTION,
-        "",
         "From `.venv/bin/python -m benchmarks.announcements`: one announcement",
         "to every subscriber of a topic, with a real worker in the default",
         "set-up. announcement_send writes a delivery row per recipient in one",
@@ -249,20 +248,7 @@ def write(lines: list[str]) -> None:
         *lines,
         "",
     ]
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Performance\n"
-    if SECTION in text:
-        before, _, after = text.partition(SECTION)
-        following = after.find("\n## ")
-        rest = after[following + 1 :] if following >= 0 else ""
-        text = (
-            before.rstrip()
-            + "\n\n"
-            + "\n".join(section)
-            + ("\n" + rest if rest else "")
-        )
-    else:
-        text = text.rstrip() + "\n\n" + "\n".join(section)
-    REPORT.write_text(text, encoding="utf-8")
+    replace_section(SECTION, section)
 
 
 def main() -> None:

@@ -37,6 +37,8 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.run import replace_section
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPORT = BASE_DIR / "docs" / "performance.md"
 DESIGN = BASE_DIR / "docs" / "certificates.md"
@@ -488,8 +490,6 @@ def write(lines: list[str]) -> None:
     """Append (or replace) the Certificates section of docs/performance.md and
     the figures block of docs/certificates.md."""
     section = [
-        SECTION,
-        "",
         "From `.venv/bin/python -m benchmarks.certificates` (docs/certificates.md",
         "says what is measured, why, and what was changed to get here: CID-keyed",
         "CFF font subsets, no copy of the whole font file per PDF, a PNG QR code,",
@@ -514,20 +514,7 @@ def write(lines: list[str]) -> None:
         *lines,
         "",
     ]
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Performance\n"
-    if SECTION in text:
-        before, _, after = text.partition(SECTION)
-        following = after.find("\n## ")
-        rest = after[following + 1 :] if following >= 0 else ""
-        text = (
-            before.rstrip()
-            + "\n\n"
-            + "\n".join(section)
-            + ("\n" + rest if rest else "")
-        )
-    else:
-        text = text.rstrip() + "\n\n" + "\n".join(section)
-    REPORT.write_text(text, encoding="utf-8")
+    replace_section(SECTION, section)
     if DESIGN.exists():
         design = DESIGN.read_text(encoding="utf-8")
         if MARK_START in design and MARK_END in design:

@@ -45,7 +45,7 @@ from benchmarks.load import (
     wait_until_up,
     where,
 )
-from benchmarks.run import BASE_DIR, REPORT, machine, percentile
+from benchmarks.run import BASE_DIR, REPORT, machine, percentile, replace_section
 
 HEADING = "## Event registration under load"
 CONCURRENT = 50
@@ -227,8 +227,6 @@ def run(bench_dir: Path) -> list[str]:
     facts["PostgreSQL"] = f"{pg_version} at {where(os.environ['DATABASE_URL'])}"
     facts["Load average (1 min) at start"] = f"{load:.2f}"
     lines = [
-        HEADING,
-        "",
         "Figures from `.venv/bin/python -m benchmarks.events` (in `make bench`),",
         "which replaces this section on every run. One event of "
         f"{CAPACITY} places with a waiting list; {USERS_TOTAL} signed-in users, "
@@ -259,15 +257,6 @@ def run(bench_dir: Path) -> list[str]:
     return lines
 
 
-def write(lines: list[str]) -> None:
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
-    start = text.find(HEADING)
-    if start != -1:
-        end = text.find("\n## ", start + len(HEADING))
-        text = text[:start] + (text[end + 1 :] if end != -1 else "")
-    REPORT.write_text(text.rstrip() + "\n\n" + "\n".join(lines), encoding="utf-8")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--no-report", action="store_true", help="print only")
@@ -295,9 +284,9 @@ def main() -> None:
         for unwanted in ("REDIS_URL", "CELERY_BROKER_URL", "S3_BUCKET"):
             os.environ.pop(unwanted, None)
         lines = run(bench_dir)
-        print("\n".join(lines))
+        print("\n".join([HEADING, "", *lines]))
         if not args.no_report:
-            write(lines)
+            replace_section(HEADING, lines)
             print(f"Wrote {REPORT.relative_to(BASE_DIR)}")
     finally:
         if "django" in sys.modules:

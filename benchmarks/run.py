@@ -323,6 +323,27 @@ def write_report(rows: list[Row], facts: dict[str, str], checks: list[str]) -> N
     REPORT.write_text("\n".join(lines), encoding="utf-8")
 
 
+def replace_section(heading: str, lines: list[str]) -> None:
+    """Put `heading` and `lines` in docs/performance.md in place of the section
+    an earlier run wrote under that heading, or at the end; the other
+    benchmarks' sections stay where they are."""
+    section = [heading, "", *lines]
+    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Performance\n"
+    if heading in text:
+        before, _, after = text.partition(heading)
+        following = after.find("\n## ")
+        rest = after[following + 1 :] if following >= 0 else ""
+        text = (
+            before.rstrip()
+            + "\n\n"
+            + "\n".join(section)
+            + ("\n" + rest if rest else "")
+        )
+    else:
+        text = text.rstrip() + "\n\n" + "\n".join(section)
+    REPORT.write_text(text, encoding="utf-8")
+
+
 def step(label: str, action: Callable[..., object], *args: object) -> object:
     print(f"  {label} …", end="", flush=True)
     start = time.perf_counter()

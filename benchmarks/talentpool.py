@@ -35,6 +35,8 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from benchmarks.run import replace_section
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPORT = BASE_DIR / "docs" / "performance.md"
 SECTION = "## Talent pool search"
@@ -477,28 +479,13 @@ def report(
 
 def write(lines: list[str]) -> None:
     section = [
-        SECTION,
-        "",
         "From `.venv/bin/python -m benchmarks.talentpool` "
         "(docs/talentpool-search.md says how the search works).",
         "",
         *lines,
         "",
     ]
-    text = REPORT.read_text(encoding="utf-8") if REPORT.exists() else "# Performance\n"
-    if SECTION in text:
-        before, _, after = text.partition(SECTION)
-        following = after.find("\n## ")
-        rest = after[following + 1 :] if following >= 0 else ""
-        text = (
-            before.rstrip()
-            + "\n\n"
-            + "\n".join(section)
-            + ("\n" + rest if rest else "")
-        )
-    else:
-        text = text.rstrip() + "\n\n" + "\n".join(section)
-    REPORT.write_text(text, encoding="utf-8")
+    replace_section(SECTION, section)
 
 
 def main() -> None:

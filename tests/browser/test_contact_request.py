@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from portal.models import OutgoingEmail
 from talentpool.models import ContactDisclosure, ContactRequest
-from tests.browser.helpers import assert_no_serious_axe_violations, field
+from tests.browser.helpers import assert_no_serious_axe_violations, field, sign_in
 from tests.factories import UserFactory
 from tests.talentpool.factories import EnterpriseFactory
 from tests.talentpool.helpers import listed_expert, talent_page
@@ -29,7 +29,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "correct horse battery staple"
 EXPERT_EMAIL = "zengwei.private@example.cn"
 EXPERT_PHONE = "13900001111"
 ENTERPRISE_EMAIL = "wang@shancheng.example"
@@ -62,14 +61,6 @@ def people(live_site, home):  # type: ignore[no-untyped-def]
     )
     experts_reindex()
     return {"expert": expert, "enterprise": enterprise}
-
-
-def sign_in(tab, email: str) -> None:  # type: ignore[no-untyped-def]
-    tab.goto("/accounts/login/")
-    field(tab, "电子邮件").fill(email)
-    field(tab, "密码").fill(PASSWORD)
-    tab.get_by_role("main").get_by_role("button", name="登录").click()
-    tab.wait_for_url(re.compile(r"/accounts/profile/$"))
 
 
 def assert_expert_details_hidden(tab) -> None:  # type: ignore[no-untyped-def]

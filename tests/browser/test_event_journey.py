@@ -22,7 +22,7 @@ from wagtail.models import GroupPagePermission
 
 from courses.models import HoursLedgerEntry
 from portal.events.models import Registration
-from tests.browser.helpers import assert_no_serious_axe_violations, field
+from tests.browser.helpers import assert_no_serious_axe_violations, sign_in
 from tests.events.factories import EventIndexPageFactory, EventPageFactory
 from tests.factories import UserFactory
 
@@ -31,7 +31,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "correct horse battery staple"
 PHONE = {"width": 390, "height": 844}
 TITLE = "4·26 专利检索实务讲座"
 
@@ -76,14 +75,6 @@ def registration(event):  # type: ignore[no-untyped-def]
         status=Registration.Status.CONFIRMED,
         confirmed_at=timezone.now(),
     )
-
-
-def sign_in(tab, email: str) -> None:  # type: ignore[no-untyped-def]
-    tab.goto("/accounts/login/")
-    field(tab, "电子邮件").fill(email)
-    field(tab, "密码").fill(PASSWORD)
-    tab.get_by_role("main").get_by_role("button", name="登录").click()
-    tab.wait_for_url(re.compile(r"/accounts/profile/$"))
 
 
 def test_an_organiser_checks_a_registrant_in_on_a_phone_and_the_hours_show(

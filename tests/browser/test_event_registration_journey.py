@@ -20,7 +20,12 @@ from wagtail.models import GroupPagePermission
 from courses.models import Certificate, HoursLedgerEntry
 from portal.events.models import Registration
 from portal.models import OutgoingEmail
-from tests.browser.helpers import assert_no_serious_axe_violations, field
+from tests.browser.helpers import (
+    FACTORY_PASSWORD,
+    assert_no_serious_axe_violations,
+    field,
+    sign_in,
+)
 from tests.browser.test_certificate_admin import totp_code
 from tests.events.factories import EventIndexPageFactory, EventPageFactory
 from tests.factories import StaffFactory, UserFactory
@@ -30,7 +35,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
-PASSWORD = "correct horse battery staple"
 PHONE = {"width": 390, "height": 844}
 TITLE = "4·26 商标保护实务培训"
 
@@ -72,14 +76,6 @@ def organiser():  # type: ignore[no-untyped-def]
     secret = generate_totp_secret()
     TOTP.activate(staff, secret)
     return staff, secret
-
-
-def sign_in(tab, email: str) -> None:  # type: ignore[no-untyped-def]
-    tab.goto("/accounts/login/")
-    field(tab, "电子邮件").fill(email)
-    field(tab, "密码").fill(PASSWORD)
-    tab.get_by_role("main").get_by_role("button", name="登录").click()
-    tab.wait_for_url(re.compile(r"/accounts/profile/$"))
 
 
 def test_register_check_in_on_a_phone_hours_and_certificate(
@@ -138,7 +134,7 @@ def test_register_check_in_on_a_phone_hours_and_certificate(
     admin = new_page()
     admin.goto("/admin/")
     field(admin, "电子邮件").fill(staff.email)
-    field(admin, "密码").fill(PASSWORD)
+    field(admin, "密码").fill(FACTORY_PASSWORD)
     admin.get_by_role("main").get_by_role("button", name="登录").click()
     expect(admin).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
     admin.locator("input[name=code]").fill(totp_code(secret))
