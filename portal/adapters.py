@@ -7,7 +7,10 @@ from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.utils import translation
+
+from portal.mail import mark_sensitive
 
 
 def _site_settings():  # type: ignore[no-untyped-def]
@@ -38,6 +41,21 @@ class AccountAdapter(DefaultAccountAdapter):
                 ),
             }
             super().send_mail(template_prefix, email, context)
+
+    def render_mail(
+        self,
+        template_prefix: str,
+        email: str | list[str],
+        context: dict,
+        headers: dict[str, str] | None = None,
+    ) -> EmailMessage:
+        """allauth's message, marked sensitive for the outbox: the admin never
+        shows the body of an account e-mail. The rule is all of them, not a
+        list of templates: a reset link, a confirmation key or a login code
+        is in most, and a template added by an allauth upgrade is covered."""
+        message = super().render_mail(template_prefix, email, context, headers)
+        mark_sensitive(message)
+        return message
 
 
 class MFAAdapter(DefaultMFAAdapter):

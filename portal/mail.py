@@ -24,6 +24,16 @@ from django.core.mail.backends.base import BaseEmailBackend
 #: The attribute of an EmailMessage that lists its attachments by reference.
 STORED_ATTACHMENTS = "portal_stored_attachments"
 
+#: The attribute of an EmailMessage that marks it as carrying a secret.
+SENSITIVE = "portal_sensitive"
+
+
+def mark_sensitive(message: EmailMessage) -> None:
+    """Mark a message as carrying a secret (a sign-in link, key or code): the
+    outbox admin never shows its body, even before it is delivered. The
+    account adapter marks every e-mail of allauth so."""
+    setattr(message, SENSITIVE, True)
+
 
 def attach_stored(
     message: EmailMessage, *, filename: str, storage_name: str, mimetype: str
@@ -90,7 +100,25 @@ def message_to_fields(message: EmailMessage) -> dict:
         "reply_to": list(message.reply_to),
         "headers": {k: str(v) for k, v in (message.extra_headers or {}).items()},
         "attachments": attachments,
+        "sensitive": bool(getattr(message, SENSITIVE, False)),
     }
+
+
+def remove_content(email) -> list[str]:  # type: ignore[no-untyped-def]
+    """Empty what an OutgoingEmail row says (the caller saves it); returns the
+    columns changed. Gone: the body, the HTML, the headers (List-Unsubscribe
+    carries a token) and the bytes of inline attachments. Kept: subject,
+    addresses, status, times, and each attachment's name and type (and the
+    storage name of one attached by reference: that file belongs to its
+    owner, e.g. a certificate's PDF, not to the outbox)."""
+    email.body = ""
+    email.html_body = ""
+    email.headers = {}
+    email.attachments = [
+        {key: value for key, value in item.items() if key != "content"}
+        for item in email.attachments
+    ]
+    return ["body", "html_body", "headers", "attachments"]
 
 
 def fields_to_message(email, connection=None) -> EmailMultiAlternatives:  # type: ignore[no-untyped-def]

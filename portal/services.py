@@ -1,6 +1,7 @@
 """Writes: every change to the portal's own data goes through here."""
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -8,7 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from portal.mail import fields_to_message, message_to_fields
+from portal.mail import fields_to_message, message_to_fields, remove_content
 from portal.models import OutgoingEmail, User
 
 logger = logging.getLogger(__name__)
@@ -31,8 +32,12 @@ def email_enqueue(*, message: EmailMessage) -> OutgoingEmail:
 def email_deliver(*, email_id: int) -> OutgoingEmail | None:
     """Hand one pending e-mail to the delivery backend and mark it sent.
 
-    Before: a pending row. After: sent (with sent_at), or still pending with
-    attempts + 1 and last_error, or failed after PORTAL_EMAIL_MAX_ATTEMPTS.
+    Before: a pending row. After: sent (with sent_at) and its content removed
+    in the same transaction (portal.mail.remove_content: a delivered reset
+    link is nobody's to read again), or still pending with attempts + 1 and
+    last_error, or failed after PORTAL_EMAIL_MAX_ATTEMPTS. A row whose content
+    was already removed (set back to pending by hand) is marked failed: there
+    is nothing left to send.
     May run twice: a row that is no longer pending, or that another worker holds
     locked, is left alone, so one message is never delivered twice by the
     portal (a crash between the SMTP hand-off and the commit can still repeat it,
@@ -46,6 +51,11 @@ def email_deliver(*, email_id: int) -> OutgoingEmail | None:
         )
         if email is None:
             return None
+        if email.body_removed_at is not None:
+            email.status = OutgoingEmail.Status.FAILED
+            email.last_error = "Body removed after delivery: nothing to send."
+            email.save(update_fields=["status", "last_error"])
+            return email
         try:
             connection = get_connection(settings.PORTAL_EMAIL_DELIVERY_BACKEND)
             fields_to_message(email, connection=connection).send()
@@ -60,10 +70,20 @@ def email_deliver(*, email_id: int) -> OutgoingEmail | None:
                 email.save(update_fields=["status"])
             return email
         email.status = OutgoingEmail.Status.SENT
-        email.sent_at = timezone.now()
+        email.sent_at = email.body_removed_at = timezone.now()
         email.attempts = F("attempts") + 1
         email.last_error = ""
-        email.save(update_fields=["status", "sent_at", "attempts", "last_error"])
+        removed = remove_content(email)
+        email.save(
+            update_fields=[
+                "status",
+                "sent_at",
+                "attempts",
+                "last_error",
+                "body_removed_at",
+                *removed,
+            ]
+        )
         email.refresh_from_db(fields=["attempts"])
         return email
 
@@ -85,6 +105,30 @@ def email_sweep() -> list[int]:
     for email_id in ids:
         deliver_email.delay(email_id)
     return ids
+
+
+def email_purge_sent(*, batch_size: int = 1000) -> int:
+    """Delete sent e-mails older than PORTAL_EMAIL_RETENTION_DAYS; returns how
+    many. Pending and failed rows stay whatever their age: they are work left
+    to do, or to look into. Deletes in batches of batch_size rows, each its own
+    short transaction, so a first run over years of mail never holds a long
+    lock. Safe to run any number of times; a second run finds nothing.
+    """
+    cutoff = timezone.now() - timedelta(days=settings.PORTAL_EMAIL_RETENTION_DAYS)
+    old = OutgoingEmail.objects.filter(
+        status=OutgoingEmail.Status.SENT, sent_at__lt=cutoff
+    )
+    deleted = 0
+    while ids := list(old.values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            deleted += (
+                OutgoingEmail.objects.filter(
+                    pk__in=ids, status=OutgoingEmail.Status.SENT
+                )
+                .delete()[1]
+                .get(OutgoingEmail._meta.label, 0)
+            )
+    return deleted
 
 
 def user_delete(*, user: User) -> None:

@@ -21,6 +21,14 @@ def sweep_outgoing_email() -> int:
     return len(services.email_sweep())
 
 
+@shared_task(name="portal.tasks.purge_sent_email")
+def purge_sent_email() -> int:
+    """Beat, daily: delete sent e-mails past PORTAL_EMAIL_RETENTION_DAYS."""
+    from portal import services
+
+    return services.email_purge_sent()
+
+
 @shared_task(name="portal.tasks.publish_scheduled_pages")
 def publish_scheduled_pages() -> None:
     """Beat, every minute: Wagtail's go-live and expiry of scheduled pages."""

@@ -40,7 +40,11 @@ register_snippet(VocabularyGroup)
 
 class OutgoingEmailViewSet(ModelViewSet):
     """The outbox, for administrators: what was sent, what waits, what failed.
-    Read-only: mail is written by the portal, never by hand."""
+    Read-only: mail is written by the portal, never by hand; the edit form
+    changes only the status (a failed e-mail set back to pending is retried).
+    "body" shows OutgoingEmail.get_body_display: a note, never the body, once
+    delivered or for an account e-mail; the HTML, headers and attachments are
+    not shown at all (they say what the body says)."""
 
     model = OutgoingEmail
     icon = "mail"
@@ -61,6 +65,7 @@ class OutgoingEmailViewSet(ModelViewSet):
         "last_error",
         "created_at",
         "sent_at",
+        "body_removed_at",
         "body",
     ]
     form_fields = ["status"]

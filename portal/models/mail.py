@@ -10,6 +10,14 @@ class OutgoingEmail(models.Model):
     Written by portal.mail.OutboxEmailBackend in the transaction of the change
     that asked for it; delivered by portal.tasks.deliver_email, which the
     commit triggers and the beat sweep re-triggers while it is still pending.
+
+    A message may carry a secret (a password-reset link, a confirmation key, a
+    check-in code, an unsubscribe token), so its content lives only as long as
+    delivery needs it: the transaction that marks a row sent also empties its
+    body, HTML, headers and inline attachments (body_removed_at), and sent
+    rows are deleted after PORTAL_EMAIL_RETENTION_DAYS (docs/configuration.md).
+    A sensitive row (every e-mail of allauth: reset links, confirmation keys,
+    login codes) never shows its body in the admin, even while pending.
     """
 
     class Status(models.TextChoices):
@@ -35,6 +43,12 @@ class OutgoingEmail(models.Model):
         blank=True,
         help_text=_("Filename, MIME type and base64 content of each attachment."),
     )
+    sensitive = models.BooleanField(
+        _("carries a secret"),
+        default=False,
+        help_text=_("A sign-in link, key or code: body not shown in the admin."),
+    )
+    body_removed_at = models.DateTimeField(_("body removed"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
@@ -54,3 +68,13 @@ class OutgoingEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {', '.join(self.to)}"
+
+    def get_body_display(self) -> str:
+        """The plain-text body as the outbox admin shows it (Wagtail's inspect
+        view calls get_<field>_display): a note instead of the body once it is
+        removed, or while it carries a secret."""
+        if self.body_removed_at is not None:
+            return str(_("(delivered; body removed)"))
+        if self.sensitive:
+            return str(_("(account e-mail: body not shown, it carries a secret)"))
+        return self.body

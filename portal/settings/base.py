@@ -262,6 +262,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PORTAL_EMAIL_SWEEP_AFTER = timedelta(minutes=2)
 PORTAL_EMAIL_MAX_ATTEMPTS = 5
+# Sent e-mails (their body already removed on delivery) are deleted after this
+# many days by the beat task purge_sent_email; pending and failed ones stay.
+PORTAL_EMAIL_RETENTION_DAYS = env.int("EMAIL_RETENTION_DAYS", default=90)
 
 # --- Celery ----------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
@@ -319,6 +322,10 @@ CELERY_BEAT_SCHEDULE = {
     "remind-expiring-certificates": {
         "task": "courses.tasks.remind_expiring_certificates",
         "schedule": crontab(hour=9, minute=5),
+    },
+    "purge-sent-email": {
+        "task": "portal.tasks.purge_sent_email",
+        "schedule": crontab(hour=3, minute=37),
     },
     "clear-expired-sessions": {
         "task": "portal.tasks.clear_expired_sessions",

@@ -68,7 +68,8 @@ class DeliveryReport:
 
 def announcement_report(*, announcement: Announcement) -> DeliveryReport:
     """The counts of the delivery report, in one query. An e-mail handed to
-    the outbox is pending, sent or failed as its outbox row is."""
+    the outbox is pending, sent or failed as its outbox row is, and sent once
+    the outbox has purged that row."""
     queued = Q(status=AnnouncementDelivery.Status.QUEUED)
     # Through this e-mail's link, or on the settings page since it was sent.
     unsubscribed = Q(unsubscribed_at__isnull=False) | Q(
@@ -80,7 +81,13 @@ def announcement_report(*, announcement: Announcement) -> DeliveryReport:
         in_outbox=Count(
             "pk", filter=queued & Q(email__status=OutgoingEmail.Status.PENDING)
         ),
-        sent=Count("pk", filter=queued & Q(email__status=OutgoingEmail.Status.SENT)),
+        # The outbox deletes only sent e-mails (after its retention period):
+        # a queued delivery whose e-mail is gone was sent.
+        sent=Count(
+            "pk",
+            filter=queued
+            & (Q(email__status=OutgoingEmail.Status.SENT) | Q(email__isnull=True)),
+        ),
         failed=Count(
             "pk", filter=queued & Q(email__status=OutgoingEmail.Status.FAILED)
         ),

@@ -83,3 +83,19 @@ def sign_up_and_sign_in(tab, *, email: str, password: str, name: str) -> None:  
     field(tab, "密码").fill(password)
     tab.get_by_role("main").get_by_role("button", name="登录").click()
     tab.wait_for_url(re.compile(r"/accounts/profile/$"))
+
+
+def delivered_to(address: str, seconds: float = 5.0) -> list:
+    """The e-mails delivered to `address` (the outbox row keeps no body once
+    sent, so a test reads what was delivered). The live server delivers on
+    commit, in its own thread: wait a moment for at least one."""
+    import time
+
+    from django.core import mail
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if found := [m for m in mail.outbox if m.to == [address]]:
+            return found
+        time.sleep(0.05)
+    return []

@@ -17,9 +17,13 @@ from playwright.sync_api import expect
 
 from django.utils import timezone
 
-from portal.models import OutgoingEmail
 from talentpool.models import ContactDisclosure, ContactRequest
-from tests.browser.helpers import assert_no_serious_axe_violations, field, sign_in
+from tests.browser.helpers import (
+    assert_no_serious_axe_violations,
+    delivered_to,
+    field,
+    sign_in,
+)
 from tests.factories import UserFactory
 from tests.talentpool.factories import EnterpriseFactory
 from tests.talentpool.helpers import listed_expert, talent_page
@@ -127,7 +131,7 @@ def test_an_enterprise_and_an_expert_get_in_touch_with_consent(
     assert request.deadline == deadline
 
     # The expert is e-mailed; the message has no contact details.
-    to_expert = OutgoingEmail.objects.get(to=["zengwei@example.org"])
+    (to_expert,) = delivered_to("zengwei@example.org")
     assert "重庆山城科技有限公司" in to_expert.subject
     assert ENTERPRISE_EMAIL not in to_expert.body
     assert ENTERPRISE_PHONE not in to_expert.body
@@ -176,7 +180,7 @@ def test_an_enterprise_and_an_expert_get_in_touch_with_consent(
         ("enterprise", "zengwei@example.org", request.pk),
         ("expert", "wang@example.org", request.pk),
     ]
-    to_enterprise = OutgoingEmail.objects.get(to=["wang@example.org"])
+    (to_enterprise,) = delivered_to("wang@example.org")
     assert "曾伟" in to_enterprise.subject
     assert EXPERT_EMAIL not in to_enterprise.body
     assert enterprise.members.count() == 1

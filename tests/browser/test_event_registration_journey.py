@@ -19,10 +19,10 @@ from wagtail.models import GroupPagePermission
 
 from courses.models import Certificate, HoursLedgerEntry
 from portal.events.models import Registration
-from portal.models import OutgoingEmail
 from tests.browser.helpers import (
     FACTORY_PASSWORD,
     assert_no_serious_axe_violations,
+    delivered_to,
     field,
     sign_in,
 )
@@ -95,9 +95,9 @@ def test_register_check_in_on_a_phone_hours_and_certificate(
     expect(tab.get_by_role("main")).to_contain_text("您已报名成功")
 
     # The confirmation e-mail: the event's calendar file and the QR code.
-    (email,) = [e for e in OutgoingEmail.objects.all() if e.to == [trainee.email]]
+    (email,) = delivered_to(trainee.email)
     assert TITLE in email.subject
-    names = [attachment["filename"] for attachment in email.attachments]
+    names = [attachment[0] for attachment in email.attachments]
     assert any(name.endswith(".ics") for name in names), names
     assert any(name.endswith(".png") for name in names), names
     assert registration.code in email.body
