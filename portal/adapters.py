@@ -1,4 +1,5 @@
-"""allauth policy: how its e-mails are addressed and worded, and the MFA issuer."""
+"""allauth policy: how its e-mails are addressed and worded, who the client is
+for its rate limits, and the MFA issuer."""
 
 from types import SimpleNamespace
 
@@ -8,8 +9,10 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 
 from django.conf import settings
 from django.core.mail import EmailMessage
+from django.http import HttpRequest
 from django.utils import translation
 
+from portal.clientip import client_ip
 from portal.mail import mark_sensitive
 
 
@@ -56,6 +59,13 @@ class AccountAdapter(DefaultAccountAdapter):
         message = super().render_mail(template_prefix, email, context, headers)
         mark_sensitive(message)
         return message
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """The address allauth's per-IP limits (failed logins, sign-ups,
+        password resets) count on: the portal's one answer, which honours
+        PORTAL_TRUSTED_PROXY_COUNT. allauth's own ALLAUTH_TRUSTED_PROXY_COUNT
+        is not used: it answers a short X-Forwarded-For with a 500."""
+        return client_ip(request)
 
 
 class MFAAdapter(DefaultMFAAdapter):

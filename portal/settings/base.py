@@ -435,17 +435,30 @@ PORTAL_CERTIFICATE_SIGNING_PASSPHRASE = env.str(
 # An RFC 3161 timestamp server (PAdES B-T); unset: no network access at all.
 PORTAL_CERTIFICATE_TSA_URL = env.str("PORTAL_CERTIFICATE_TSA_URL", default="")
 
+# --- The client's address ------------------------------------------------------
+# docs/configuration.md, "The reverse proxy": how many proxies of ours append to
+# X-Forwarded-For in front of the portal (nginx as documented: 1). 0 reads
+# REMOTE_ADDR only. Every per-address limit (allauth's and django-ratelimit's)
+# asks portal.clientip.client_ip, which reads this.
+PORTAL_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if env.str("RATELIMIT_IP_META_KEY", default=""):
+    # The old variable named one header for django-ratelimit only; ignoring it
+    # silently would put every visitor behind the proxy into one limit.
+    raise environ.ImproperlyConfigured(
+        "RATELIMIT_IP_META_KEY is no longer read: unset it and set "
+        "TRUSTED_PROXY_COUNT (docs/configuration.md)."
+    )
+
 # --- Certificate verification rate limits ------------------------------------
 # https://django-ratelimit.readthedocs.io/en/stable/settings.html
 # The public verification page, look-up form and JSON API count requests per
 # client IP in the shared cache above (Redis, or the database table), so all
 # web processes agree. Over the limit they answer 429 themselves
 # (courses/certificates/views.py); no RATELIMIT_VIEW or exception class is set,
-# so other views' 403 pages are unchanged. Behind a reverse proxy, point
-# RATELIMIT_IP_META_KEY at the header that proxy sets to the client's address
-# (e.g. HTTP_X_REAL_IP), or every visitor shares the proxy's limit.
+# so other views' 403 pages are unchanged. The client IP is the portal's one
+# answer (above), not a header django-ratelimit picks itself.
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_IP_META_KEY = env.str("RATELIMIT_IP_META_KEY", default="") or None
+RATELIMIT_IP_META_KEY = "portal.clientip.client_ip"
 PORTAL_CERTIFICATE_RATE_LIMITS = {
     "pages": env.str("CERTIFICATE_VERIFY_RATE", default="30/m"),
     "lookup": env.str("CERTIFICATE_LOOKUP_RATE", default="10/m"),
