@@ -7,6 +7,7 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self) -> None:
-        from portal import signal_handlers
+        from portal import checks, signal_handlers
 
+        checks.register()
         signal_handlers.connect()

@@ -42,10 +42,9 @@ def clear_expired_sessions() -> None:
 
 @shared_task(name="portal.tasks.run_django_task", acks_late=True)
 def run_django_task(module_path: str, args: list, kwargs: dict) -> None:
-    """Run one of Wagtail's django-tasks in the worker (portal.tasks_backend)."""
-    from django.utils.module_loading import import_string
+    """Run one of Wagtail's django-tasks in the worker (portal.tasks_backend).
+    Only a task of PORTAL_DJANGO_TASKS runs; any other message is logged and
+    dropped (tasks_backend.run_message), never retried."""
+    from portal.tasks_backend import run_message
 
-    target = import_string(module_path)
-    # The @task decorator leaves a Task object at the module path.
-    call = getattr(target, "call", target)
-    call(*args, **kwargs)
+    run_message(module_path, args, kwargs)

@@ -351,6 +351,16 @@ CELERY_BEAT_SCHEDULE = {
 # Wagtail's own background work (reference index, image renditions, file
 # deletion) runs in the Celery worker, never inside a web request.
 TASKS = {"default": {"BACKEND": "portal.tasks_backend.CeleryTaskBackend"}}
+# The only django-tasks the worker runs: a queue message names a task by its
+# path, and a path not listed here is refused before anything is imported
+# (portal/tasks_backend.py). These are all that Wagtail and its search
+# (modelsearch) define (tests/portal/test_task_allow_list.py keeps it so).
+PORTAL_DJANGO_TASKS = [
+    "modelsearch.tasks.insert_or_update_object_task",
+    "wagtail.tasks.update_reference_index_task",
+    "wagtail.tasks.delete_file_from_storage_task",
+    "wagtail.images.tasks.set_image_focal_point_task",
+]
 
 # --- Wagtail ---------------------------------------------------------------
 

@@ -1,0 +1,109 @@
+"""Deployment checks of the portal (`manage.py check --deploy`).
+
+A broker that anyone on the network may write to runs tasks for them: the
+worker runs what a queue message names (only tasks on its allow-lists, but
+with the arguments the message gives), and a cache without a password holds
+sessions and rate-limit counters. docs/configuration.md, "Cache and Celery
+broker", shows a Redis with a password.
+
+The filesystem broker (the embedded default) is not warned about: it is the
+documented one-machine deployment, and its folder is protected as the
+SQLite file is, by who may write to it; a folder that anyone may write to
+is warned about instead.
+"""
+
+import os
+import stat
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import checks
+
+#: Network transports whose URL must carry a password.
+NETWORK_SCHEMES = {"redis", "rediss", "amqp", "amqps", "pyamqp", "librabbitmq"}
+
+
+def register() -> None:
+    """Register the checks (from PortalConfig.ready)."""
+    checks.register(check_broker_credentials, checks.Tags.security, deploy=True)
+    checks.register(check_cache_credentials, checks.Tags.security, deploy=True)
+
+
+def _without_password(url: str) -> bool:
+    """A network URL with no password (or RabbitMQ's well-known guest one)."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in NETWORK_SCHEMES:
+        return False
+    if scheme in {"redis", "rediss"}:
+        return not parts.password
+    return parts.password in (None, "", "guest")  # RabbitMQ's default user
+
+
+def _shown(url: str) -> str:
+    """The URL without its credentials, for a message."""
+    parts = urlsplit(url.strip())
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def check_broker_credentials(app_configs, **kwargs) -> list[checks.CheckMessage]:  # type: ignore[no-untyped-def]
+    """portal.W001: a Redis/AMQP broker without a password; portal.W003: a
+    filesystem broker whose folders anyone may write to."""
+    url = str(getattr(settings, "CELERY_BROKER_URL", "") or "")
+    messages: list[checks.CheckMessage] = []
+    # Celery takes a list of fail-over URLs separated by ";".
+    for each in filter(None, url.split(";")):
+        if _without_password(each):
+            messages.append(
+                checks.Warning(
+                    f"CELERY_BROKER_URL ({_shown(each)}) has no password: "
+                    "whoever reaches the broker can queue tasks for the worker.",
+                    hint="Set requirepass in redis.conf (or a RabbitMQ user) and "
+                    "give it in the URL: redis://:PASSWORD@host:6379/1.",
+                    id="portal.W001",
+                )
+            )
+    if url.startswith("filesystem://"):
+        options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
+        folders = {
+            options[key]
+            for key in ("data_folder_in", "data_folder_out", "control_folder")
+            if options.get(key)
+        }
+        messages += [
+            checks.Warning(
+                f"The filesystem broker's folder {folder} is writable by every "
+                "user of the machine: any of them can queue tasks for the worker.",
+                hint=f"chmod o-w {folder} (PORTAL_VAR_DIR belongs to the "
+                "portal's user).",
+                id="portal.W003",
+            )
+            for folder in sorted(folders)
+            if os.path.isdir(folder) and os.stat(folder).st_mode & stat.S_IWOTH
+        ]
+    return messages
+
+
+def check_cache_credentials(app_configs, **kwargs) -> list[checks.CheckMessage]:  # type: ignore[no-untyped-def]
+    """portal.W002: a Redis cache (REDIS_URL) without a password."""
+    messages: list[checks.CheckMessage] = []
+    for alias, cache in settings.CACHES.items():
+        if "redis" not in str(cache.get("BACKEND", "")).lower():
+            continue
+        location = cache.get("LOCATION", "")
+        # Django's RedisCache takes a list, or servers separated by ",".
+        urls = location if isinstance(location, list | tuple) else location.split(",")
+        for url in urls:
+            if _without_password(str(url)):
+                messages.append(
+                    checks.Warning(
+                        f"The cache {alias!r} ({_shown(str(url))}) has no "
+                        "password: whoever reaches Redis can read sessions and "
+                        "reset rate limits.",
+                        hint="Set requirepass in redis.conf and give it in "
+                        "REDIS_URL: redis://:PASSWORD@host:6379/0.",
+                        id="portal.W002",
+                    )
+                )
+    return messages
