@@ -8,6 +8,12 @@ export PORTAL_PORT := $(PORT)
 
 .PHONY: run test bench sysdeps sysdeps-test deps deps-dev messages makemessages lock lint clean
 
+# manage.py, portal/wsgi.py and the Celery app default to production settings
+# (docs/configuration.md, "Settings modules"); what make starts names its own.
+# Benchmarks set theirs for every process they start.
+run bench messages makemessages: export DJANGO_SETTINGS_MODULE := portal.settings.dev
+test: export DJANGO_SETTINGS_MODULE := portal.settings.test
+
 run: sysdeps deps messages
 	@$(PY) -c "import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', $(PORT)))" 2>/dev/null \
 		|| { echo "Port $(PORT) is in use: stop what uses it, or run: make run PORT=8001"; exit 1; }
@@ -16,6 +22,7 @@ run: sysdeps deps messages
 	$(PY) manage.py ensure_admin
 	@echo ""
 	@echo "Portal: http://127.0.0.1:$(PORT)/   admin: http://127.0.0.1:$(PORT)/admin/"
+	@echo "The administrator's first password is in var/admin-password.txt (yours only)."
 	@echo "Web server, Celery worker and beat are starting; Ctrl-C stops all three."
 	@echo ""
 	exec $(VENV)/bin/honcho -f Procfile.dev start

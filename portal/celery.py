@@ -17,7 +17,8 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
+# Production unless DJANGO_SETTINGS_MODULE says otherwise, as manage.py.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.production")
 
 
 class PortalTask(DjangoTask):

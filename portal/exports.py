@@ -4,6 +4,10 @@ Shared by the admin's exports (the training report, the talent pool's
 statistics and expert list). Cells may hold text typed by users (names,
 organisations, biographies): text that a spreadsheet would run as a formula
 is defused, and characters XLSX cannot hold are dropped.
+
+A download of personal data (names, e-mail addresses, phone numbers) is
+recorded in Wagtail's audit log by export_log: who, when, what and how many
+rows, under Reports › Site history (docs/security.md).
 """
 
 import codecs
@@ -17,9 +21,15 @@ from typing import Any
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from django.http import FileResponse
+from django.db.models import Model
+from django.http import FileResponse, HttpRequest
 from django.utils import translation
 from django.utils.functional import Promise
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from wagtail.log_actions import LogFormatter, log
+from wagtail.models import Site
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -117,3 +127,67 @@ def xlsx_response(workbook: Any, *, filename: str) -> FileResponse:
     return FileResponse(
         output, as_attachment=True, content_type=XLSX_CONTENT_TYPE, filename=filename
     )
+
+
+# --- the audit log of exports ------------------------------------------------
+
+#: Wagtail log action of every download of personal data (Reports › Site history).
+LOG_EXPORTED = "portal.export"
+
+
+def export_log(
+    *,
+    request: HttpRequest,
+    what: str,
+    file_format: str,
+    rows: int,
+    instance: Model | None = None,
+    filters: str = "",
+) -> None:
+    """Record in Wagtail's audit log that the request's user downloaded `rows`
+    rows of `what` as `file_format`, with the given filters (in words).
+
+    `what` is an untranslated msgid (marked with gettext_noop), translated when
+    the log is read, so each reader sees it in their own language. `instance`
+    is what the rows belong to (an event page, an announcement); an export of
+    the whole site's records (the talent pool) is logged on the request's
+    Wagtail site. Call it after the permission check and before the file is
+    sent: one entry per download, none for a refused one. Not idempotent: two
+    downloads are two entries."""
+    target = instance or Site.find_for_request(request) or request.user
+    log(
+        instance=target,
+        action=LOG_EXPORTED,
+        user=request.user,
+        data={
+            "what": what,
+            "format": file_format,
+            "rows": rows,
+            "filters": filters,
+        },
+    )
+
+
+class ExportedFormatter(LogFormatter):
+    """How Site history shows an export: what, in which format, how many rows
+    and with which filters; the user and time are the entry's own columns."""
+
+    label = _("Export personal data")
+
+    def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        data = log_entry.data or {}
+        rows = data.get("rows", 0)
+        message = ngettext(
+            "Exported %(what)s as %(format)s: %(rows)s row.",
+            "Exported %(what)s as %(format)s: %(rows)s rows.",
+            rows,
+        ) % {
+            "what": gettext(data["what"]) if data.get("what") else "",
+            "format": str(data.get("format", "")).upper(),
+            "rows": rows,
+        }
+        if data.get("filters"):
+            message += " " + gettext("Filters: %(filters)s") % {
+                "filters": data["filters"]
+            }
+        return message

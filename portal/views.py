@@ -1,6 +1,8 @@
 """Views of the portal's own pages: profile, account deletion, site search and
 the redirects that route every login through allauth."""
 
+from django_ratelimit.core import is_ratelimited
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -31,6 +33,27 @@ def profile(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def account_delete(request: HttpRequest) -> HttpResponse:
     form = AccountDeleteForm(request.POST or None, user=request.user)
+    # Every attempt counts, right or wrong, before the password is checked: a
+    # stolen session must not become a way to guess the account's password.
+    if request.method == "POST" and is_ratelimited(
+        request=request,
+        group="account_delete",
+        key="user",
+        rate=lambda _group, _request: settings.PORTAL_ACCOUNT_DELETE_RATE,
+        method="POST",
+        increment=True,
+    ):
+        # A fresh form, not the posted one: validating that would check the
+        # password and say whether it was right.
+        messages.error(
+            request,
+            _(
+                "Too many attempts to delete this account. Wait a few minutes, "
+                "then try again."
+            ),
+        )
+        form = AccountDeleteForm(user=request.user)
+        return render(request, "account/delete.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         user = request.user
         logout(request)

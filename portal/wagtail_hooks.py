@@ -7,6 +7,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from portal.exports import LOG_EXPORTED, ExportedFormatter
 from portal.models import Audience, District, OutgoingEmail
 
 
@@ -75,6 +76,11 @@ class OutgoingEmailViewSet(ModelViewSet):
 @hooks.register("register_admin_viewset")
 def register_outbox_viewset():  # type: ignore[no-untyped-def]
     return OutgoingEmailViewSet("outgoing_email")
+
+
+@hooks.register("register_log_actions")
+def register_export_log_action(actions):  # type: ignore[no-untyped-def]
+    actions.register_action(LOG_EXPORTED)(ExportedFormatter)
 
 
 @hooks.register("construct_help_menu")

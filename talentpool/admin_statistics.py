@@ -23,7 +23,7 @@ from django.utils import timezone, translation
 from django.utils.functional import cached_property
 from django.utils.http import content_disposition_header
 from django.utils.text import Truncator, capfirst
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, gettext_noop, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
@@ -35,7 +35,13 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.permissions import policy_registry
 
-from portal.exports import csv_stream, sheet_title, xlsx_response, xlsx_row
+from portal.exports import (
+    csv_stream,
+    export_log,
+    sheet_title,
+    xlsx_response,
+    xlsx_row,
+)
 from portal.models import District
 from talentpool import statistics
 from talentpool.models import Expert, ExpertCategory, Industry
@@ -254,6 +260,15 @@ class ExpertExportView(StatisticsMixin, TemplateView):
             query.pop("export", None)
             return redirect(f"{reverse(self.index_url_name)}?{query.urlencode()}")
         filters = self.form.statistics_filters()
+        # Contact details of the whole pool: recorded before the file is sent
+        # (the CSV streams after this view returns).
+        export_log(
+            request=request,
+            what=gettext_noop("Experts with contact details"),
+            file_format=export,
+            rows=statistics.filtered_experts(filters).count(),
+            filters="; ".join(self.form.description()),
+        )
         if export == "csv":
             return self.csv_response(filters)
         return self.xlsx_response(filters)

@@ -424,6 +424,13 @@ LOGGING = {
 }
 
 PORTAL_DEMO_ADMIN_EMAIL = "admin@example.org"
+# `manage.py load_demo` creates accounts whose passwords are in the README and
+# a verified enterprise: allowed by dev and test settings only, refused here
+# and in production.
+PORTAL_DEMO_ALLOWED = False
+# Account deletion asks for the password: guesses per signed-in user
+# (django-ratelimit's format; portal/views.py account_delete).
+PORTAL_ACCOUNT_DELETE_RATE = env.str("ACCOUNT_DELETE_RATE", default="5/5m")
 
 # --- Certificate signing ---------------------------------------------------
 # docs/configuration.md, "Certificate signing": with a key and certificate

@@ -4,8 +4,22 @@
 SECRET_KEY of fifty random characters (see docs/configuration.md).
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from .base import *  # noqa: F403
 from .base import STORAGES, env
+
+# Required, with no default: without them a server would sign sessions with a
+# guessable key or "send" e-mail into a log. All missing ones are named at once,
+# before anything else reads them (manage.py prints this without a traceback).
+_missing = [name for name in ("SECRET_KEY", "EMAIL_URL") if not env.str(name, "")]
+if _missing:
+    raise ImproperlyConfigured(
+        f"Set the environment variable(s) {', '.join(_missing)}: production "
+        "settings refuse to start without them (docs/configuration.md, "
+        '"Running in production"). For development on this machine, use '
+        "DJANGO_SETTINGS_MODULE=portal.settings.dev, as `make run` does."
+    )
 
 # A production server must deliver e-mail: no console fallback here, so a
 # missing EMAIL_URL stops the start instead of "sending" into a log.

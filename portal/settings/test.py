@@ -26,6 +26,7 @@ SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdefghijklmnop"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PORTAL_DEMO_ALLOWED = True
 PORTAL_EMAIL_DELIVERY_BACKEND = env.str(
     "PORTAL_EMAIL_DELIVERY_BACKEND",
     default="django.core.mail.backends.locmem.EmailBackend",

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.generic import TemplateView, View
 
 from wagtail.admin import messages
@@ -33,7 +33,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import Button
 from wagtail.permission_policies import ModelPermissionPolicy
 
-from portal.exports import spreadsheet_safe
+from portal.exports import export_log, spreadsheet_safe
 from portal.subscriptions import selectors, services
 from portal.subscriptions.models import Announcement
 
@@ -245,7 +245,9 @@ class AnnouncementCsvView(PermissionCheckedMixin, BaseObjectMixin, View):
         def when(value):  # type: ignore[no-untyped-def]
             return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
+        rows = 0
         for delivery in selectors.announcement_deliveries(announcement=self.object):
+            rows += 1
             email = delivery.email
             writer.writerow(
                 [
@@ -258,6 +260,14 @@ class AnnouncementCsvView(PermissionCheckedMixin, BaseObjectMixin, View):
                     spreadsheet_safe(email.last_error if email else ""),
                 ]
             )
+        # Recipients' e-mail addresses: in the announcement's history.
+        export_log(
+            request=request,
+            instance=self.object,
+            what=gettext_noop("Announcement recipients"),
+            file_format="csv",
+            rows=rows,
+        )
         response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = content_disposition_header(
             True, f"announcement-{self.object.pk}.csv"

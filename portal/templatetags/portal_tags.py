@@ -78,10 +78,11 @@ def url_in_language(context: template.Context, language: str) -> str:
 
     Resolved here, under the page's own language: Django's set_language runs
     on an unprefixed URL, where only the default language is active, and so
-    cannot translate an /en/ address back by itself.
+    cannot translate an /en/ address back by itself. Without a request (the
+    page for a refused Host header), the home page in that language.
     """
-    request: HttpRequest = context["request"]
-    return translate_url(request.get_full_path(), language)
+    request: HttpRequest | None = context.get("request")
+    return translate_url(request.get_full_path() if request else "/", language)
 
 
 @register.simple_tag

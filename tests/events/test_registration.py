@@ -22,11 +22,13 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
+from wagtail.models import PageLogEntry
 from wagtail.users.models import UserProfile
 
 from portal.events.models import Registration
 from portal.events.registration import qr, services
 from portal.events.registration.tasks import send_event_reminders
+from portal.exports import LOG_EXPORTED
 from portal.models import OutgoingEmail
 from tests.events.factories import EventIndexPageFactory, EventPageFactory
 from tests.factories import StaffFactory, UserFactory
@@ -761,3 +763,34 @@ def test_the_event_page_shows_the_panel_and_registering_works(client, event):
     assert "您已报名成功，名额已为您保留。" in html
     assert detail in html
     assert "剩余名额 1 个（共 2 个）。" in html
+
+
+def test_each_attendee_export_is_in_the_event_history(client, event):
+    register(event, email="private@example.org")
+    register(event)
+    staff = staff_with_mfa()
+    client.force_login(staff)
+    client.get(attendees_url(event))  # looking at the list is not an export
+    assert not PageLogEntry.objects.filter(action=LOG_EXPORTED).exists()
+
+    client.get(attendees_url(event), {"export": "xlsx"})
+    (entry,) = PageLogEntry.objects.filter(action=LOG_EXPORTED)
+    assert entry.page_id == event.pk and entry.user_id == staff.pk
+    assert entry.data["rows"] == 2 and entry.data["format"] == "xlsx"
+    history = client.get(reverse("wagtailadmin_pages:history", args=[event.pk]))
+    assert "已导出活动报名名单（XLSX）：2 行。" in history.content.decode()
+
+
+def test_a_refused_attendee_export_leaves_no_record(client, event):
+    register(event, email="private@example.org")
+    staff = staff_with_mfa(is_superuser=False)
+    group = Group.objects.create(name="编辑")
+    group.permissions.add(
+        Permission.objects.get(
+            content_type__app_label="wagtailadmin", codename="access_admin"
+        )
+    )
+    staff.groups.add(group)
+    client.force_login(staff)
+    assert client.get(attendees_url(event), {"export": "xlsx"}).status_code == 302
+    assert not PageLogEntry.objects.filter(action=LOG_EXPORTED).exists()

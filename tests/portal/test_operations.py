@@ -52,13 +52,8 @@ def test_demo_content_loads_once_and_includes_the_seed_policy(home, capsys):
     assert opinions.attachments.get().document.file.read(5) == b"%PDF-"
 
 
-@pytest.mark.django_db
-def test_ensure_admin_creates_one_administrator_and_prints_the_login_once(capsys):
-    call_command("ensure_admin", email="root@example.org")
-    first = capsys.readouterr().out
-    assert "root@example.org" in first and "password:" in first
-    call_command("ensure_admin", email="root@example.org")
-    assert "password:" not in capsys.readouterr().out
+# ensure_admin: tests/portal/test_safe_defaults.py (the password goes to a
+# private file, never to the terminal).
 
 
 @pytest.mark.django_db

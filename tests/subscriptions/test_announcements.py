@@ -14,6 +14,9 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from wagtail.models import ModelLogEntry
+
+from portal.exports import LOG_EXPORTED
 from portal.models import Audience, OutgoingEmail
 from portal.subscriptions import selectors, services, tasks
 from portal.subscriptions.models import Announcement, AnnouncementDelivery
@@ -482,3 +485,24 @@ def test_administrators_read_the_consent_records(client, editor):
     )
     subscription.refresh_from_db()
     assert subscription.consented_at == before
+
+
+def test_each_recipient_export_is_in_the_announcement_history(
+    client, editor, django_capture_on_commit_callbacks
+):
+    SubscriptionFactory()
+    SubscriptionFactory()
+    announcement = AnnouncementFactory()
+    send(announcement, django_capture_on_commit_callbacks)
+    url = f"/admin/announcements/report/{announcement.pk}/csv/"
+    client.get(url)
+
+    (entry,) = ModelLogEntry.objects.filter(action=LOG_EXPORTED)
+    assert entry.object_id == str(announcement.pk)
+    assert entry.user_id == editor.pk
+    assert entry.data["rows"] == 2 and entry.data["format"] == "csv"
+
+    # Someone signed in but not staff gets no file and leaves no record.
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 302
+    assert ModelLogEntry.objects.filter(action=LOG_EXPORTED).count() == 1

@@ -20,8 +20,10 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import capfirst
 
+from wagtail.models import ModelLogEntry, Site
 from wagtail.users.models import UserProfile
 
+from portal.exports import LOG_EXPORTED
 from portal.models import District
 from talentpool import statistics
 from talentpool.models import (
@@ -681,3 +683,47 @@ def test_dashboard_query_count_does_not_grow(admin_client, pool):
         expert(name=f"专家戊{i}")
         application(ExpertApplication.Status.SUBMITTED, at(2026, 11, 3))
     assert queries() == small
+
+
+# --- the audit log of expert exports ----------------------------------------------
+
+
+def export_log_entries():  # type: ignore[no-untyped-def]
+    return list(ModelLogEntry.objects.filter(action=LOG_EXPORTED))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_each_expert_export_is_recorded_in_site_history(client, pool, fmt):
+    staff = staff_with_mfa(real_name="审计员甲")
+    client.force_login(staff)
+    response = client.get(EXPORT_URL, {"export": fmt, "status": "listed"})
+    assert response.status_code == 200
+    b"".join(response.streaming_content)  # the whole file, as a browser reads it
+
+    (entry,) = export_log_entries()
+    assert entry.user_id == staff.pk
+    assert entry.object_id == str(Site.objects.get(is_default_site=True).pk)
+    assert entry.data["format"] == fmt and entry.data["rows"] == 2
+    assert entry.data["filters"]  # which experts: the filters in words
+
+    history = client.get(reverse("wagtailadmin_reports:site_history")).content.decode()
+    assert f"已导出专家及其联系方式（{fmt.upper()}）：2 行。" in history
+    assert "审计员甲" in history
+
+
+def test_refused_and_bad_expert_exports_leave_no_record(client, pool):
+    staff = staff_with_mfa(is_superuser=False)
+    group = Group.objects.create(name="无专家权限")
+    group.permissions.add(
+        Permission.objects.get(
+            content_type__app_label="wagtailadmin", codename="access_admin"
+        )
+    )
+    staff.groups.add(group)
+    client.force_login(staff)
+    for fmt in ("csv", "xlsx"):
+        assert client.get(EXPORT_URL, {"export": fmt}).status_code == 302
+    client.force_login(staff_with_mfa())
+    assert client.get(EXPORT_URL, {"export": "pdf"}).status_code == 302
+    assert client.get(EXPORT_URL, {"export": "csv", "months": "7"}).status_code == 302
+    assert export_log_entries() == []

@@ -15,7 +15,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
@@ -25,7 +25,7 @@ from wagtail.permissions import policy_registry
 
 from portal.events.models import EventPage, Registration
 from portal.events.registration import selectors, services
-from portal.exports import sheet_title, xlsx_response, xlsx_row
+from portal.exports import export_log, sheet_title, xlsx_response, xlsx_row
 
 PERMISSIONS = ["view", "change"]
 
@@ -135,10 +135,20 @@ class AttendeesView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateV
         )
         sheet.freeze_panes = "A2"
         sheet.append(export_headings())
+        rows = 0
         for registration in selectors.event_attendees(event_id=self.event.pk).iterator(
             chunk_size=500
         ):
             sheet.append(xlsx_row(sheet, export_row(registration)))
+            rows += 1
+        # In the event page's history and Reports › Site history.
+        export_log(
+            request=self.request,
+            instance=self.event,
+            what=gettext_noop("Event registrations"),
+            file_format="xlsx",
+            rows=rows,
+        )
         filename = (
             f"registrations-{self.event.pk}-{timezone.localdate().isoformat()}.xlsx"
         )
