@@ -23,6 +23,8 @@ from wagtail.admin.panels import FieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.models import Page
 
+# Registers <id:…> before TalentSearchPage's routes are compiled.
+import portal.converters  # noqa: F401
 from portal.models.pages import SEARCH_FIELDS, ChineseSearchMixin
 from portal.models.vocabularies import Term
 from talentpool.validators import (
@@ -497,7 +499,7 @@ class TalentSearchPage(RoutablePageMixin, ChineseSearchMixin, Page):
 
         return views.talent_search(request, page=self)
 
-    @path("experts/<int:expert_id>/", name="expert")
+    @path("experts/<id:expert_id>/", name="expert")
     def expert_view(self, request: HttpRequest, expert_id: int) -> HttpResponse:
         from talentpool import views
 

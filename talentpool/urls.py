@@ -4,11 +4,12 @@ the TalentSearchPage in the page tree."""
 
 from django.urls import path
 
+import portal.converters  # noqa: F401 - registers <id:…>
 from talentpool import api
 
 app_name = "experts_api"
 
 urlpatterns = [
     path("", api.expert_list, name="list"),
-    path("<int:expert_id>/", api.expert_detail, name="detail"),
+    path("<id:expert_id>/", api.expert_detail, name="detail"),
 ]

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+import portal.converters  # noqa: F401 - registers <id:…>
 from courses.certificates import views
 
 app_name = "certificates"
@@ -9,7 +10,7 @@ app_name = "certificates"
 urlpatterns = [
     path("verify/", views.lookup, name="lookup"),
     path("verify/<str:code>/", views.verify, name="verify"),
-    path("<int:certificate_id>/download/", views.download, name="download"),
+    path("<id:certificate_id>/download/", views.download, name="download"),
 ]
 
 api_urlpatterns = (

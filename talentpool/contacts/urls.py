@@ -2,17 +2,18 @@
 
 from django.urls import path
 
+import portal.converters  # noqa: F401 - registers <id:…>
 from talentpool.contacts import views
 
 app_name = "contacts"
 
 urlpatterns = [
     path("enterprise/", views.enterprise, name="enterprise"),
-    path("experts/<int:expert_id>/request/", views.request_new, name="request_new"),
+    path("experts/<id:expert_id>/request/", views.request_new, name="request_new"),
     path("sent/", views.sent, name="sent"),
-    path("sent/<int:request_id>/withdraw/", views.withdraw, name="withdraw"),
+    path("sent/<id:request_id>/withdraw/", views.withdraw, name="withdraw"),
     path("received/", views.received, name="received"),
-    path("received/<int:request_id>/accept/", views.accept, name="accept"),
-    path("received/<int:request_id>/decline/", views.decline, name="decline"),
+    path("received/<id:request_id>/accept/", views.accept, name="accept"),
+    path("received/<id:request_id>/decline/", views.decline, name="decline"),
     path("received/pause/", views.pause, name="pause"),
 ]

@@ -433,10 +433,14 @@ def test_bad_ids_and_codes_are_never_a_server_error(client, event):
     assert client.post("/events/register/abc/").status_code == 404
     huge = 10**30
     assert client.post(reverse("events:register", args=[huge])).status_code == 404
-    for missing in (huge, 987654):
-        response = client.post(reverse("events:registration_cancel", args=[missing]))
-        assert response["Location"] == reverse("events:my_registrations")
-        assert flash(response)[-1] == "此报名不存在。"
+    # An id past the database's range is no address at all (portal.converters).
+    assert (
+        client.post(reverse("events:registration_cancel", args=[huge])).status_code
+        == 404
+    )
+    response = client.post(reverse("events:registration_cancel", args=[987654]))
+    assert response["Location"] == reverse("events:my_registrations")
+    assert flash(response)[-1] == "此报名不存在。"
     other = register(event)  # someone else's registration
     for url in (
         reverse("events:registration_detail", args=[other.code]),

@@ -3,13 +3,14 @@
 
 from django.urls import path
 
+import portal.converters  # noqa: F401 - registers <id:…>
 from portal.events.registration import views
 
 urlpatterns = [
-    path("register/<int:event_id>/", views.register, name="register"),
+    path("register/<id:event_id>/", views.register, name="register"),
     path("registrations/", views.my_registrations, name="my_registrations"),
     path(
-        "registrations/<int:registration_id>/cancel/",
+        "registrations/<id:registration_id>/cancel/",
         views.cancel,
         name="registration_cancel",
     ),
