@@ -7,12 +7,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from courses import selectors, services
 from courses.models import CoursePage, LessonPage, QuizAttempt
 from courses.permissions import can_view_lesson
+from portal import http
 
 
 def _next_lesson_url(lesson: LessonPage) -> str:
@@ -58,7 +60,7 @@ def complete(request: HttpRequest, lesson_id: int) -> HttpResponse:
         if wants_json:
             return JsonResponse({"ok": False, "error": str(error)}, status=400)
         messages.error(request, str(error))
-        return redirect(request.POST.get("next") or "courses:my_learning")
+        return redirect(http.safe_next(request, reverse("courses:my_learning")))
     if wants_json:
         return JsonResponse({"ok": True, "completed": True})
     messages.success(request, _("Lesson completed."))

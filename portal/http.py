@@ -1,5 +1,6 @@
 """What the apps' public views share: rate limits that answer 429 with a page
-or JSON of their own, and the decorator for read-only public JSON.
+or JSON of their own, the decorator for read-only public JSON, and the one
+check every `next` address passes before a redirect.
 
 Counters live in the shared cache (RATELIMIT_USE_CACHE), so every web
 process agrees. Over a limit, the view answers 429 itself: no
@@ -9,6 +10,7 @@ untouched.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 
@@ -17,11 +19,40 @@ from django_ratelimit.core import is_ratelimited
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 View = Callable[..., HttpResponse]
+
+# A line break in a Location header is refused by Django as a server error;
+# no address of ours has a control character.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_next(request: HttpRequest, default: str) -> str:
+    """The request's `next` (form field, else query string) when it is an
+    address on this site, else `default` (an address, not a URL name).
+
+    "On this site": Django's own check, as its login view makes it: no other
+    host (`https://evil.example/`, `//evil.example`, `/\\evil.example`), no
+    other scheme (`javascript:`), and no step down from HTTPS to HTTP. Every
+    redirect to an address the client sent goes through here, so that no
+    link of ours sends a visitor to another site (an open redirect).
+    """
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if (
+        candidate
+        and not CONTROL_CHARACTER.search(candidate)
+        and url_has_allowed_host_and_scheme(
+            candidate,
+            allowed_hosts={request.get_host()},
+            require_https=request.is_secure(),
+        )
+    ):
+        return candidate
+    return default
 
 
 def too_many_requests(request: HttpRequest, *, api: bool) -> HttpResponse:

@@ -10,11 +10,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from portal import selectors, services
+from portal import http, selectors, services
 from portal.forms import AccountDeleteForm, ProfileForm, SiteSearchForm
 
 
@@ -87,11 +87,7 @@ def search(request: HttpRequest) -> HttpResponse:
 def admin_login_redirect(request: HttpRequest) -> HttpResponseRedirect:
     """Wagtail's and Django's admin login pages, replaced: neither accepts a
     password; both send the visitor to allauth's login (rate limits, MFA)."""
-    next_url = request.GET.get("next") or "/admin/"
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}
-    ):
-        next_url = "/admin/"
+    next_url = http.safe_next(request, "/admin/")
     return HttpResponseRedirect(
         f"{reverse('account_login')}?{urlencode({'next': next_url})}"
     )
@@ -112,12 +108,7 @@ def switch_language(request: HttpRequest) -> HttpResponse:
     it turns /en/news/ into /en/en/news/.
     """
     language = request.POST.get("language", "")
-    next_url = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = "/"
-    response = HttpResponseRedirect(next_url)
+    response = HttpResponseRedirect(http.safe_next(request, "/"))
     if language not in dict(settings.LANGUAGES):
         messages.error(request, _("That language is not available."))
         return response

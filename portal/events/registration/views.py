@@ -8,11 +8,11 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from portal import http
 from portal.events.models import EventPage
 from portal.events.registration import selectors, services
 from portal.events.registration.qr import registration_qr_png, registration_qr_svg
@@ -20,18 +20,6 @@ from portal.events.registration.qr import registration_qr_png, registration_qr_s
 
 def _event_url(request: HttpRequest, event: EventPage) -> str:
     return event.get_url(request) or reverse("events:my_registrations")
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    """The form's `next` if it is an address on this site, else `default`."""
-    candidate = request.POST.get("next", "")
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate,
-        allowed_hosts={request.get_host()},
-        require_https=request.is_secure(),
-    ):
-        return candidate
-    return default
 
 
 @require_POST
@@ -83,7 +71,7 @@ def register(request: HttpRequest, event_id: int) -> HttpResponse:
 def cancel(request: HttpRequest, registration_id: int) -> HttpResponse:
     """Cancel one of the user's registrations; back to `next` or My
     registrations."""
-    back = _next_url(request, reverse("events:my_registrations"))
+    back = http.safe_next(request, reverse("events:my_registrations"))
     try:
         registration = services.registration_cancel(
             user=request.user,  # type: ignore[arg-type]
