@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.security_headers.ContentSecurityPolicyMiddleware",
+    "portal.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -403,6 +405,78 @@ WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAILADMIN_RICH_TEXT_EDITORS = {
     "default": {"WIDGET": "wagtail.admin.rich_text.DraftailRichTextArea"},
 }
+
+# --- Security headers --------------------------------------------------------
+# On in every environment, so development and the browser tests see what
+# production sends (docs/security.md). Content-Security-Policy by django-csp:
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+# Scripts and styles come only from the portal's own files: no inline <script>,
+# no on*= handler, no style= attribute in the public site's templates.
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # data: for the QR codes and icons that templates inline as data URIs.
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "media-src": ["'self'"],
+        # Embedded videos (EmbedBlock) from the origins an operator lists.
+        "frame-src": ["'self'", *env.list("CSP_FRAME_SRC", default=[])],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "report-uri": "/csp-report/",
+    },
+}
+# Wagtail's admin (8.0) writes inline <script> elements (inline panels, date
+# pickers, page listings) and style= attributes, and shows certificate
+# templates' HTML previews with their <style>: under /admin/ only, inline
+# scripts and styles are allowed, and the admin may frame itself (previews).
+# Everything else is as strict as above; Django's admin needs no exception.
+PORTAL_CSP_ADMIN_PREFIXES = ["/admin/"]
+PORTAL_CSP_ADMIN_DIRECTIVES = CONTENT_SECURITY_POLICY["DIRECTIVES"] | {
+    "script-src": ["'self'", "'unsafe-inline'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "frame-ancestors": ["'self'"],
+}
+# Violation reports a browser may post to /csp-report/ per minute and address;
+# past that they are dropped unread.
+PORTAL_CSP_REPORT_RATE = env.str("CSP_REPORT_RATE", default="30/m")
+
+# Permissions-Policy: browser features no page uses are off. The event
+# check-in page turns the camera on for itself (@permissions_policy).
+# Fullscreen stays on for the portal's own lesson videos. Security keys
+# (publickey-credentials-*) must be turned on here if MFA ever offers WebAuthn.
+PERMISSIONS_POLICY = {
+    "accelerometer": [],
+    "autoplay": [],
+    "bluetooth": [],
+    "camera": [],
+    "display-capture": [],
+    "encrypted-media": [],
+    "fullscreen": ["self"],
+    "geolocation": [],
+    "gyroscope": [],
+    "hid": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "publickey-credentials-create": [],
+    "publickey-credentials-get": [],
+    "screen-wake-lock": [],
+    "serial": [],
+    "usb": [],
+    "xr-spatial-tracking": [],
+}
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-referrer-policy
+# Other sites see no path or query of the portal (check-in codes, searches).
+SECURE_REFERRER_POLICY = "same-origin"
 
 # --- Logging ---------------------------------------------------------------
 

@@ -75,13 +75,40 @@ def live_site(home, live_server):
     return live_server
 
 
+#: What Chromium writes to the console when the Content-Security-Policy blocks
+#: something (a script, a style, an image, a connection, a frame...).
+CSP_CONSOLE_MARKERS = ("Content Security Policy", "Refused to")
+
+
 @pytest.fixture
-def new_page(live_site, browser) -> Iterator[Callable]:
+def csp_violations() -> list[str]:
+    """The Content-Security-Policy violations the tabs of this test reported
+    on their consoles; a test that provokes one on purpose clears the list."""
+    return []
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violations(csp_violations) -> Iterator[None]:
+    """Fail every browser test in which the browser blocked something under
+    the portal's Content-Security-Policy: a page that needs an inline script
+    or style would work in a test without the policy and break for users.
+    Set up before `new_page`, so checked after its tabs are closed."""
+    yield
+    assert not csp_violations, csp_violations
+
+
+@pytest.fixture
+def new_page(live_site, browser, csp_violations) -> Iterator[Callable]:
     """Open a tab in a new Simplified Chinese context; keyword arguments go to
     browser.new_context (viewport, java_script_enabled...). Each tab fails the
-    test on a server error or an uncaught JavaScript error."""
+    test on a server error, an uncaught JavaScript error or (no_csp_violations)
+    a Content-Security-Policy violation."""
     contexts = []
     errors: list[str] = []
+
+    def console(message) -> None:  # type: ignore[no-untyped-def]
+        if any(marker in message.text for marker in CSP_CONSOLE_MARKERS):
+            csp_violations.append(f"{message.text} (on {message.location.get('url')})")
 
     def open_page(**options):  # type: ignore[no-untyped-def]
         settings = {
@@ -95,6 +122,7 @@ def new_page(live_site, browser) -> Iterator[Callable]:
         contexts.append(context)
         tab = context.new_page()
         tab.on("pageerror", lambda error: errors.append(f"JavaScript: {error}"))
+        tab.on("console", console)
         tab.on(
             "response",
             lambda response: (

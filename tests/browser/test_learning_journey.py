@@ -87,7 +87,9 @@ def test_sign_up_enrol_learn_and_complete_a_course(page, course):
     assert_no_serious_axe_violations(page)
     player = page.locator("video")
     player.evaluate("v => { v.muted = true; v.playbackRate = 1.5; return v.play(); }")
-    page.wait_for_function("document.querySelector('video').ended", timeout=40_000)
+    page.wait_for_function(
+        "() => document.querySelector('video').ended", timeout=40_000
+    )
     page.wait_for_timeout(500)
     page.reload()
     expect(page.get_by_text("您已完成本课时")).to_be_visible()

@@ -4,9 +4,14 @@ from django.urls import path
 
 import portal.converters  # noqa: F401 - registers <id:…>
 from portal.events.checkin import views
+from portal.security_headers import permissions_policy
+
+# The only pages allowed the camera (Permissions-Policy): the scanner reads QR
+# codes with BarcodeDetector from the phone's camera.
+checkin = permissions_policy(camera=["self"])(views.checkin)
 
 urlpatterns = [
     # The QR code on a registration opens this with ?code=…
-    path("check-in/", views.checkin, name="checkin"),
-    path("check-in/<id:event_id>/", views.checkin, name="checkin_event"),
+    path("check-in/", checkin, name="checkin"),
+    path("check-in/<id:event_id>/", checkin, name="checkin_event"),
 ]
