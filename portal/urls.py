@@ -1,6 +1,6 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
@@ -21,6 +21,9 @@ urlpatterns = [
     # Before the admins' own URLs, so that these replace their login views.
     path("admin/login/", views.admin_login_redirect, name="wagtailadmin_login"),
     path("django-admin/login/", views.admin_login_redirect),
+    # Wagtail's admin password reset (Django's views, one of which can sign
+    # the user in): allauth's reset instead, which never does.
+    re_path(r"^admin/password_reset/", views.password_reset_redirect),
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
@@ -49,6 +52,14 @@ urlpatterns += i18n_patterns(
     path("expert/", include("talentpool.applications.urls")),
     path("events/", include("portal.events.urls")),
     path("subscriptions/", include("portal.subscriptions.urls")),
+    # Before Wagtail's own: its front-end login is Django's LoginView (a
+    # password alone would do), and its page-password form needs a limit.
+    path("_util/login/", views.frontend_login_redirect, name="wagtailcore_login"),
+    path(
+        "_util/authenticate_with_password/<int:page_view_restriction_id>/<int:page_id>/",
+        views.page_password,
+        name="wagtailcore_authenticate_with_password",
+    ),
     path("", include(wagtail_urls)),
     prefix_default_language=False,
 )

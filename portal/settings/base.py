@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "portal.middleware.StaffMFARequiredMiddleware",
+    "portal.middleware.StaffMFAMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
 ]
 
@@ -369,6 +369,8 @@ PORTAL_DJANGO_TASKS = [
 WAGTAIL_SITE_NAME = env.str("WAGTAIL_SITE_NAME", default="知识产权培训与人才库")
 WAGTAILADMIN_BASE_URL = env.str("BASE_URL", default="http://127.0.0.1:8000")
 WAGTAILADMIN_LOGIN_URL = "account_login"
+# Pages restricted to signed-in users send visitors to allauth's login too.
+WAGTAIL_FRONTEND_LOGIN_URL = "account_login"
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False
 WAGTAILUSERS_PASSWORD_ENABLED = False
@@ -562,6 +564,8 @@ PORTAL_TALENT_RATE_LIMITS = {
     "profile": env.str("TALENT_PROFILE_RATE", default="60/m"),
     "api": env.str("TALENT_API_RATE", default="60/m"),
 }
+# Wagtail's form for password-protected pages, per client address.
+PORTAL_PAGE_PASSWORD_RATE = env.str("PAGE_PASSWORD_RATE", default="10/m")
 # Contact requests one enterprise may send a day (Asia/Shanghai days); an
 # enterprise's own cap, set by a reviewer, wins.
 PORTAL_TALENT_DAILY_REQUESTS = env.int("TALENT_DAILY_REQUESTS", default=5)
