@@ -95,7 +95,7 @@ def applicant():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def reviewer():  # type: ignore[no-untyped-def]
-    return StaffFactory(email="reviewer@example.org", mfa=False)
+    return StaffFactory(email="reviewer@example.org")
 
 
 @pytest.fixture
