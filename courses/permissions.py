@@ -18,13 +18,13 @@ from courses.models import (
     LessonPage,
     SharedContent,
 )
+from portal import staff
 
 
 def is_course_staff(user) -> bool:  # type: ignore[no-untyped-def]
-    return bool(
-        user.is_authenticated
-        and (user.is_superuser or user.has_perm("wagtailadmin.access_admin"))
-    )
+    # has_perm, not is_superuser: it answers False to staff whose session has
+    # not proved MFA (portal.staff), superusers included.
+    return bool(user.is_authenticated and user.has_perm("wagtailadmin.access_admin"))
 
 
 def can_view_lesson(*, user, lesson) -> bool:  # type: ignore[no-untyped-def]
@@ -43,6 +43,10 @@ def lesson_access_response(*, request: HttpRequest, lesson) -> HttpResponse | No
         return None
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    # Staff see every lesson, once this session has proved MFA.
+    denied = staff.mfa_required_response(request)
+    if denied is not None:
+        return denied
     messages.info(request, _("Enrol in the course to open its lessons."))
     return redirect(lesson.get_parent().url)
 
@@ -100,8 +104,6 @@ def can_see_file(*, user, target) -> bool:  # type: ignore[no-untyped-def]
         return True
     if not user.is_authenticated:
         return False
-    if user.is_superuser:
-        return True
 
     # The lessons that use the file, then their courses (each lesson's parent
     # page), all inside one query.

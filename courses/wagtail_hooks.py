@@ -11,6 +11,7 @@ from courses import (
     admin_reports,  # noqa: F401
 )
 from courses.permissions import can_see_file  # noqa: E402
+from portal import staff  # noqa: E402
 
 
 @hooks.register("before_serve_document")  # Wagtail's /documents/ view
@@ -19,6 +20,11 @@ def protect_lesson_files(target, request):  # type: ignore[no-untyped-def]
     # Not found, rather than forbidden: whoever may not see a lesson file
     # does not learn that it exists either.
     if not can_see_file(user=request.user, target=target):
+        # Staff see every file once this session has proved MFA: send them
+        # to prove it rather than answer "not found".
+        denied = staff.mfa_required_response(request)
+        if denied is not None:
+            return denied
         raise Http404
 
 

@@ -116,7 +116,9 @@ def for_request(request: HttpRequest) -> RequestFrame:
         if entry is not None and entry[0] == version:
             may_use_admin = entry[1]
         else:
-            may_use_admin = user.has_perm("wagtailadmin.access_admin")
+            # Held, not usable: the link is shown to staff who have not yet
+            # proved MFA in this session too; the admin asks for it.
+            may_use_admin = user.holds_perm("wagtailadmin.access_admin")
             cache.set(
                 admin_access_key(user.pk),
                 (version, may_use_admin),

@@ -1,49 +1,36 @@
-"""Keeps staff without a second factor out of the admin screens."""
+"""Staff powers need a session that proved its second factor (portal.staff)."""
 
 from collections.abc import Callable
 
-from allauth.mfa.utils import is_mfa_enabled
-
-from django.contrib import messages
+from django.contrib.auth.middleware import get_user
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
-from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.functional import SimpleLazyObject
 
+from portal import staff
+
+# Wagtail's and Django's admins: every view in them is a staff power, and
+# neither asks Django's permission question everywhere (superusers pass
+# their checks by the flag), so the whole prefix is guarded here.
 ADMIN_PREFIXES = ("/admin/", "/django-admin/")
 
 
-def needs_mfa_for_admin(user) -> bool:  # type: ignore[no-untyped-def]
-    """True for a signed-in user who may use an admin but has no authenticator."""
-    if not user.is_authenticated:
-        return False
-    may_use_admin = (
-        user.is_staff or user.is_superuser or user.has_perm("wagtailadmin.access_admin")
-    )
-    return may_use_admin and not is_mfa_enabled(user)
+class StaffMFAMiddleware:
+    """Mark the request's user with whether this session proved MFA, and send
+    staff who have not proved it from the admins to do so.
 
-
-class StaffMFARequiredMiddleware:
-    """Redirect staff without TOTP to set it up before any admin page.
-
-    Staff are anyone who may use Wagtail's or Django's admin. The admins' own
-    login paths are replaced by allauth's login in portal.urls, so every way in
-    passes allauth's rate limits and its MFA stage.
+    After AuthenticationMiddleware: the user stays lazy, and the session is
+    read only when something asks for the user.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(ADMIN_PREFIXES) and needs_mfa_for_admin(
-            request.user
-        ):
-            messages.warning(
-                request,
-                _(
-                    "Staff must set up two-factor authentication before using the "
-                    "administration."
-                ),
-            )
-            return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
+        request.user = SimpleLazyObject(  # type: ignore[assignment]
+            lambda: staff.mark_request_user(request, get_user(request))
+        )
+        if request.path_info.startswith(ADMIN_PREFIXES):
+            response = staff.mfa_required_response(request)
+            if response is not None:
+                return response
         return self.get_response(request)

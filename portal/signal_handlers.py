@@ -1,7 +1,8 @@
-"""Forget cached frame parts (portal.frame) when what they show changes.
+"""Forget cached frame parts (portal.frame) when what they show changes, and
+note in the session when staff set up their second factor (portal.staff).
 
-Handlers delete cache entries (at once and again on commit); they
-never write rows. Connected in PortalConfig.ready().
+Handlers delete cache entries (at once and again on commit) or write to the
+session; they never write rows. Connected in PortalConfig.ready().
 """
 
 from django.contrib.auth.models import Group, Permission
@@ -35,7 +36,16 @@ def _user_changed(sender, instance, **kwargs) -> None:  # type: ignore[no-untype
 
 
 def connect() -> None:
+    from allauth.mfa.signals import authenticator_added
+
     from django.contrib.auth import get_user_model
+
+    from portal import staff
+
+    # Setting up an authenticator proves it for the session (portal.staff).
+    authenticator_added.connect(
+        staff.authenticator_added, dispatch_uid="portal_staff_authenticator_added"
+    )
 
     from portal.models import SiteSettings
 

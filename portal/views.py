@@ -14,6 +14,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from wagtail import views as wagtail_views
+
 from portal import http, selectors, services
 from portal.forms import AccountDeleteForm, ProfileForm, SiteSearchForm
 
@@ -84,13 +86,39 @@ def search(request: HttpRequest) -> HttpResponse:
     )
 
 
-def admin_login_redirect(request: HttpRequest) -> HttpResponseRedirect:
-    """Wagtail's and Django's admin login pages, replaced: neither accepts a
-    password; both send the visitor to allauth's login (rate limits, MFA)."""
-    next_url = http.safe_next(request, "/admin/")
+def login_redirect(request: HttpRequest, *, default_next: str) -> HttpResponseRedirect:
+    """Send the visitor to allauth's login (its rate limits, e-mail
+    verification and MFA stage), keeping a `next` that stays on this site."""
+    next_url = http.safe_next(request, default_next)
     return HttpResponseRedirect(
         f"{reverse('account_login')}?{urlencode({'next': next_url})}"
     )
+
+
+def admin_login_redirect(request: HttpRequest) -> HttpResponseRedirect:
+    """Wagtail's and Django's admin login pages, replaced: neither accepts a
+    password; both send the visitor to allauth's login."""
+    return login_redirect(request, default_next="/admin/")
+
+
+def password_reset_redirect(request: HttpRequest) -> HttpResponseRedirect:
+    """Wagtail's admin password reset pages, replaced by allauth's."""
+    return HttpResponseRedirect(reverse("account_reset_password"))
+
+
+def frontend_login_redirect(request: HttpRequest) -> HttpResponseRedirect:
+    """Wagtail's front-end login (`_util/login/`, Django's plain LoginView,
+    where a password alone would sign anyone in), replaced likewise."""
+    return login_redirect(request, default_next="/")
+
+
+# Wagtail's form for pages an editor protected with a shared password: the
+# password is checked by Wagtail, at most this often per client address.
+page_password = http.rate_limit(
+    "page_password",
+    rate=lambda: settings.PORTAL_PAGE_PASSWORD_RATE,
+    method="POST",
+)(wagtail_views.authenticate_with_password)
 
 
 def health(request: HttpRequest) -> JsonResponse:

@@ -1,5 +1,7 @@
 """Fixtures shared by the whole suite."""
 
+import time
+
 import pytest
 
 from django.conf import settings
@@ -44,6 +46,34 @@ def _clear_cache(request):
     yield
     if uses_db:
         cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_mfa(monkeypatch):
+    """`client.force_login(user)` stands for a completed sign-in. For a user
+    with an authenticator, a real sign-in passes allauth's MFA stage, which
+    records it in the session (portal.staff reads that record); so here too.
+    A user without one gets a session without MFA, as in life. Tests of the
+    MFA rules themselves sign in through the real forms."""
+    from allauth.account.authentication import AUTHENTICATION_METHODS_SESSION_KEY
+    from allauth.mfa.utils import is_mfa_enabled
+
+    from django.test import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):  # type: ignore[no-untyped-def]
+        original(self, user, backend)
+        if user.pk is not None and is_mfa_enabled(user):
+            session = self.session
+            session["account_authentication_methods_user"] = str(user.pk)
+            session[AUTHENTICATION_METHODS_SESSION_KEY] = [
+                {"method": "password", "at": time.time()},
+                {"method": "mfa", "at": time.time(), "type": "totp"},
+            ]
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @pytest.fixture

@@ -35,9 +35,27 @@ class UserFactory(factory.django.DjangoModelFactory):
             )
 
 
+def activate_totp(user: User) -> str:
+    """Give `user` a TOTP authenticator, as every staff member must have; a
+    later `client.force_login(user)` then counts as a sign-in that passed the
+    MFA stage (tests/conftest.py). Returns the secret."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
 class StaffFactory(UserFactory):
+    """A superuser with TOTP set up; `StaffFactory(mfa=False)` for one without."""
+
     is_staff = True
     is_superuser = True
+
+    @factory.post_generation
+    def mfa(self, create, extracted, **kwargs):  # type: ignore[no-untyped-def]
+        if create and extracted is not False:
+            activate_totp(self)
 
 
 class StandardPageFactory(wagtail_factories.PageFactory):

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from courses.certificates import badges, rendering, selectors
 from courses.certificates.forms import CertificateLookupForm
 from courses.models import Certificate
-from portal import http
+from portal import http, staff
 
 logger = logging.getLogger(__name__)
 
@@ -132,19 +132,26 @@ def _unavailable(
 @login_required
 @require_safe
 def download(request: HttpRequest, certificate_id: int) -> HttpResponse:
-    """The PDF for its owner, or an administrator; 404 for anyone else.
+    """The PDF for its owner, or for staff with the certificate view permission
+    (the admin's own PDF view asks the same) in a session that proved MFA;
+    404 for anyone else, so ids reveal nothing.
 
     A learner is not handed the PDF of a revoked or superseded certificate
-    (410, with the reason or the replacement); an administrator is, for the
-    record. Not rendered yet: 202 and a page saying it is being prepared.
+    (410, with the reason or the replacement); staff are, for the record. Not
+    rendered yet: 202 and a page saying it is being prepared.
     """
     certificate = (
         Certificate.objects.select_related("superseded_by")
         .filter(pk=certificate_id)
         .first()
     )
-    is_admin = request.user.has_perm("wagtailadmin.access_admin")
-    if certificate is None or not (certificate.user_id == request.user.pk or is_admin):
+    own = certificate is not None and certificate.user_id == request.user.pk
+    if not own:
+        denied = staff.mfa_required_response(request)
+        if denied is not None:
+            return denied
+    is_admin = request.user.has_perm("courses.view_certificate")
+    if certificate is None or not (own or is_admin):
         raise Http404
     if not is_admin and certificate.status != Certificate.Status.VALID:
         return _unavailable(request, certificate, certificate.status, 410)

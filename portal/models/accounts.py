@@ -92,3 +92,35 @@ class User(AbstractUser):
 
     def get_short_name(self) -> str:
         return self.real_name or self.email.split("@")[0]
+
+    # --- staff powers need a session that proved MFA (portal.staff) ---------
+
+    @property
+    def staff_powers(self) -> bool:
+        """Whether this user's permissions count in the current request: False
+        while the request's session has not proved its second factor (set by
+        portal.middleware.StaffMFAMiddleware); True outside requests."""
+        check = self.__dict__.get("_staff_powers_check")
+        if check is None:
+            return True
+        if "_staff_powers" not in self.__dict__:
+            self.__dict__["_staff_powers"] = bool(check())
+        return self.__dict__["_staff_powers"]
+
+    def has_perm(self, perm, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return self.staff_powers and super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        return self.staff_powers and super().has_module_perms(app_label)
+
+    def __getstate__(self) -> dict:
+        # The mark belongs to one request: never pickled with the user.
+        state = super().__getstate__()
+        state.pop("_staff_powers_check", None)
+        state.pop("_staff_powers", None)
+        return state
+
+    def holds_perm(self, perm: str) -> bool:
+        """The permission the user holds, whether or not this session proved
+        MFA (for showing the way to the admin, never for using it)."""
+        return super().has_perm(perm)

@@ -22,6 +22,21 @@ def sign_in(tab, email: str, password: str = FACTORY_PASSWORD) -> None:  # type:
     tab.wait_for_url(re.compile(r"/accounts/profile/$"))
 
 
+def sign_in_with_code(tab, email: str, secret: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign in as staff do: password, then the code from their authenticator
+    (allauth's MFA stage); ends on the profile."""
+    from tests.portal.test_admin_access import current_code
+
+    tab.goto("/accounts/login/")
+    field(tab, "电子邮件").fill(email)
+    field(tab, "密码").fill(FACTORY_PASSWORD)
+    tab.get_by_role("main").get_by_role("button", name="登录").click()
+    tab.wait_for_url(re.compile(r"/accounts/2fa/authenticate/$"))
+    tab.locator("input[name=code]").fill(current_code(secret))
+    tab.get_by_role("main").get_by_role("button", name="登录").click()
+    tab.wait_for_url(re.compile(r"/accounts/profile/$"))
+
+
 def field(tab, label: str):  # type: ignore[no-untyped-def]
     """The form control whose <label> reads `label`, with or without the
     required-field asterisk; "密码" does not match "密码（重复）"."""

@@ -48,7 +48,7 @@ def totp_code(secret: str) -> str:
 
 
 def test_an_editor_schedules_a_campaign_and_the_home_page_switches(page, home):
-    staff = StaffFactory(email="bianji@example.org", real_name="编辑")
+    staff = StaffFactory(email="bianji@example.org", real_name="编辑", mfa=False)
     secret = generate_totp_secret()
     TOTP.activate(staff, secret)
     now = timezone.now()

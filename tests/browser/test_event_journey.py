@@ -22,9 +22,13 @@ from wagtail.models import GroupPagePermission
 
 from courses.models import HoursLedgerEntry
 from portal.events.models import Registration
-from tests.browser.helpers import assert_no_serious_axe_violations, sign_in
+from tests.browser.helpers import (
+    assert_no_serious_axe_violations,
+    sign_in,
+    sign_in_with_code,
+)
 from tests.events.factories import EventIndexPageFactory, EventPageFactory
-from tests.factories import UserFactory
+from tests.factories import UserFactory, activate_totp
 
 pytestmark = [
     pytest.mark.browser,
@@ -61,6 +65,8 @@ def organiser(event):  # type: ignore[no-untyped-def]
         ),
     )
     user.groups.add(group)
+    # Staff powers need a second factor: the organiser has an authenticator.
+    user.totp_secret = activate_totp(user)
     return user
 
 
@@ -81,7 +87,7 @@ def test_an_organiser_checks_a_registrant_in_on_a_phone_and_the_hours_show(
     new_page, event, organiser, registration, screenshot
 ):
     phone = new_page(viewport=PHONE, is_mobile=True, has_touch=True)
-    sign_in(phone, organiser.email)
+    sign_in_with_code(phone, organiser.email, organiser.totp_secret)
     phone.goto("/events/check-in/")
     assert_no_serious_axe_violations(phone)
     phone.get_by_role("link", name=TITLE).click()
@@ -128,7 +134,7 @@ def test_the_typed_form_works_without_javascript(
     new_page, event, organiser, registration
 ):
     phone = new_page(viewport=PHONE, java_script_enabled=False)
-    sign_in(phone, organiser.email)
+    sign_in_with_code(phone, organiser.email, organiser.totp_secret)
     # The registration's QR link: the code is filled in, nothing is recorded
     # until the organiser confirms.
     phone.goto(f"/events/check-in/?code={registration.code}")

@@ -90,7 +90,7 @@ def upload(tab, filename: str, rows: list[list[str]]) -> None:  # type: ignore[n
 
 @pytest.fixture
 def administrator() -> tuple[str, str]:
-    staff = StaffFactory(email="rencai@example.org", real_name="周静")
+    staff = StaffFactory(email="rencai@example.org", real_name="周静", mfa=False)
     secret = generate_totp_secret()
     TOTP.activate(staff, secret)
     return staff.email, secret

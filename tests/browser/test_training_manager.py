@@ -92,7 +92,7 @@ def training_class(home) -> TrainingClass:
 @pytest.fixture
 def manager() -> tuple[str, str]:
     """A staff member with an authenticator app: (e-mail, TOTP secret)."""
-    staff = StaffFactory(email="peixun@example.org", real_name="陈敏")
+    staff = StaffFactory(email="peixun@example.org", real_name="陈敏", mfa=False)
     secret = generate_totp_secret()
     TOTP.activate(staff, secret)
     return staff.email, secret

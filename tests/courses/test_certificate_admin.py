@@ -42,7 +42,7 @@ TEMPLATES = "wagtailsnippets_courses_certificatetemplate"
 
 def staff_with_mfa(**kwargs):  # type: ignore[no-untyped-def]
     """Staff whose second factor is set up, so the admin lets them in."""
-    staff = StaffFactory(**kwargs)
+    staff = StaffFactory(**kwargs, mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     return staff
 

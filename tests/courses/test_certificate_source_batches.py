@@ -115,7 +115,7 @@ def test_the_sweep_leaves_event_requests_for_their_bulk_run(
 class TestAdmin:
     @pytest.fixture
     def admin(self, client, home):  # type: ignore[no-untyped-def]
-        staff = StaffFactory()
+        staff = StaffFactory(mfa=False)
         TOTP.activate(staff, generate_totp_secret())
         client.force_login(staff)
         return client

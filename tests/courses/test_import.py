@@ -385,7 +385,7 @@ def test_an_invited_trainee_can_set_a_password_from_the_link(
 
 @pytest.fixture
 def manager_client(client, home):
-    staff = StaffFactory()
+    staff = StaffFactory(mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     client.force_login(staff)
     return client
@@ -514,7 +514,7 @@ def test_only_csv_and_xlsx_files_are_accepted(manager_client, training_class):
 
 
 def test_only_managers_with_the_change_permission_import(client, training_class):
-    staff = StaffFactory(is_superuser=False)
+    staff = StaffFactory(is_superuser=False, mfa=False)
     staff.user_permissions.add(
         Permission.objects.get(
             codename="access_admin", content_type__app_label="wagtailadmin"

@@ -339,7 +339,7 @@ def test_monthly_activity_and_year_totals(data):
 
 
 def staff_with_mfa(**kwargs):  # type: ignore[no-untyped-def]
-    staff = StaffFactory(**kwargs)
+    staff = StaffFactory(**kwargs, mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     return staff
 

@@ -20,7 +20,7 @@ from portal.events.checkin import services
 from portal.events.checkin.selectors import code_from_input
 from portal.events.models import Registration
 from tests.events.factories import EventIndexPageFactory, EventPageFactory, shanghai
-from tests.factories import StaffFactory, UserFactory
+from tests.factories import StaffFactory, UserFactory, activate_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +50,7 @@ def register(event, user=None, status=Registration.Status.CONFIRMED):  # type: i
 
 
 def staff_with_mfa(**kwargs):  # type: ignore[no-untyped-def]
-    staff = StaffFactory(**kwargs)
+    staff = StaffFactory(**kwargs, mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     return staff
 
@@ -93,6 +93,7 @@ def organiser(index):  # type: ignore[no-untyped-def]
         ),
     )
     user.groups.add(group)
+    activate_totp(user)
     return user
 
 
@@ -407,7 +408,7 @@ class TestPermission:
         self, client, event, trainee
     ):
         registration = register(event, trainee)
-        client.force_login(StaffFactory())
+        client.force_login(StaffFactory(mfa=False))
         response = client.post(reverse("events:checkin"), {"code": registration.code})
         assert response.status_code == 302 and "2fa" in response["Location"]
         assert nothing_recorded(registration)

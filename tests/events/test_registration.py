@@ -656,7 +656,7 @@ def test_reminder_runs_each_morning_in_shanghai(settings):
 
 
 def staff_with_mfa(**kwargs):  # type: ignore[no-untyped-def]
-    staff = StaffFactory(**kwargs)
+    staff = StaffFactory(**kwargs, mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     return staff
 

@@ -61,7 +61,7 @@ def test_admin_sends_anonymous_visitors_to_allauth_login(client, home):
 
 @pytest.mark.parametrize("path", ["/admin/", "/django-admin/"])
 def test_staff_without_mfa_are_sent_to_set_it_up(client, home, path):
-    sign_in(client, StaffFactory())
+    sign_in(client, StaffFactory(mfa=False))
     response = client.get(path)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("mfa_activate_totp"))
@@ -72,7 +72,7 @@ def test_staff_without_mfa_are_sent_to_set_it_up(client, home, path):
 
 
 def test_staff_with_mfa_reach_the_admin(client, home):
-    staff = StaffFactory()
+    staff = StaffFactory(mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     client.force_login(staff)
     assert client.get("/admin/").status_code == 200
@@ -87,7 +87,7 @@ def test_trainees_are_not_asked_for_mfa_and_do_not_reach_the_admin(client, home)
 
 
 def test_staff_login_with_mfa_asks_for_the_code_before_signing_in(client, home):
-    staff = StaffFactory()
+    staff = StaffFactory(mfa=False)
     secret = generate_totp_secret()
     TOTP.activate(staff, secret)
     response = client.post(

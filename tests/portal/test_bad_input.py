@@ -22,7 +22,7 @@ def test_an_oversized_form_post_is_a_translated_400(client, home, settings):
 
 def test_an_oversized_document_upload_is_refused_with_a_message(client, home, settings):
     settings.WAGTAILDOCS_MAX_UPLOAD_SIZE = 1024
-    staff = StaffFactory()
+    staff = StaffFactory(mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     client.force_login(staff)
     upload = SimpleUploadedFile(

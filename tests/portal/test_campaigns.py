@@ -411,7 +411,7 @@ def campaign_form(campaign: CampaignPage, **changes) -> dict:  # type: ignore[no
 def test_the_editor_shows_the_window_error_on_the_field_and_saves_nothing(
     client, home, language
 ):
-    staff = StaffFactory()
+    staff = StaffFactory(mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     profile = UserProfile.get_for_user(staff)
     profile.preferred_language = language
@@ -441,7 +441,7 @@ def test_the_editor_shows_the_window_error_on_the_field_and_saves_nothing(
 
 
 def test_the_editor_saves_a_valid_window(client, home):
-    staff = StaffFactory()
+    staff = StaffFactory(mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     client.force_login(staff)
     campaign = running(home, title="原标题")

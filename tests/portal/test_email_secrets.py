@@ -48,7 +48,7 @@ def admin_pages(client, email: OutgoingEmail) -> str:  # type: ignore[no-untyped
 
 @pytest.fixture
 def superuser_client(client):  # type: ignore[no-untyped-def]
-    superuser = StaffFactory()
+    superuser = StaffFactory(mfa=False)
     TOTP.activate(superuser, generate_totp_secret())
     client.force_login(superuser)
     return client

@@ -68,7 +68,7 @@ def test_demo_content_loads_once_and_includes_the_seed_policy(home, capsys):
     ],
 )
 def test_admin_screens_open_for_administrators(client, home, path):
-    staff = StaffFactory()
+    staff = StaffFactory(mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     client.force_login(staff)
     response = client.get(path, follow=True)

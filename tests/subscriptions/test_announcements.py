@@ -336,7 +336,7 @@ class Refuse:
 @pytest.fixture
 def editor(client, home):  # type: ignore[no-untyped-def]
     """Staff sign in to the admin with two factors."""
-    staff = StaffFactory()
+    staff = StaffFactory(mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     client.force_login(staff)
     return staff

@@ -95,7 +95,7 @@ def applicant():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def reviewer():  # type: ignore[no-untyped-def]
-    return StaffFactory(email="reviewer@example.org")
+    return StaffFactory(email="reviewer@example.org", mfa=False)
 
 
 @pytest.fixture

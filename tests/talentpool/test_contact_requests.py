@@ -452,7 +452,7 @@ def test_administrators_read_the_disclosure_log(client, home, expert, enterprise
     services.contact_disclosures_record(
         requests=[request], viewer=enterprise.registered_by, subject="expert"
     )
-    staff = StaffFactory()
+    staff = StaffFactory(mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     client.force_login(staff)
     log = client.get(reverse("wagtailsnippets_talentpool_contactdisclosure:list"))

@@ -149,7 +149,7 @@ def test_signing_in_is_required(client):
 
 @pytest.fixture
 def reviewer(client, home):  # type: ignore[no-untyped-def]
-    staff = StaffFactory()
+    staff = StaffFactory(mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     assert Authenticator.objects.filter(user=staff).exists()
     client.force_login(staff)

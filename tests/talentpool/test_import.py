@@ -423,7 +423,7 @@ def test_the_command_lists_bad_rows_and_exits_1(tmp_path, capsys):
 
 @pytest.fixture
 def staff_client(client, home):
-    staff = StaffFactory()
+    staff = StaffFactory(mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     client.force_login(staff)
     return client

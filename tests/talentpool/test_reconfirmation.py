@@ -176,7 +176,7 @@ def test_staff_record_the_confirmation_of_an_imported_expert(client, home):
     services.reconfirmation_sweep(now=timezone.now() + MONTH)
     expert.refresh_from_db()
     assert expert.lapsed_at is not None
-    staff = StaffFactory()
+    staff = StaffFactory(mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     client.force_login(staff)
     listing = client.get(reverse("wagtailsnippets_talentpool_expert:list"))

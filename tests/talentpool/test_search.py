@@ -353,7 +353,7 @@ def test_the_reindex_command(pool, capsys):
 
 @pytest.fixture
 def staff_client(client, home):
-    staff = StaffFactory()
+    staff = StaffFactory(mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     client.force_login(staff)
     return client

@@ -197,7 +197,7 @@ def pool(home):  # type: ignore[no-untyped-def]
 
 
 def staff_with_mfa(**kwargs):  # type: ignore[no-untyped-def]
-    staff = StaffFactory(**kwargs)
+    staff = StaffFactory(**kwargs, mfa=False)
     TOTP.activate(staff, generate_totp_secret())
     return staff
 

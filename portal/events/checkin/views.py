@@ -19,15 +19,14 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from portal import staff
 from portal.events.checkin import selectors, services
 from portal.events.checkin.forms import CheckInForm
 from portal.events.models import EventPage, Registration
-from portal.middleware import needs_mfa_for_admin
 
 #: Where the result of a check-in waits for the page after the redirect.
 RESULT_KEY = "events_checkin_result"
@@ -75,9 +74,10 @@ def checkin(request: HttpRequest, event_id: int | None = None) -> HttpResponse:
     user = request.user
     if not user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    if needs_mfa_for_admin(user):
-        # The same rule as the admin: staff act only with a second factor.
-        return redirect(f"{reverse('mfa_activate_totp')}?next={request.path}")
+    # The same rule as the admin: staff act only in a session that proved MFA.
+    denied = staff.mfa_required_response(request)
+    if denied is not None:
+        return denied
     event = None
     if event_id is not None:
         event = get_object_or_404(EventPage, pk=event_id)
