@@ -6,6 +6,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+import portal.converters  # noqa: F401 - registers <id:…>
 from courses.certificates import urls as certificate_urls
 from portal import feeds, media, security_headers, views
 
@@ -56,7 +57,7 @@ urlpatterns += i18n_patterns(
     # password alone would do), and its page-password form needs a limit.
     path("_util/login/", views.frontend_login_redirect, name="wagtailcore_login"),
     path(
-        "_util/authenticate_with_password/<int:page_view_restriction_id>/<int:page_id>/",
+        "_util/authenticate_with_password/<id:page_view_restriction_id>/<id:page_id>/",
         views.page_password,
         name="wagtailcore_authenticate_with_password",
     ),
