@@ -67,15 +67,19 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.urls.resolvers import LocalePrefixPattern
+from django.utils import translation
 from django.utils.regex_helper import normalize
 
 from wagtail.models import get_page_models
 
+from portal import frame
 from tests.portal import access_world
 
 pytestmark = pytest.mark.django_db
@@ -424,6 +428,16 @@ def world(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
             atomic.__exit__(None, None, None)
 
 
+@pytest.fixture(autouse=True)
+def _site_frame(world):  # type: ignore[no-untyped-def]
+    """The site's frame (settings, menu) in the cache, as in production:
+    each test starts with an empty cache, and the requests' own writes to it
+    are rolled back with them (the cache is a table without Redis)."""
+    for language, _ in settings.LANGUAGES:
+        with translation.override(language):
+            frame.for_request(RequestFactory().get("/"))
+
+
 def samples(world: dict) -> dict[str, dict]:
     """Parameter values per row key (or pattern key); "*" for every row."""
     w, pages = world, world["pages"]
@@ -651,8 +665,6 @@ def test_every_url_pattern_has_a_row():
 def test_every_page_type_and_route_has_a_row(world):
     """Wagtail's one pattern serves every page type (and routable pages'
     sub-routes): each needs a wagtail_serve[...] row with a sample page."""
-    from django.test import RequestFactory
-
     from wagtail.models import Page
 
     served: dict[type, set] = {}
