@@ -187,6 +187,7 @@ def build() -> dict:
     catalogue = CourseIndexPageFactory(parent=home)
     course = CoursePageFactory(parent=catalogue, slug="patents")
     quiz_block = quiz()
+    video_block = video(lesson_file)
     lesson = LessonPageFactory(
         parent=course,
         slug="l1",
@@ -195,7 +196,7 @@ def build() -> dict:
                 f'流程：</p><embed embedtype="image" id="{lesson_image.pk}" '
                 f'format="fullwidth" alt="流程图"/><p>'
             ),
-            video(lesson_file),
+            video_block,
             quiz_block,
         ],
     )
@@ -278,6 +279,7 @@ def build() -> dict:
         public_image=public_image,
         artwork=artwork,
         quiz_key=quiz_block["id"],
+        video_key=video_block["id"],
         attempt=attempt,
         others_certificate=others_certificate,
         own_certificate=own_certificate,

@@ -43,8 +43,9 @@ Outcomes:
            "not yours": ids reveal nothing), 405 wrong method, 410 gone
     -      not requested (the admins' families: see below)
 
-`via` is the method: GET, or POST (an empty form; the test client does not
-check CSRF) for views that only accept POST. Each request runs in a
+`via` is the method: GET, or POST (an empty form, or a sample one where
+an empty form would stop at its validation; the test client does not check
+CSRF) for views that only accept POST. Each request runs in a
 transaction rolled back afterwards, from the role's original cookies and an
 empty cache, so no answer depends on an earlier one; and a refusal
 (log, mfa, 4xx) must write nothing to the database.
@@ -175,8 +176,8 @@ courses:my_learning                    GET  log ok  ok  ok  ok     ok  ok  ok  o
 courses:enrol                          POST log go  did did did    did did did did did
 # Not completable yet (a quiz), and not enrolled: nothing written.
 courses:complete                       POST log go  go  go  go     go  go  go  go  go
-# An empty heartbeat is bad input for everyone (tests/courses: the rules).
-courses:heartbeat                      POST log 400 400 400 400    400 400 400 400 400
+# A video's progress: the enrolled learner's alone (400: "enrol first").
+courses:heartbeat                      POST log ok  400 400 400    400 400 400 400 400
 courses:quiz_start                     POST log go  go  go  go     go  go  go  go  go
 # Only the attempt's owner submits it; others are sent away, nothing written.
 courses:quiz_submit                    POST log did go  go  go     go  go  go  go  go
@@ -197,9 +198,10 @@ contacts:request_new                   GET  log ok  ok  ok  ok     ok  ok  ok  o
 contacts:sent                          GET  log ok  ok  ok  ok     ok  ok  ok  ok  ok
 contacts:withdraw                      POST log go  did go  go     go  go  go  go  go
 contacts:received                      GET  log ok  ok  ok  ok     ok  ok  ok  ok  ok
-contacts:accept                        POST log go  go  go  go     go  go  go  go  go
+# Only the addressed expert answers a request; the others: nothing written.
+contacts:accept                        POST log go  go  did go     go  go  go  go  go
 contacts:decline                       POST log go  go  did go     go  go  go  go  go
-contacts:pause                         POST log go  go  go  go     go  go  go  go  go
+contacts:pause                         POST log go  go  did go     go  go  go  go  go
 expert_applications:start              GET  log go  go  go  go     go  go  go  go  go
 expert_applications:apply              GET  log ok  ok  go  ok     ok  ok  ok  ok  ok
 expert_applications:status             GET  log go  go  go  go     go  go  go  go  go
@@ -468,6 +470,12 @@ def samples(world: dict) -> dict[str, dict]:
         },
         "events:registration_detail": {"code": w["registration"].code},
         "wagtailadmin_pages:edit": {"page_id": pages["lesson"].pk},
+        # Complete forms, so that the request reaches the access check.
+        "contacts:accept": {"form": {"no_conflict": "on"}},
+        "contacts:pause": {"form": {"paused": "1"}},
+        "courses:heartbeat": {
+            "json": {"video": w["video_key"], "from": 0, "to": 5, "duration": 60}
+        },
         "certificate_admin:pdf": {"pk": certificate.pk},
         "talentpool_statistics:experts_export": {"?": "?export=csv"},
         "events:registration_qr": {"code": w["registration"].code},
@@ -565,7 +573,13 @@ ADDRESSES = (
 )
 
 
-def ask(role: access_world.Role, via: str, path: str) -> tuple[str, list[str], str]:
+def ask(
+    role: access_world.Role,
+    via: str,
+    path: str,
+    json: dict | None = None,
+    form: dict | None = None,
+) -> tuple[str, list[str], str]:
     """The outcome of one request, the records it wrote, and a description of
     the response for messages. Nothing of it stays: rolled back."""
     role.client.cookies = SimpleCookie()
@@ -580,9 +594,17 @@ def ask(role: access_world.Role, via: str, path: str) -> tuple[str, list[str], s
         with CaptureQueriesContext(connection) as queries:
             # Each request from its own address: per-address rate limits
             # (kept in Redis across rolled-back requests) never add up here.
-            response = getattr(role.client, via.lower())(
-                path, REMOTE_ADDR=next(ADDRESSES)
-            )
+            if json is not None:
+                response = role.client.post(
+                    path,
+                    json,
+                    content_type="application/json",
+                    REMOTE_ADDR=next(ADDRESSES),
+                )
+            else:
+                response = getattr(role.client, via.lower())(
+                    path, form or {}, REMOTE_ADDR=next(ADDRESSES)
+                )
         transaction.set_rollback(True)
     writes = [
         q["sql"][:100]
@@ -627,7 +649,9 @@ def check(
             for name in nomfa if column == "nomfa" else COLUMNS[column]:
                 role = world["roles"][name]
                 want = expected_for(row, column, role)
-                got, writes, seen = ask(role, row.via, path)
+                got, writes, seen = ask(
+                    role, row.via, path, values.get("json"), values.get("form")
+                )
                 if got != want:
                     problems.append(
                         f"{row.via} {path} as {name}: expected {want}, "
