@@ -46,9 +46,9 @@ Outcomes:
 `via` is the method: GET, or POST (an empty form, or a sample one where
 an empty form would stop at its validation; the test client does not check
 CSRF) for views that only accept POST. Each request runs in a
-transaction rolled back afterwards, from the role's original cookies and an
-empty cache, so no answer depends on an earlier one; and a refusal
-(log, mfa, 4xx) must write nothing to the database.
+transaction rolled back afterwards, from the role's original cookies and
+session, so no answer depends on an earlier one; and a refusal (log, mfa,
+4xx) must write nothing to the database, as "go" says by its definition.
 
 A key is the pattern's name (namespace:name), or for an unnamed pattern its
 view's dotted path; `key[variant]` rows request one pattern with different
