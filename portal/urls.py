@@ -27,6 +27,11 @@ urlpatterns = [
     re_path(r"^admin/password_reset/", views.password_reset_redirect),
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
+    path(
+        "documents/authenticate_with_password/<id:restriction_id>/",
+        views.document_password,
+        name="wagtaildocs_authenticate_with_password",
+    ),
     path("documents/", include(wagtaildocs_urls)),
     path("api/v1/certificates/", include(certificate_urls.api_urlpatterns)),
     path("api/v1/experts/", include("talentpool.urls")),

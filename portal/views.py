@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from wagtail import views as wagtail_views
+from wagtail.documents.views import serve as wagtail_document_views
 
 from portal import http, selectors, services
 from portal.forms import AccountDeleteForm, ProfileForm, SiteSearchForm
@@ -112,13 +113,19 @@ def frontend_login_redirect(request: HttpRequest) -> HttpResponseRedirect:
     return login_redirect(request, default_next="/")
 
 
-# Wagtail's form for pages an editor protected with a shared password: the
-# password is checked by Wagtail, at most this often per client address.
-page_password = http.rate_limit(
+# Wagtail's forms for pages and document collections an editor protected with
+# a shared password: Wagtail checks it, at most this often per client address.
+# The same for documents in a password-protected collection: one count for
+# both forms, so a guesser cannot double the rate by switching between them.
+_limit_password_forms = http.rate_limit(
     "page_password",
     rate=lambda: settings.PORTAL_PAGE_PASSWORD_RATE,
     method="POST",
-)(wagtail_views.authenticate_with_password)
+)
+page_password = _limit_password_forms(wagtail_views.authenticate_with_password)
+document_password = _limit_password_forms(
+    wagtail_document_views.authenticate_with_password
+)
 
 
 def health(request: HttpRequest) -> JsonResponse:

@@ -22,7 +22,7 @@ from django.urls import (
 )
 from django.utils import translation
 
-from wagtail.models import PageViewRestriction
+from wagtail.models import Collection, CollectionViewRestriction, PageViewRestriction
 
 from tests.factories import StaffFactory, StandardPageFactory, UserFactory
 from tests.portal.test_admin_access import PASSWORD, current_code
@@ -104,6 +104,21 @@ def test_page_passwords_are_rate_limited(client, home):
     assert 429 in statuses
     # Past the limit, even the right password is not checked.
     right = client.post(url, {"password": "secret-2027", "return_url": page.url})
+    assert right.status_code == 429
+
+
+def test_collection_passwords_share_the_limit(client, home):
+    collection = Collection.get_first_root_node().add_child(name="内部资料")
+    restriction = CollectionViewRestriction.objects.create(
+        collection=collection, restriction_type="password", password="secret-2027"
+    )
+    url = reverse("wagtaildocs_authenticate_with_password", args=[restriction.pk])
+    statuses = [
+        client.post(url, {"password": f"guess-{n}", "return_url": "/"}).status_code
+        for n in range(12)
+    ]
+    assert 429 in statuses
+    right = client.post(url, {"password": "secret-2027", "return_url": "/"})
     assert right.status_code == 429
 
 
