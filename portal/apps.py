@@ -7,7 +7,8 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self) -> None:
-        from portal import checks, signal_handlers
+        from portal import admin_scripts, checks, signal_handlers
 
         checks.register()
         signal_handlers.connect()
+        admin_scripts.install()

@@ -1,5 +1,7 @@
 """Admin screens of the portal: vocabularies and the e-mail outbox."""
 
+from django.templatetags.static import static
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from wagtail import hooks
@@ -92,3 +94,13 @@ def remove_links_to_the_internet(request, menu_items):  # type: ignore[no-untype
         for item in menu_items
         if item.name != "editor-guide" and not item.name.startswith("whats-new")
     ]
+
+
+@hooks.register("insert_global_admin_js")
+def admin_init_script():  # type: ignore[no-untyped-def]
+    """static/js/admin-init.js on every admin page: it starts the inline
+    panels, date pickers and choosers that Wagtail starts with inline scripts,
+    which the admin's Content-Security-Policy refuses (portal/admin_scripts.py).
+    Deferred, so that it runs once the page and every widget's script (loaded
+    after this hook's output) are there."""
+    return format_html('<script src="{}" defer></script>', static("js/admin-init.js"))

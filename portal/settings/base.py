@@ -434,14 +434,19 @@ CONTENT_SECURITY_POLICY = {
         "report-uri": "/csp-report/",
     },
 }
-# Wagtail's admin (8.0) writes inline <script> elements (inline panels, date
-# pickers, page listings) and style= attributes, and shows certificate
-# templates' HTML previews with their <style>: under /admin/ only, inline
-# scripts and styles are allowed, and the admin may frame itself (previews).
-# Everything else is as strict as above; Django's admin needs no exception.
+# Wagtail's admin (/admin/ only) differs in two ways. Scripts do not: the
+# inline <script> elements Wagtail writes (inline panels, choosers, date
+# pickers) are data attributes here, which static/js/admin-init.js acts on
+# (portal/admin_scripts.py), so script-src stays 'self'. Styles: inline
+# styles are allowed because the portal's own admin templates write style=
+# attributes (dashboard panels, training report, talent-pool statistics,
+# attendees, newsletter preview, certificate batch progress) and certificate
+# templates' HTML previews carry a <style>; Wagtail's page and snippet editors
+# need none. Frames: the admin frames its own previews. Django's admin needs
+# no exception.
 PORTAL_CSP_ADMIN_PREFIXES = ["/admin/"]
 PORTAL_CSP_ADMIN_DIRECTIVES = CONTENT_SECURITY_POLICY["DIRECTIVES"] | {
-    "script-src": ["'self'", "'unsafe-inline'"],
+    "script-src": ["'self'"],
     "style-src": ["'self'", "'unsafe-inline'"],
     "img-src": ["'self'", "data:", "blob:"],
     "frame-ancestors": ["'self'"],
