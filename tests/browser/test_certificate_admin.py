@@ -78,7 +78,7 @@ def training_class(home) -> TrainingClass:
 def manager() -> tuple[str, str]:
     """A training manager (not a superuser) with an authenticator app."""
     staff = StaffFactory(
-        email="peixun@example.org", real_name="陈敏", is_superuser=False
+        email="peixun@example.org", real_name="陈敏", is_superuser=False, mfa=False
     )
     managers = Group.objects.create(name="培训管理员")
     managers.permissions.add(

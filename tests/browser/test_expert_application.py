@@ -42,7 +42,7 @@ def applicant():  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def reviewer() -> tuple[str, str]:
-    staff = StaffFactory(email="shenhe@example.org", real_name="审核员")
+    staff = StaffFactory(email="shenhe@example.org", real_name="审核员", mfa=False)
     profile = UserProfile.get_for_user(staff)
     profile.preferred_language = "en"
     profile.save()
