@@ -416,14 +416,20 @@ def certificates_render_many(*, certificate_ids: list[int]) -> list[int]:
 def certificate_revoke(*, certificate_id: int, reason: str, by: Any) -> Certificate:
     """Revoke a valid certificate with a reason; the row and its PDF stay.
 
-    Refuses an empty reason and a certificate that is not valid (already
-    revoked or superseded).
+    After: the certificate revoked, and one e-mail to the learner (in their
+    language, with the reason and whom to contact) in the outbox, in the
+    same transaction. Refuses an empty reason and a certificate that is not
+    valid (already revoked or superseded), and then sends nothing.
     """
     reason = (reason or "").strip()
     if not reason:
         raise CertificateError(_("Say why the certificate is revoked."))
     with transaction.atomic():
-        certificate = Certificate.objects.select_for_update().get(pk=certificate_id)
+        certificate = (
+            Certificate.objects.select_for_update()
+            .select_related("user")
+            .get(pk=certificate_id)
+        )
         if certificate.status != Certificate.Status.VALID:
             raise CertificateError(
                 _("Only a valid certificate can be revoked; this one is %(state)s.")
@@ -441,7 +447,43 @@ def certificate_revoke(*, certificate_id: int, reason: str, by: Any) -> Certific
             user=by,
             data={"reason": reason},
         )
+        # In the same transaction: a revocation that rolls back tells no one,
+        # and the status check above lets each certificate be told only once.
+        _email_revocation(certificate=certificate)
     return certificate
+
+
+def _email_revocation(*, certificate: Certificate) -> None:
+    from portal.services import email_enqueue
+
+    language = certificate.user.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        site_name, site_email = _site_contact()
+        context = {
+            "certificate": certificate,
+            "verify_url": rendering.verify_url(certificate.code, language),
+            "site_name": site_name,
+            "site_email": site_email,
+        }
+        subject = render_to_string(
+            "courses/certificates/email/revoked_subject.txt", context
+        ).strip()
+        body = render_to_string("courses/certificates/email/revoked_body.txt", context)
+    email_enqueue(
+        message=EmailMessage(subject=subject, body=body, to=[certificate.user.email])
+    )
+
+
+def _site_contact() -> tuple[str, str]:
+    """The portal's name (in the active language) and contact e-mail, from the
+    default site's settings: whom a learner asks about a certificate."""
+    from wagtail.models import Site
+
+    from portal.models import SiteSettings
+
+    site = Site.objects.filter(is_default_site=True).first()
+    site_settings = SiteSettings.for_site(site) if site else SiteSettings()
+    return site_settings.display_name, site_settings.email
 
 
 def certificate_reissue(*, certificate_id: int, by: Any, note: str = "") -> Certificate:
@@ -449,8 +491,9 @@ def certificate_reissue(*, certificate_id: int, by: Any, note: str = "") -> Cert
 
     After: a new certificate (new serial and code, today's template, the
     learner's current name) whose ``replaces`` points at the old one, which is
-    marked superseded; the new PDF is rendered and e-mailed on commit.
-    Refuses a revoked or already superseded certificate.
+    marked superseded; the new PDF is rendered and e-mailed on commit, once
+    (certificate_store_pdf), by the issue e-mail, which then names the serial
+    it replaces. Refuses a revoked or already superseded certificate.
     """
     from courses.tasks import render_certificate
 

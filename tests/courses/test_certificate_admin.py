@@ -11,14 +11,19 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from PIL import Image as PILImage
 
 from django.contrib.auth.models import Group, Permission
+from django.core import mail
 from django.core.files.images import ImageFile
+from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from wagtail.images.models import Image
-from wagtail.models import ModelLogEntry
+from wagtail.models import ModelLogEntry, Site
 from wagtail.test.utils.form_data import nested_form_data, streamfield
 
-from courses.certificates import services
+from courses.certificates import rendering, services
 from courses.models import (
     Certificate,
     CertificateBatch,
@@ -28,6 +33,7 @@ from courses.models import (
     TrainingClass,
     TrainingClassMember,
 )
+from portal.models import OutgoingEmail, SiteSettings
 from tests.courses.factories import (
     CertificateRequestFactory,
     CourseIndexPageFactory,
@@ -337,6 +343,108 @@ class TestCertificates:
         assert response["Location"] == reverse("wagtailadmin_home")
         certificate.refresh_from_db()
         assert certificate.state == "valid"
+
+
+# --- what the learner is told ---------------------------------------------------------
+
+
+def learner_mail(user) -> list[OutgoingEmail]:  # type: ignore[no-untyped-def]
+    return list(OutgoingEmail.objects.filter(to=[user.email]).order_by("pk"))
+
+
+class TestTheLearnerIsTold:
+    @pytest.mark.parametrize(
+        ("language", "revoked", "contact", "site_name"),
+        [
+            ("zh-hans", "已被撤销", "如有疑问，请联系", "知识产权培训与人才库"),
+            ("en", "has been revoked", "please contact", "IP Training and Talent Pool"),
+        ],
+    )
+    def test_revoking_mails_the_learner_the_reason_in_their_language(
+        self, admin, home, language, revoked, contact, site_name
+    ):
+        site_settings = SiteSettings.for_site(Site.objects.get(is_default_site=True))
+        site_settings.email = "training@example.org"
+        site_settings.save()
+        user = UserFactory(language=language)
+        certificate = issue(user=user)
+        admin.post(
+            reverse("certificate_admin:revoke", args=[certificate.pk]),
+            {"reason": "学时记录有误"},
+        )
+        (email,) = learner_mail(user)
+        assert revoked in email.subject and certificate.title in email.subject
+        with translation.override(language):
+            issued = date_format(localtime(certificate.issued_at), "DATE_FORMAT")
+        for said in (certificate.serial, certificate.title, issued, revoked):
+            assert said in email.body
+        assert "学时记录有误" in email.body  # the reason, as staff gave it
+        assert contact in email.body and site_name in email.body
+        assert "training@example.org" in email.body
+        assert rendering.verify_url(certificate.code, language) in email.body
+        assert ("Dear" in email.body) == (language == "en")
+
+    def test_a_refused_revocation_mails_nothing(self, admin):
+        user = UserFactory()
+        certificate = issue(user=user)
+        url = reverse("certificate_admin:revoke", args=[certificate.pk])
+        admin.post(url, {"reason": "   "})  # no reason
+        assert learner_mail(user) == []
+        admin.post(url, {"reason": "学时记录有误"})
+        admin.post(url, {"reason": "再次撤销"})  # already revoked
+        (email,) = learner_mail(user)
+        assert "再次撤销" not in email.body
+        superseded = issue(user=UserFactory())
+        services.certificate_reissue(certificate_id=superseded.pk, by=None)
+        admin.post(
+            reverse("certificate_admin:revoke", args=[superseded.pk]),
+            {"reason": "学时记录有误"},
+        )
+        assert learner_mail(superseded.user) == []
+
+    def test_a_rolled_back_revocation_mails_nothing(self):
+        certificate = issue()
+        with pytest.raises(RuntimeError), transaction.atomic():
+            services.certificate_revoke(
+                certificate_id=certificate.pk, reason="学时记录有误", by=None
+            )
+            raise RuntimeError("the request failed after the revocation")
+        certificate.refresh_from_db()
+        assert certificate.state == "valid"
+        assert learner_mail(certificate.user) == []
+
+    def test_reissuing_mails_the_new_pdf_once_naming_the_old_serial(
+        self, admin, django_capture_on_commit_callbacks
+    ):
+        from courses.tasks import render_certificate
+
+        old = issue(user=UserFactory(real_name="李坤"))
+        services.certificate_render(certificate_id=old.pk)  # the first e-mail
+        with django_capture_on_commit_callbacks(execute=True):
+            admin.post(
+                reverse("certificate_admin:reissue", args=[old.pk]),
+                {"note": "姓名有误"},
+            )
+        new = Certificate.objects.get(replaces=old)
+        with django_capture_on_commit_callbacks(execute=True):
+            render_certificate.delay(new.pk)  # the render task runs again
+            render_certificate.delay(new.pk)
+        first, reissued = learner_mail(old.user)
+        assert "重新颁发" not in first.subject  # the original issue's e-mail
+        assert "重新颁发" in reissued.subject
+        assert reissued.attachments == [
+            {
+                "filename": f"{new.serial}.pdf",
+                "mimetype": "application/pdf",
+                "storage_name": new.pdf.name,
+            }
+        ]
+        (delivered,) = [m for m in mail.outbox if new.serial in m.body]
+        assert old.serial in delivered.body and "不再有效" in delivered.body
+        with new.pdf.open("rb") as handle:
+            assert delivered.attachments == [
+                (f"{new.serial}.pdf", handle.read(), "application/pdf")
+            ]
 
 
 # --- waiting requests ----------------------------------------------------------------
