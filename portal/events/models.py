@@ -12,7 +12,7 @@ from modelcluster.fields import ParentalManyToManyField
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
@@ -28,6 +28,9 @@ from wagtail.search import index
 from portal.blocks import BodyBlock
 from portal.models.pages import SEARCH_FIELDS, ChineseSearchMixin
 from portal.search import cjk_index_text
+
+#: The earliest check-in may open: a day (in minutes) before the start.
+CHECKIN_OPENS_BEFORE_MAX = 24 * 60
 
 
 class EventType(models.TextChoices):
@@ -157,6 +160,17 @@ class EventPage(RoutablePageMixin, ChineseSearchMixin, Page):
     )
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
+    # Attendance counts only from shortly before the start to the end (see
+    # portal.events.checkin.selectors.checkin_window).
+    checkin_opens_before = models.PositiveSmallIntegerField(
+        _("check-in opens (minutes before the start)"),
+        default=60,
+        validators=[MinValueValidator(0), MaxValueValidator(CHECKIN_OPENS_BEFORE_MAX)],
+        help_text=_(
+            "Codes are accepted from this many minutes before the start until "
+            "the end of the event (at most 1440, one day)."
+        ),
+    )
     venue = models.CharField(_("venue"), max_length=200, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
     online_url = models.URLField(_("online link"), blank=True)
@@ -231,7 +245,12 @@ class EventPage(RoutablePageMixin, ChineseSearchMixin, Page):
     content_panels = Page.content_panels + [
         FieldPanel("event_type"),
         FieldRowPanel(
-            [FieldPanel("starts_at"), FieldPanel("ends_at")], heading=_("When")
+            [
+                FieldPanel("starts_at"),
+                FieldPanel("ends_at"),
+                FieldPanel("checkin_opens_before"),
+            ],
+            heading=_("When"),
         ),
         MultiFieldPanel(
             [
@@ -285,6 +304,11 @@ class EventPage(RoutablePageMixin, ChineseSearchMixin, Page):
             models.CheckConstraint(
                 condition=Q(ends_at__gte=F("starts_at")),
                 name="events_event_times_in_order",
+            ),
+            models.CheckConstraint(
+                condition=Q(checkin_opens_before__gte=0)
+                & Q(checkin_opens_before__lte=CHECKIN_OPENS_BEFORE_MAX),
+                name="events_checkin_opens_within_a_day",
             ),
             models.CheckConstraint(
                 condition=Q(registration_opens_at__isnull=True)

@@ -3,12 +3,14 @@ typed or scanned; attendance becomes hours and a certificate request."""
 
 import datetime
 from decimal import Decimal
+from unittest import mock
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from django.contrib.auth.models import Group, Permission
-from django.db import connection
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -18,7 +20,7 @@ from wagtail.models import GroupPagePermission, ModelLogEntry
 from courses.models import Certificate, CertificateRequest, HoursLedgerEntry
 from portal.events.checkin import services
 from portal.events.checkin.selectors import code_from_input
-from portal.events.models import Registration
+from portal.events.models import EventPage, Registration
 from tests.events.factories import EventIndexPageFactory, EventPageFactory, shanghai
 from tests.factories import StaffFactory, UserFactory, activate_totp
 
@@ -32,6 +34,17 @@ def _english(_default_language):  # type: ignore[no-untyped-def]
     gives /en/ URLs, and services speak English. The Chinese page is tested
     on its own below."""
     translation.activate("en")
+
+
+@pytest.fixture(autouse=True)
+def _during_the_event():  # type: ignore[no-untyped-def]
+    """The server's clock reads half an hour into the ``event`` fixture's
+    event (and runs on from there), so its check-ins fall inside the
+    check-in window; the window's own tests move the clock themselves."""
+    real_now = timezone.now
+    offset = shanghai(2027, 4, 26, 1, 0) - real_now()
+    with mock.patch("django.utils.timezone.now", lambda: real_now() + offset):
+        yield
 
 
 def register(event, user=None, status=Registration.Status.CONFIRMED):  # type: ignore[no-untyped-def]
@@ -231,7 +244,10 @@ class TestAttendanceRecord:
         self, index, organiser, trainee
     ):
         talk = EventPageFactory(
-            parent=index, training_hours=0, issues_certificate=False
+            parent=index,
+            starts_at=timezone.now(),
+            training_hours=0,
+            issues_certificate=False,
         )
         registration = register(talk, trainee)
         services.attendance_record(code=registration.code, event_id=None, by=organiser)
@@ -526,3 +542,224 @@ def test_two_staff_scanning_the_same_code_at_once_record_it_once(
     assert HoursLedgerEntry.objects.count() == 1
     assert CertificateRequest.objects.count() == 1
     assert ModelLogEntry.objects.filter(action=services.LOG_CHECKED_IN).count() == 1
+
+
+class TestCheckInWindow:
+    """Attendance is accepted only from ``checkin_opens_before`` minutes
+    before the start to the end (both included): a code scanned days early
+    or after the event earns nothing."""
+
+    @pytest.fixture
+    def seminar(self, index):  # type: ignore[no-untyped-def]
+        return EventPageFactory(
+            parent=index,
+            title="专利运营研修班",
+            starts_at=shanghai(2027, 5, 10, 9, 0),
+            ends_at=shanghai(2027, 5, 10, 11, 0),
+            training_hours=Decimal("2.0"),
+            issues_certificate=True,
+        )
+
+    @staticmethod
+    def at(moment: datetime.datetime):  # type: ignore[no-untyped-def]
+        return mock.patch("django.utils.timezone.now", return_value=moment)
+
+    def check_in(self, registration, by):  # type: ignore[no-untyped-def]
+        return services.attendance_record(
+            code=registration.code, event_id=registration.event_id, by=by
+        )
+
+    def test_ten_days_early_is_refused_saying_when_it_opens(
+        self, seminar, organiser, trainee
+    ):
+        registration = register(seminar, trainee)
+        with (
+            self.at(shanghai(2027, 4, 30, 9, 0)),
+            pytest.raises(services.AttendanceRefused) as refused,
+        ):
+            self.check_in(registration, organiser)
+        assert refused.value.message == (
+            "Check-in for 专利运营研修班 opens at 10 May 2027 08:00."
+        )
+        assert nothing_recorded(registration)
+        assert registration.status == Registration.Status.CONFIRMED
+
+    def test_the_refusal_is_in_the_staff_members_language(
+        self, seminar, organiser, trainee
+    ):
+        registration = register(seminar, trainee)
+        with (
+            self.at(shanghai(2027, 4, 30, 9, 0)),
+            translation.override("zh-hans"),
+            pytest.raises(services.AttendanceRefused) as refused,
+        ):
+            self.check_in(registration, organiser)
+        assert refused.value.message == (
+            "专利运营研修班 的签到将于 2027年5月10日 08:00 开始。"
+        )
+        assert nothing_recorded(registration)
+
+    def test_an_hour_after_the_end_is_refused_saying_it_has_ended(
+        self, seminar, organiser, trainee
+    ):
+        registration = register(seminar, trainee)
+        with (
+            self.at(shanghai(2027, 5, 10, 12, 0)),
+            pytest.raises(services.AttendanceRefused) as refused,
+        ):
+            self.check_in(registration, organiser)
+        assert refused.value.message == (
+            "专利运营研修班 ended at 10 May 2027 11:00: check-in is closed."
+        )
+        assert nothing_recorded(registration)
+
+    @pytest.mark.parametrize(
+        "moment",
+        [
+            shanghai(2027, 5, 10, 8, 0),  # the start less 60 minutes
+            shanghai(2027, 5, 10, 11, 0),  # the end
+        ],
+        ids=["opening", "end"],
+    )
+    def test_just_inside_both_bounds_is_accepted(
+        self, seminar, organiser, trainee, moment
+    ):
+        registration = register(seminar, trainee)
+        with self.at(moment):
+            self.check_in(registration, organiser)
+        registration.refresh_from_db()
+        assert registration.checked_in_at == moment
+        assert HoursLedgerEntry.objects.get().hours == Decimal("2.0")
+        assert CertificateRequest.objects.count() == 1
+
+    @pytest.mark.parametrize(
+        "moment",
+        [
+            shanghai(2027, 5, 10, 7, 59, 59),
+            shanghai(2027, 5, 10, 11, 0, 1),
+        ],
+        ids=["a second early", "a second late"],
+    )
+    def test_just_outside_both_bounds_is_refused(
+        self, seminar, organiser, trainee, moment
+    ):
+        registration = register(seminar, trainee)
+        with self.at(moment), pytest.raises(services.AttendanceRefused):
+            self.check_in(registration, organiser)
+        assert nothing_recorded(registration)
+
+    def test_the_window_follows_the_events_own_setting(
+        self, seminar, organiser, trainee
+    ):
+        seminar.checkin_opens_before = 0
+        seminar.save()
+        registration = register(seminar, trainee)
+        with (
+            self.at(shanghai(2027, 5, 10, 8, 59)),
+            pytest.raises(services.AttendanceRefused) as refused,
+        ):
+            self.check_in(registration, organiser)
+        assert "opens at 10 May 2027 09:00" in refused.value.message
+        assert nothing_recorded(registration)
+
+        seminar.checkin_opens_before = 180
+        seminar.save()
+        with self.at(shanghai(2027, 5, 10, 6, 0)):
+            self.check_in(registration, organiser)
+        registration.refresh_from_db()
+        assert registration.checked_in_at is not None
+
+    @pytest.mark.parametrize(
+        ("moment", "message"),
+        [
+            (
+                shanghai(2027, 4, 30, 9, 0),
+                "Check-in for 专利运营研修班 opens at 10 May 2027 08:00.",
+            ),
+            (
+                shanghai(2027, 5, 10, 12, 0),
+                "专利运营研修班 ended at 10 May 2027 11:00: check-in is closed.",
+            ),
+        ],
+        ids=["ten days early", "an hour late"],
+    )
+    def test_the_page_refuses_outside_the_window_and_records_nothing(
+        self, client, seminar, organiser, trainee, moment, message
+    ):
+        registration = register(seminar, trainee)
+        client.force_login(organiser)
+        station = reverse("events:checkin_event", args=[seminar.pk])
+        with self.at(moment):
+            # The scripted form (JSON) and the plain form (post/redirect/get).
+            answer = client.post(
+                station,
+                {"code": registration.code},
+                headers={"X-Requested-With": "checkin"},
+            ).json()
+            assert answer == {
+                "ok": False,
+                "message": message,
+                "count": {
+                    "checked_in": 0,
+                    "confirmed": 1,
+                    "text": "0 of 1 checked in",
+                },
+            }
+            # At the station, and from a scanned link on the general page.
+            for url in (station, reverse("events:checkin")):
+                response = client.post(url, {"code": registration.code})
+                assert response["Location"] == url
+                page = client.get(url).content.decode()
+                assert message in page and "checkin__result--refused" in page
+        assert nothing_recorded(registration)
+
+    @pytest.mark.parametrize(
+        ("moment", "state"),
+        [
+            (
+                shanghai(2027, 4, 30, 9, 0),
+                "Check-in is not open yet: it opens at 10 May 2027 08:00.",
+            ),
+            (shanghai(2027, 5, 10, 8, 0), "Check-in is open until 10 May 2027 11:00."),
+            (
+                shanghai(2027, 5, 10, 12, 0),
+                "Check-in closed at 10 May 2027 11:00, when the event ended.",
+            ),
+        ],
+        ids=["before", "open", "ended"],
+    )
+    def test_the_station_says_whether_check_in_is_open(
+        self, client, seminar, organiser, moment, state
+    ):
+        client.force_login(organiser)
+        with self.at(moment):
+            page = client.get(reverse("events:checkin_event", args=[seminar.pk]))
+        assert state in page.content.decode()
+
+    def test_the_station_says_it_in_chinese(self, client, seminar, organiser):
+        client.force_login(organiser)
+        with translation.override("zh-hans"):
+            station = reverse("events:checkin_event", args=[seminar.pk])
+        with self.at(shanghai(2027, 4, 30, 9, 0)):
+            page = client.get(station).content.decode()
+        assert "签到尚未开始，将于 2027年5月10日 08:00 开始。" in page
+
+    def test_the_setting_is_edited_next_to_the_times_and_bounded(self, client, seminar):
+        client.force_login(staff_with_mfa())
+        edit = client.get(reverse("wagtailadmin_pages:edit", args=[seminar.pk]))
+        html = edit.content.decode()
+        assert 'name="checkin_opens_before"' in html
+        assert html.index('name="ends_at"') < html.index('name="checkin_opens_before"')
+        assert html.index('name="checkin_opens_before"') < html.index('name="venue"')
+        assert seminar.checkin_opens_before == 60  # by default, an hour
+        for minutes in (-1, 24 * 60 + 1):
+            seminar.checkin_opens_before = minutes
+            with pytest.raises(ValidationError) as invalid:
+                seminar.full_clean()
+            assert "checkin_opens_before" in invalid.value.message_dict
+            with transaction.atomic(), pytest.raises(IntegrityError):
+                EventPage.objects.filter(pk=seminar.pk).update(
+                    checkin_opens_before=minutes
+                )
+        seminar.checkin_opens_before = 24 * 60
+        seminar.full_clean()

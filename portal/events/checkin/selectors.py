@@ -58,6 +58,40 @@ def checkin_events_now(*, user: Any) -> list[EventPage]:
     )
 
 
+@dataclass(frozen=True)
+class CheckInWindow:
+    """When an event accepts check-in: ``opens`` (its start less its
+    ``checkin_opens_before`` minutes) to ``closes`` (its end), both
+    included; ``state`` is where ``now`` falls: "before", "open" or
+    "ended"."""
+
+    opens: datetime.datetime
+    closes: datetime.datetime
+    state: str
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
+
+
+def checkin_window(
+    *, event: EventPage, now: datetime.datetime | None = None
+) -> CheckInWindow:
+    """The check-in window of ``event`` and where now (the server's clock,
+    unless given) falls in it. Aware datetimes compare as instants, so the
+    time zone plays no part here; it matters only for display."""
+    now = now or timezone.now()
+    opens = event.starts_at - datetime.timedelta(minutes=event.checkin_opens_before)
+    closes = event.ends_at
+    if now < opens:
+        state = "before"
+    elif now > closes:
+        state = "ended"
+    else:
+        state = "open"
+    return CheckInWindow(opens=opens, closes=closes, state=state)
+
+
 def can_check_in(*, user: Any, event: EventPage | Page) -> bool:
     """True when ``user`` may record attendance at ``event``."""
     if not user.is_authenticated or not user.is_active:

@@ -9,19 +9,25 @@ the organiser's bulk run (courses.certificates.services.BULK_RUN_SOURCES).
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.formats import time_format
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
 from wagtail.log_actions import log
 
 from courses.models import CertificateRequest, HoursLedgerEntry
-from portal.events.checkin.selectors import can_check_in, person_name
+from portal.events.checkin.selectors import (
+    CheckInWindow,
+    can_check_in,
+    checkin_window,
+    person_name,
+)
 from portal.events.models import EventPage, Registration
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -47,8 +53,11 @@ def attendance_record(*, code: str, event_id: int | None, by: Any) -> Registrati
 
     Refuses (AttendanceRefused, nothing changed): an empty or unknown code, a
     cancelled or waiting registration, another event's code, an event that no
-    longer exists, a staff member without permission, and a code already
-    used (saying when and by whom). Running it twice therefore records once.
+    longer exists, a staff member without permission, a check-in outside the
+    event's window (before ``checkin_opens_before`` minutes ahead of the
+    start, or after the end; saying when it opens or that it has ended), and
+    a code already used (saying when and by whom). Running it twice
+    therefore records once.
     """
     code = (code or "").strip()
     if not code:
@@ -86,6 +95,11 @@ def attendance_record(*, code: str, event_id: int | None, by: Any) -> Registrati
             raise AttendanceRefused(
                 _("You may not check in the participants of %(event)s.") % names
             )
+        # Attendance earns hours and a certificate: a code shown days before
+        # (or after) the event must not, whoever scans it.
+        window = checkin_window(event=event)
+        if not window.is_open:
+            raise AttendanceRefused(window_message(window=window, event=event.title))
         if registration.status == Registration.Status.CANCELLED:
             raise AttendanceRefused(
                 _("%(name)s cancelled this registration for %(event)s.") % names
@@ -121,6 +135,27 @@ def attendance_record(*, code: str, event_id: int | None, by: Any) -> Registrati
             data={"event": event.pk, "title": event.title},
         )
     return registration
+
+
+def local_time_display(when: datetime.datetime) -> str:
+    """A moment as staff at the door read it: date and time in Shanghai,
+    worded for the active language ("2027年4月26日 08:30", "April 26, 2027
+    08:30"); a 24-hour clock, as the rest of the check-in page."""
+    local = timezone.localtime(when, SHANGHAI)
+    return f"{date_format(local, 'DATE_FORMAT')} {time_format(local, 'H:i')}"
+
+
+def window_message(*, window: CheckInWindow, event: str) -> str:
+    """Why ``window`` refuses a check-in now, in the active language."""
+    if window.state == "before":
+        return _("Check-in for %(event)s opens at %(time)s.") % {
+            "event": event,
+            "time": local_time_display(window.opens),
+        }
+    return _("%(event)s ended at %(time)s: check-in is closed.") % {
+        "event": event,
+        "time": local_time_display(window.closes),
+    }
 
 
 def _credit(*, registration: Registration, event: EventPage) -> None:

@@ -48,6 +48,27 @@ def _count(event: EventPage | None) -> dict | None:
     }
 
 
+def _window(event: EventPage | None) -> dict | None:
+    """Whether the chosen event accepts check-in now, and until or from
+    when, for the station's heading (the service decides; this only tells)."""
+    if event is None:
+        return None
+    window = selectors.checkin_window(event=event)
+    if window.state == "open":
+        text = _("Check-in is open until %(time)s.") % {
+            "time": services.local_time_display(window.closes)
+        }
+    elif window.state == "before":
+        text = _("Check-in is not open yet: it opens at %(time)s.") % {
+            "time": services.local_time_display(window.opens)
+        }
+    else:
+        text = _("Check-in closed at %(time)s, when the event ended.") % {
+            "time": services.local_time_display(window.closes)
+        }
+    return {"open": window.is_open, "state": window.state, "text": text}
+
+
 def _success(registration: Registration) -> dict:
     event = registration.event
     assert event is not None  # the service refuses a registration without one
@@ -149,6 +170,7 @@ def _page(
         "code": code,
         "result": request.session.pop(RESULT_KEY, None),
         "count": _count(event),
+        "window": _window(event),
         "events": selectors.checkin_events_now(user=request.user)
         if event is None
         else [],
