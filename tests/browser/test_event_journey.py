@@ -45,7 +45,8 @@ def event(home):  # type: ignore[no-untyped-def]
     return EventPageFactory(
         parent=index,
         title=TITLE,
-        starts_at=timezone.now() + datetime.timedelta(hours=1),
+        # Check-in opens an hour before the start: it is open now.
+        starts_at=timezone.now() + datetime.timedelta(minutes=30),
         ends_at=timezone.now() + datetime.timedelta(hours=3),
         training_hours=Decimal("2.5"),
         issues_certificate=True,

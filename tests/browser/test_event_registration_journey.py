@@ -46,8 +46,10 @@ def event(home):  # type: ignore[no-untyped-def]
     return EventPageFactory(
         parent=index,
         title=TITLE,
-        starts_at=timezone.now() + datetime.timedelta(hours=2),
-        ends_at=timezone.now() + datetime.timedelta(hours=5),
+        # Starts soon: registration is still open and check-in (from an
+        # hour before the start) already is.
+        starts_at=timezone.now() + datetime.timedelta(minutes=30),
+        ends_at=timezone.now() + datetime.timedelta(hours=3),
         capacity=30,
         training_hours=Decimal("3.0"),
         issues_certificate=True,
