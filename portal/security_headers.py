@@ -45,12 +45,12 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
     """django-csp's middleware, with one policy for Wagtail's admin.
 
     Every response gets CONTENT_SECURITY_POLICY, except those under
-    PORTAL_CSP_ADMIN_PREFIXES, which get PORTAL_CSP_ADMIN_DIRECTIVES: the
-    admin's templates write style attributes that a strict policy would block,
-    and Wagtail frames its own previews (HTML and PDF). Scripts are as strict
-    there as anywhere (portal/admin_scripts.py). The admin's redirects (the
-    login redirect that anyone may request) keep the strict policy. A view's
-    own @csp_override / @csp_replace still wins, as in django-csp.
+    PORTAL_CSP_ADMIN_PREFIXES, which get PORTAL_CSP_ADMIN_DIRECTIVES: Wagtail
+    frames its own previews (HTML and PDF). Scripts and styles are as strict
+    there as anywhere (portal/admin_scripts.py, static/css/admin.css). The
+    admin's redirects (the login redirect that anyone may request) keep the
+    strict policy. A view's own @csp_override / @csp_replace / @csp_update
+    still applies, as in django-csp.
     """
 
     def get_policy_parts(

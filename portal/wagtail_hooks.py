@@ -104,3 +104,11 @@ def admin_init_script():  # type: ignore[no-untyped-def]
     Deferred, so that it runs once the page and every widget's script (loaded
     after this hook's output) are there."""
     return format_html('<script src="{}" defer></script>', static("js/admin-init.js"))
+
+
+@hooks.register("insert_global_admin_css")
+def admin_stylesheet():  # type: ignore[no-untyped-def]
+    """static/css/admin.css on every admin page: the layout and chart colours
+    of the portal's own admin screens, which the admin's
+    Content-Security-Policy would refuse as style= attributes."""
+    return format_html('<link rel="stylesheet" href="{}">', static("css/admin.css"))

@@ -413,7 +413,8 @@ WAGTAILADMIN_RICH_TEXT_EDITORS = {
 # production sends (docs/security.md). Content-Security-Policy by django-csp:
 # https://django-csp.readthedocs.io/en/latest/configuration.html
 # Scripts and styles come only from the portal's own files: no inline <script>,
-# no on*= handler, no style= attribute in the public site's templates.
+# no on*= handler, no style= attribute in any template a browser is shown
+# (the admin's included).
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -434,20 +435,20 @@ CONTENT_SECURITY_POLICY = {
         "report-uri": "/csp-report/",
     },
 }
-# Wagtail's admin (/admin/ only) differs in two ways. Scripts do not: the
-# inline <script> elements Wagtail writes (inline panels, choosers, date
-# pickers) are data attributes here, which static/js/admin-init.js acts on
-# (portal/admin_scripts.py), so script-src stays 'self'. Styles: inline
-# styles are allowed because the portal's own admin templates write style=
-# attributes (dashboard panels, training report, talent-pool statistics,
-# attendees, newsletter preview, certificate batch progress) and certificate
-# templates' HTML previews carry a <style>; Wagtail's page and snippet editors
-# need none. Frames: the admin frames its own previews. Django's admin needs
+# Wagtail's admin (/admin/ only) differs in frames and images only. Scripts
+# do not: the inline <script> elements Wagtail writes (inline panels,
+# choosers, date pickers) are data attributes here, which
+# static/js/admin-init.js acts on (portal/admin_scripts.py). Styles do not
+# either: the portal's admin screens take their layout from
+# static/css/admin.css (portal/wagtail_hooks.py), never a style= attribute;
+# the one exception is a certificate template's HTML preview, whose response
+# allows its own <style> by hash (courses/certificates/rendering.py). The
+# admin frames its own previews and shows blob: images. Django's admin needs
 # no exception.
 PORTAL_CSP_ADMIN_PREFIXES = ["/admin/"]
 PORTAL_CSP_ADMIN_DIRECTIVES = CONTENT_SECURITY_POLICY["DIRECTIVES"] | {
     "script-src": ["'self'"],
-    "style-src": ["'self'", "'unsafe-inline'"],
+    "style-src": ["'self'"],
     "img-src": ["'self'", "data:", "blob:"],
     "frame-ancestors": ["'self'"],
 }

@@ -2,8 +2,11 @@
 certificates with their history, revoke and reissue, waiting requests with a
 retry, and bulk runs for a training class with their progress."""
 
+import base64
 import datetime
+import hashlib
 import io
+import re
 from pathlib import Path
 
 import pytest
@@ -115,6 +118,30 @@ class TestTemplates:
         template.refresh_from_db()
         assert template.title == "结业证书"  # previewing saves nothing
 
+    def test_the_html_preview_allows_its_own_stylesheet_and_nothing_else(self, admin):
+        """The admin refuses inline styles; the HTML preview of a template may
+        use certificate.html's <style>, by its hash, and no style an editor
+        could slip into the wording."""
+        template = CertificateTemplate.objects.get()
+        url = reverse(f"{TEMPLATES}:preview_on_edit", args=[template.pk])
+        sneaked = '<style>@import "/media/x.css";</style>结业证书'
+        checked = admin.post(url, template_form(template, title=sneaked))
+        assert checked.json()["is_valid"] is True
+
+        html = admin.get(url)
+        page = html.content.decode()
+        assert sneaked not in page  # escaped text, not an element
+        [stylesheet] = re.findall(r"<style>(.*?)</style>", page, flags=re.DOTALL)
+        digest = base64.b64encode(hashlib.sha256(stylesheet.encode()).digest())
+        policy = {
+            name: sources
+            for name, *sources in (
+                part.split() for part in html["Content-Security-Policy"].split(";")
+            )
+        }
+        assert policy["style-src"] == ["'self'", f"'sha256-{digest.decode()}'"]
+        assert policy["script-src"] == ["'self'"]
+
     def test_an_unknown_placeholder_is_a_field_error_and_nothing_is_saved(self, admin):
         template = CertificateTemplate.objects.get()
         response = admin.post(
@@ -162,9 +189,11 @@ class TestTemplates:
         template = CertificateTemplate.objects.get()
         url = reverse(f"{TEMPLATES}:preview_on_edit", args=[template.pk])
         admin.post(url, template_form(template))
-        page = admin.get(url).content.decode()
+        response = admin.get(url)
+        page = response.content.decode()
         assert "gongzhang.png" in page
         assert "李堃" not in page  # the error list, not a certificate
+        assert "style-src 'self';" in response["Content-Security-Policy"]
 
     def test_templates_are_never_deleted(self, admin):
         template = CertificateTemplate.objects.get()

@@ -120,7 +120,7 @@ def test_the_api_answers_json_under_the_strict_policy(client, home):
 
 
 @pytest.mark.django_db
-def test_the_wagtail_admin_refuses_inline_scripts_too(client, home):
+def test_the_wagtail_admin_refuses_inline_scripts_and_styles_too(client, home):
     signed_in_staff(client)
     admin_page = client.get("/admin/")
     assert admin_page.status_code == 200
@@ -128,9 +128,11 @@ def test_the_wagtail_admin_refuses_inline_scripts_too(client, home):
     # Scripts only from the portal's files, as on the public site: Wagtail's
     # inline scripts are started by static/js/admin-init.js instead.
     assert policy["script-src"] == ["'self'"]
-    # Style attributes stay allowed there (Wagtail writes them), and the
-    # admin frames its own previews. Still nothing from another origin.
-    assert policy["style-src"] == ["'self'", "'unsafe-inline'"]
+    # Styles too: no style= attribute, no <style>; the portal's admin screens
+    # take their layout from its stylesheet, on every admin page.
+    assert policy["style-src"] == ["'self'"]
+    assert "/static/css/admin.css" in admin_page.content.decode()
+    # The admin frames its own previews; still nothing from another origin.
     assert policy["object-src"] == ["'none'"]
     assert policy["frame-ancestors"] == ["'self'"]
     # The same signed-in staff member on the public site: strict again.
@@ -300,12 +302,12 @@ def test_a_flood_of_reports_stops_being_logged(client, caplog, settings):
 
 # --- templates ------------------------------------------------------------------
 
-# Served to browsers under the strict policy: every template but those of
-# Wagtail's admin (admin/ folders, shown under /admin/), e-mails and the
-# WeasyPrint documents, which no browser renders with the portal's headers.
+# Served to browsers under a policy that refuses inline styles and scripts:
+# every template but e-mails and the WeasyPrint documents, which no browser
+# renders with the portal's headers (a certificate's HTML preview allows its
+# own <style> by hash: test_certificate_admin.py).
 NOT_UNDER_THE_STRICT_POLICY = {
     "courses/templates/courses/certificates/certificate.html",  # WeasyPrint
-    "courses/templates/courses/certificates/preview_errors.html",  # /admin/ preview
     "templates/portal/demo_policy_pdf.html",  # WeasyPrint
 }
 INLINE_CODE = re.compile(
@@ -315,7 +317,9 @@ INLINE_CODE = re.compile(
 )
 
 
-def public_templates() -> list[Path]:
+def browser_templates(*, admin: bool) -> list[Path]:
+    """The public site's templates, or (admin=True) those of the portal's
+    admin screens (admin/ folders, shown under /admin/)."""
     folders = [
         ROOT / "templates",
         *ROOT.glob("*/templates"),
@@ -326,7 +330,7 @@ def public_templates() -> list[Path]:
         for path in folder.rglob("*.html"):
             relative = path.relative_to(ROOT).as_posix()
             if (
-                "/admin/" in relative
+                ("/admin/" in relative) != admin
                 or "/email" in relative
                 or relative in NOT_UNDER_THE_STRICT_POLICY
                 or ".venv" in relative
@@ -336,14 +340,28 @@ def public_templates() -> list[Path]:
     return found
 
 
-def test_public_templates_have_no_inline_script_or_style():
-    templates = public_templates()
-    assert len(templates) > 50
-    offenders = [
+def inline_code(templates: list[Path]) -> list[str]:
+    return [
         f"{path.relative_to(ROOT)}: {match.group(0)!r}"
         for path in templates
         for match in INLINE_CODE.finditer(path.read_text(encoding="utf-8"))
     ]
+
+
+def test_public_templates_have_no_inline_script_or_style():
+    templates = browser_templates(admin=False)
+    assert len(templates) > 50
+    offenders = inline_code(templates)
+    assert not offenders, offenders
+
+
+def test_admin_templates_have_no_inline_script_or_style():
+    """The admin's policy refuses style= attributes as the public site's
+    does: a new one would be dropped by the browser (the layout lives in
+    static/css/admin.css)."""
+    templates = browser_templates(admin=True)
+    assert len(templates) > 20
+    offenders = inline_code(templates)
     assert not offenders, offenders
 
 
