@@ -1,9 +1,11 @@
 """Wagtail's admin works under a Content-Security-Policy that refuses inline
-scripts: the inline panels, choosers and date pickers that Wagtail starts
-with inline <script> elements are started by static/js/admin-init.js instead,
-in the page as served and in the child forms an editor adds, each once. The
-harness fails each test on any violation the browser reports (conftest.py,
-no_csp_violations): an inline script left anywhere in these pages fails it.
+scripts and styles: the inline panels, choosers and date pickers that Wagtail
+starts with inline <script> elements are started by static/js/admin-init.js
+instead, in the page as served and in the child forms an editor adds, each
+once; the portal's own admin screens take their look from
+static/css/admin.css. The harness fails each test on any violation the
+browser reports (conftest.py, no_csp_violations): an inline script or style
+left anywhere in these pages fails it.
 """
 
 import datetime
@@ -14,17 +16,25 @@ from playwright.sync_api import expect
 
 from django.core.files.base import ContentFile
 from django.urls import reverse
+from django.utils import timezone
 
 from wagtail.documents import get_document_model
 
+from courses.models import CertificateTemplate
 from portal.models import NoticePage
 from tests.browser.helpers import sign_in_with_code
+from tests.courses.factories import CourseIndexPageFactory, CoursePageFactory
+from tests.courses.test_certificate_admin import template_form
+from tests.courses.test_reports import enrol
+from tests.events.factories import EventIndexPageFactory, EventPageFactory
+from tests.events.test_checkin import register
 from tests.factories import (
     NoticeIndexPageFactory,
     NoticePageFactory,
     StaffFactory,
     activate_totp,
 )
+from tests.subscriptions.factories import AnnouncementFactory
 from tests.talentpool.factories import ExpertFactory
 
 pytestmark = [
@@ -152,3 +162,62 @@ def test_a_date_picker_in_an_added_inline_form_starts_once(page, home):
     valid_until.click()
     expect(page.locator(".xdsoft_datetimepicker:visible")).to_have_count(1)
     assert init_calls(page, "initDateChooser") == ["id_qualifications-0-valid_until"]
+
+
+def computed(tab, selector: str, prop: str) -> str:  # type: ignore[no-untyped-def]
+    """The first matching element's computed CSS property."""
+    return tab.eval_on_selector(
+        selector, f"element => getComputedStyle(element).{prop}"
+    )
+
+
+def test_the_portals_own_admin_screens_need_no_inline_style(page, home):
+    """Dashboard panels, talent-pool statistics, an event's attendees, an
+    announcement's preview and a certificate template's HTML preview, each
+    with figures in it, under the admin's strict policy, and looking as they
+    should (the stylesheet, not style= attributes, lays them out)."""
+    course = CoursePageFactory(parent=CourseIndexPageFactory(parent=home))
+    learner = StaffFactory(email="xueyuan@example.org", mfa=False)
+    now = timezone.now()
+    enrol(learner, course, now, completed_at=now)
+    ExpertFactory()
+    event = EventPageFactory(parent=EventIndexPageFactory(parent=home))
+    register(event, learner)
+    announcement = AnnouncementFactory()
+    template = CertificateTemplate.objects.get()
+    signed_in_editor(page)
+
+    # The dashboard: training and talent-pool panels, with the training chart.
+    page.goto("/admin/")
+    expect(page.locator("svg.portal-admin-chart--small")).to_be_visible()
+    assert computed(page, ".portal-admin-number", "fontWeight") == "700"
+    assert (
+        computed(page, ".portal-admin-chart--small .chart-part", "fill")
+        != "rgb(0, 0, 0)"
+    )
+
+    page.goto(reverse("talentpool_statistics:index"))
+    expect(page.locator("svg.portal-admin-chart").first).to_be_visible()
+    assert computed(page, ".portal-admin-stats", "display") == "grid"
+
+    page.goto(reverse("events_registration_attendees", args=[event.pk]))
+    expect(page.get_by_role("cell", name=learner.email)).to_be_visible()
+    assert computed(page, ".portal-admin-number", "fontWeight") == "700"
+
+    page.goto(f"/admin/announcements/preview/{announcement.pk}/")
+    expect(page.get_by_text(announcement.subject).first).to_be_visible()
+    assert computed(page, ".portal-admin-plain-text", "whiteSpace") == "pre-wrap"
+
+    # The certificate's HTML preview keeps its own <style>, allowed by hash.
+    preview_url = reverse(
+        "wagtailsnippets_courses_certificatetemplate:preview_on_edit",
+        args=[template.pk],
+    )
+    [csrf] = [c["value"] for c in page.context.cookies() if c["name"] == "csrftoken"]
+    checked = page.request.post(
+        preview_url, form=template_form(template), headers={"X-CSRFToken": csrf}
+    )
+    assert checked.json()["is_valid"] is True
+    page.goto(preview_url)
+    expect(page.locator("h1")).to_have_text(template.title)
+    assert computed(page, "h1", "fontWeight") == "700"
