@@ -136,6 +136,7 @@ def test_an_editor_adds_attachments_and_dates_a_notice_without_inline_scripts(
     expect(page.locator(".xdsoft_datetimepicker:visible")).to_have_count(1)
     page.locator("#id_date").fill("2026-04-26")
     page.keyboard.press("Escape")
+    expect(page.locator("#id_date")).to_have_value("2026-04-26")
     assert init_calls(page, "initDateChooser") == ["id_date"]
 
     page.get_by_role("button", name="保存草稿").click()
