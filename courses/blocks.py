@@ -118,7 +118,9 @@ class QuizQuestionBlock(blocks.StructBlock):
         required=False,
     )
     explanation = blocks.TextBlock(
-        label=_("explanation"), required=False, help_text=_("Shown after submitting.")
+        label=_("explanation"),
+        required=False,
+        help_text=_("Shown with the correct answers, as the quiz's setting says."),
     )
 
     class Meta:
@@ -153,12 +155,33 @@ class QuizQuestionBlock(blocks.StructBlock):
         return value
 
 
+SHOW_NEVER = "never"
+SHOW_AFTER_PASSING = "after_passing"
+SHOW_AFTER_PASSING_OR_LAST = "after_passing_or_last"
+
+
 class QuizBlock(blocks.StructBlock):
     """A quiz: its score counts against the course's pass mark."""
 
     title = blocks.CharBlock(label=_("title"), max_length=200, default=_("Quiz"))
     intro = blocks.TextBlock(label=_("introduction"), required=False)
     questions = blocks.ListBlock(QuizQuestionBlock(), label=_("questions"), min_num=1)
+    # Quizzes stored before this setting existed get its default (StructBlock
+    # fills a missing child with get_default()).
+    show_answers = blocks.ChoiceBlock(
+        label=_("show correct answers"),
+        choices=[
+            (SHOW_NEVER, _("Never")),
+            (SHOW_AFTER_PASSING, _("After passing")),
+            (SHOW_AFTER_PASSING_OR_LAST, _("After passing or the last attempt")),
+        ],
+        default=SHOW_AFTER_PASSING_OR_LAST,
+        help_text=_(
+            "When a learner's result shows the correct answers and the explanations. "
+            "Until then it shows the score and which questions were wrong, so that "
+            "the next attempt cannot be copied from the last one."
+        ),
+    )
 
     class Meta:
         icon = "form"

@@ -159,6 +159,12 @@ def course_page_context(*, course: CoursePage, user) -> dict:  # type: ignore[no
     }
 
 
+# A refused quiz submission (questions left blank, answers that do not fit):
+# its attempt, message and answers so far, kept in the session for the lesson
+# page to show the form again once.
+QUIZ_DRAFT_SESSION_KEY = "courses:quiz_draft"
+
+
 @dataclass
 class QuizState:
     block: object
@@ -167,6 +173,56 @@ class QuizState:
     last: QuizAttempt | None
     passed: bool
     attempts_left: int | None
+    # Whether the last result may show the correct options and explanations,
+    # and that result question by question (see attempt_review).
+    answers_shown: bool = False
+    review: list = field(default_factory=list)
+
+
+def quiz_answers_shown(
+    *, setting: str, passed: bool, attempts_left: int | None
+) -> bool:
+    """Whether a learner may now see a quiz's correct answers and explanations.
+
+    `setting` is the quiz block's show_answers. Before the answers are shown, a
+    result gives only the score and which questions were wrong: a learner with
+    attempts left cannot copy the next attempt from the last one.
+    """
+    from courses.blocks import SHOW_AFTER_PASSING, SHOW_AFTER_PASSING_OR_LAST
+
+    if setting == SHOW_AFTER_PASSING:
+        return passed
+    if setting == SHOW_AFTER_PASSING_OR_LAST:
+        return passed or attempts_left == 0
+    return False  # "never", and any value this code does not know
+
+
+def attempt_review(*, attempt: QuizAttempt, answers_shown: bool) -> list[dict]:
+    """A submitted attempt question by question, as its result shows it.
+
+    The correct options and the explanation are left out entirely (not just
+    hidden by the template) unless `answers_shown`.
+    """
+    review = []
+    for question in attempt.layout["questions"]:
+        chosen = attempt.answers.get(question["id"]) or []
+        review.append(
+            {
+                "text": question["text"],
+                "right": sorted(chosen) == sorted(question["correct"]),
+                "options": [
+                    {
+                        "text": option["text"],
+                        "chosen": option["id"] in chosen,
+                        "correct": answers_shown
+                        and option["id"] in question["correct"],
+                    }
+                    for option in question["options"]
+                ],
+                "explanation": question["explanation"] if answers_shown else "",
+            }
+        )
+    return review
 
 
 def lesson_page_context(
@@ -202,7 +258,7 @@ def lesson_page_context(
         for block in blocks:
             mine = [a for a in attempts if a.quiz_key == block.id]
             submitted = [a for a in mine if a.status == QuizAttempt.Status.SUBMITTED]
-            quizzes[block.id] = QuizState(
+            state = QuizState(
                 block=block,
                 attempts=submitted,
                 open_attempt=next(
@@ -214,6 +270,16 @@ def lesson_page_context(
                     course=course, submitted=len(submitted)
                 ),
             )
+            state.answers_shown = quiz_answers_shown(
+                setting=block.value.get("show_answers"),
+                passed=state.passed,
+                attempts_left=state.attempts_left,
+            )
+            if state.last:
+                state.review = attempt_review(
+                    attempt=state.last, answers_shown=state.answers_shown
+                )
+            quizzes[block.id] = state
     return {
         "course": course,
         "lessons": lessons,

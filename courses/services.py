@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from courses.models import (
     CertificateRequest,
@@ -30,6 +31,23 @@ from portal.models import User
 
 class CourseError(Exception):
     """A request the learner can correct or understand; the message says why."""
+
+
+class QuizIncomplete(CourseError):
+    """A quiz submitted with questions left blank: refused, no attempt used."""
+
+    def __init__(self, *, unanswered: int) -> None:
+        self.unanswered = unanswered
+        super().__init__(
+            ngettext(
+                "%(count)d question is not answered yet: answer every question "
+                "before submitting.",
+                "%(count)d questions are not answered yet: answer every question "
+                "before submitting.",
+                unanswered,
+            )
+            % {"count": unanswered}
+        )
 
 
 # --- enrolment -----------------------------------------------------------------
@@ -396,8 +414,10 @@ def quiz_attempt_submit(
     """Score an open attempt once.
 
     Answers name question and option ids of this attempt; anything else is a
-    tampered post: CourseError, nothing written. Submitting twice (two tabs, a
-    double click) scores once: the second call returns the scored attempt.
+    tampered post: CourseError, nothing written. Every question must be
+    answered: otherwise QuizIncomplete, nothing written, so a blank attempt
+    neither uses up an attempt nor reveals anything. Submitting twice (two tabs,
+    a double click) scores once: the second call returns the scored attempt.
     """
     with transaction.atomic():
         attempt = (
@@ -420,6 +440,9 @@ def quiz_attempt_submit(
                 raise CourseError(
                     _("Choose one answer for each single-choice question.")
                 )
+        unanswered = sum(1 for question_id in questions if not answers.get(question_id))
+        if unanswered:
+            raise QuizIncomplete(unanswered=unanswered)
         right = sum(
             1
             for q in questions.values()

@@ -117,10 +117,12 @@ def quiz_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
     if attempt is None:
         messages.error(request, _("This attempt does not exist."))
         return redirect("courses:my_learning")
+    # An empty value is no answer (the service counts it as unanswered).
     answers = {
-        key[2:]: request.POST.getlist(key)
+        key[2:]: chosen
         for key in request.POST
         if key.startswith("q-")
+        and (chosen := [v for v in request.POST.getlist(key) if v])
     }
     lesson = LessonPage.objects.filter(pk=attempt.lesson_key).first()
     try:
@@ -128,7 +130,24 @@ def quiz_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
             user=request.user, attempt_id=attempt.pk, answers=answers
         )  # type: ignore[arg-type]
     except services.CourseError as error:
-        messages.error(request, str(error))
+        if attempt.status == QuizAttempt.Status.OPEN:
+            # The form comes back with the message and the answers given so
+            # far (only ids of this attempt's own options are kept).
+            known = {
+                q["id"]: {o["id"] for o in q["options"]}
+                for q in attempt.layout["questions"]
+            }
+            request.session[selectors.QUIZ_DRAFT_SESSION_KEY] = {
+                "attempt": attempt.pk,
+                "error": str(error),
+                "answers": {
+                    key: [v for v in chosen if v in known[key]]
+                    for key, chosen in answers.items()
+                    if key in known
+                },
+            }
+        else:
+            messages.error(request, str(error))
     else:
         if attempt.passed:
             messages.success(
@@ -136,9 +155,7 @@ def quiz_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
             )
         else:
             messages.warning(
-                request,
-                _("Not passed: %(score)s%%. Read the explanations and try again.")
-                % {"score": attempt.score},
+                request, _("Not passed: %(score)s%%.") % {"score": attempt.score}
             )
     if lesson is None:
         return redirect("courses:my_learning")

@@ -319,6 +319,13 @@ class LessonPage(ChineseSearchMixin, Page):
                 lesson=self, user=request.user, enrolment=enrolment, progress=progress
             )
         )
+        # Shown once, with the open attempt it belongs to (see views.quiz_submit).
+        session = getattr(request, "session", None)
+        context["quiz_draft"] = (
+            session.pop(selectors.QUIZ_DRAFT_SESSION_KEY, None)
+            if session is not None
+            else None
+        )
         return context
 
 

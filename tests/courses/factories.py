@@ -62,7 +62,13 @@ def question(
     }
 
 
-def quiz(questions: list[dict] | None = None, title: str = "随堂测验") -> dict:
+def quiz(
+    questions: list[dict] | None = None,
+    title: str = "随堂测验",
+    show_answers: str | None = None,
+) -> dict:
+    """A quiz block; without `show_answers` it is stored as quizzes were before
+    that setting existed (the block then gives its default)."""
     questions = questions or [
         question(
             "专利权的保护期限（发明专利）是多少年？",
@@ -83,11 +89,10 @@ def quiz(questions: list[dict] | None = None, title: str = "随堂测验") -> di
             explanation="注册商标有效期十年，可以续展。",
         ),
     ]
-    return {
-        "type": "quiz",
-        "id": _id(),
-        "value": {"title": title, "intro": "", "questions": questions},
-    }
+    value = {"title": title, "intro": "", "questions": questions}
+    if show_answers is not None:
+        value["show_answers"] = show_answers
+    return {"type": "quiz", "id": _id(), "value": value}
 
 
 def video(document) -> dict:  # type: ignore[no-untyped-def]

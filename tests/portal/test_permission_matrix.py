@@ -473,6 +473,13 @@ def samples(world: dict) -> dict[str, dict]:
         # Complete forms, so that the request reaches the access check.
         "contacts:accept": {"form": {"no_conflict": "on"}},
         "contacts:pause": {"form": {"paused": "1"}},
+        # Every question answered (a blank quiz is refused before any write).
+        "courses:quiz_submit": {
+            "form": {
+                f"q-{q['id']}": q["options"][0]["id"]
+                for q in w["attempt"].layout["questions"]
+            }
+        },
         "courses:heartbeat": {
             "json": {"video": w["video_key"], "from": 0, "to": 5, "duration": 60}
         },
