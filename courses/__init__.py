@@ -1,2 +1,2 @@
 """Courses, lessons, enrolment, progress, training classes, the hours ledger and
-certificates. Knows nothing of the talent pool (DESIGN.md)."""
+certificates. Knows nothing of the talent pool (docs/architecture.md)."""

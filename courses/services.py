@@ -479,7 +479,7 @@ def course_completion_evaluate(*, enrolment_id: int) -> bool:
     """Complete the enrolment if every criterion of its course holds.
 
     After: completed_at set, one hours-ledger entry and one pending certificate
-    request, all in one transaction (DESIGN.md decision 1); the unique
+    request, all in one transaction (docs/architecture.md, decision 1); the unique
     constraints make a second evaluation a no-op. Returns True when it
     completed the enrolment now.
     """

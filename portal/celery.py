@@ -1,7 +1,7 @@
 """The Celery app, configured from Django settings under the CELERY_ namespace.
 
-Celery is only the trigger (DESIGN.md decision 1): every job is a row first and
-a beat sweep re-enqueues what a lost message left pending.
+Celery is only the trigger (docs/architecture.md, decision 1): every job is a
+row first and a beat sweep re-enqueues what a lost message left pending.
 """
 
 import functools

@@ -8,7 +8,7 @@ the server (closed intranets: no chart library), each with a <title>, a
 
 Who may see them: superusers, and staff whose group may view or change
 experts. The expert export holds e-mail addresses and phone numbers
-(DESIGN.md decision 3): nobody else reaches it.
+(docs/architecture.md, decision 3): nobody else reaches it.
 """
 
 from typing import Any

@@ -1,7 +1,7 @@
 """The talent pool: experts, their qualifications and organisations, and the
 vocabularies that describe them.
 
-An expert's e-mail and phone are private (DESIGN.md decision 3): they are on
+An expert's e-mail and phone are private (docs/architecture.md, decision 3): they are on
 the model for staff and for the disclosure to an accepted enterprise, never in
 `Expert.public_dict()`, which is what public pages, the API and the search
 index are built from. Experts are never deleted: removing one is a status,

@@ -92,7 +92,7 @@ class CertificatePermissionPolicy(ModelPermissionPolicy):
     """The model's permissions, less the actions that never happen here.
 
     Certificates, requests and runs are written by the services only, and no
-    certificate record is ever deleted (DESIGN.md decision 2): those actions
+    certificate record is ever deleted (docs/architecture.md, decision 2): those actions
     are refused to everyone, superusers included. For certificates, "change"
     is what allows revoking and reissuing.
     """

@@ -1,10 +1,11 @@
 """Certificate PDFs: HTML from a frozen template version, laid out by WeasyPrint.
 
 WeasyPrint reads every image from storage and every font from the system
-(fontconfig), never over HTTP (STYLE.md point 5): ``url_fetcher`` refuses any
-other scheme. Many certificates render as one document, one page each, which
-is then split into one PDF per certificate: layout and font loading are paid
-once per batch instead of once per certificate.
+(fontconfig), never over HTTP (docs/architecture.md, convention 5):
+``url_fetcher`` refuses any other scheme. Many certificates render as one
+document, one page each, which is then split into one PDF per certificate:
+layout and font loading are paid once per batch instead of once per
+certificate.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Reads for the public certificate pages (STYLE.md: reads in selectors)."""
+"""Reads for the public certificate pages (reads live in selectors:
+docs/architecture.md, convention 6)."""
 
 from courses.models import Certificate
 

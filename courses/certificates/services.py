@@ -1,8 +1,9 @@
 """Certificate services: issue, render, e-mail, revoke, reissue, bulk runs.
 
-Every write is here (STYLE.md). The rows are the truth and the tasks only
-triggers (DESIGN.md decision 1): each service states what it expects and may
-run twice without changing anything the second time.
+Every write is here (docs/architecture.md, convention 6). The rows are the
+truth and the tasks only triggers (docs/architecture.md, decision 1): each
+service states what it expects and may run twice without changing anything
+the second time.
 """
 
 from __future__ import annotations

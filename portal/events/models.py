@@ -2,8 +2,9 @@
 and registrations with their check-in.
 
 An event is a Wagtail page; a registration is a record that outlives it
-(STYLE.md point 3): it keeps the event's title and times copied in, and its
-link to the page is cleared, never cascaded, if the page is deleted.
+(docs/architecture.md, convention 3): it keeps the event's title and times
+copied in, and its link to the page is cleared, never cascaded, if the page
+is deleted.
 """
 
 import secrets

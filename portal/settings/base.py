@@ -253,7 +253,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 PORTAL_MAX_UPLOAD_SIZE = env.int("PORTAL_MAX_UPLOAD_SIZE", default=20 * 1024 * 1024)
 
 # --- E-mail ----------------------------------------------------------------
-# Every message becomes a row in portal.OutgoingEmail first (DESIGN.md
+# Every message becomes a row in portal.OutgoingEmail first (docs/architecture.md,
 # decision 1); a Celery task hands it to PORTAL_EMAIL_DELIVERY_BACKEND.
 
 EMAIL_BACKEND = "portal.mail.OutboxEmailBackend"

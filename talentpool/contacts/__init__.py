@@ -1,4 +1,4 @@
-"""Enterprises and contact requests with the expert's consent (DESIGN.md
+"""Enterprises and contact requests with the expert's consent (docs/architecture.md,
 decision 3): an enterprise registers and is verified by a reviewer; a
 verified enterprise asks a listed expert to get in touch; only after the
 expert accepts, declaring no conflict of interest, does either side see the

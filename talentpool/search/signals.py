@@ -1,10 +1,11 @@
 """Keep the search index current when experts are edited one by one.
 
-Handlers only schedule work on commit (STYLE.md): an expert's own edit is
-reindexed in the same process right after the commit, because it is one
-expert and the editor expects to find it at once; a renamed organisation or
-vocabulary term may concern thousands, so a Celery task does it. The bulk
-import calls experts_reindex itself (signals do not fire for bulk writes).
+Handlers only schedule work on commit (docs/architecture.md, convention 6): an
+expert's own edit is reindexed in the same process right after the commit,
+because it is one expert and the editor expects to find it at once; a renamed
+organisation or vocabulary term may concern thousands, so a Celery task does
+it. The bulk import calls experts_reindex itself (signals do not fire for bulk
+writes).
 """
 
 from functools import partial
