@@ -37,6 +37,16 @@ class VideoBlock(blocks.StructBlock):
         required=False,
         help_text=_("Used when there is no file; an embed cannot be tracked."),
     )
+    embed_minutes = blocks.IntegerBlock(
+        label=_("length of the embedded video (minutes)"),
+        required=False,
+        min_value=1,
+        max_value=600,
+        help_text=_(
+            "For an embed only: the lesson's minimum time includes it. "
+            "An uploaded file's length is read from the file."
+        ),
+    )
     transcript = blocks.TextBlock(label=_("transcript"), required=False)
 
     class Meta:
@@ -166,6 +176,27 @@ class QuizBlock(blocks.StructBlock):
     title = blocks.CharBlock(label=_("title"), max_length=200, default=_("Quiz"))
     intro = blocks.TextBlock(label=_("introduction"), required=False)
     questions = blocks.ListBlock(QuizQuestionBlock(), label=_("questions"), min_num=1)
+    draw = blocks.IntegerBlock(
+        label=_("questions per attempt"),
+        required=False,
+        min_value=0,
+        default=0,
+        help_text=_(
+            "Each attempt draws this many questions at random from the bank above. "
+            "0 or blank: every question."
+        ),
+    )
+    shuffle_options = blocks.BooleanBlock(
+        label=_("shuffle the options in each attempt"), required=False, default=True
+    )
+    wait_minutes = blocks.IntegerBlock(
+        label=_("wait between attempts (minutes)"),
+        required=False,
+        min_value=0,
+        max_value=10080,
+        default=0,
+        help_text=_("0: a learner may try again at once."),
+    )
     # Quizzes stored before this setting existed get its default (StructBlock
     # fills a missing child with get_default()).
     show_answers = blocks.ChoiceBlock(

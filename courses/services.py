@@ -23,6 +23,7 @@ from courses.models import (
     LessonPage,
     LessonProgress,
     QuizAttempt,
+    QuizAttemptGrant,
     TrainingClass,
     TrainingClassMember,
 )
@@ -371,6 +372,55 @@ def _layout(block, rng: random.Random) -> dict:  # type: ignore[no-untyped-def]
 def quiz_attempts_left(*, course: CoursePage, submitted: int) -> int | None:
     """None means unlimited."""
     return None if course.max_attempts == 0 else max(0, course.max_attempts - submitted)
+
+
+def quiz_attempts_grant(
+    *,
+    enrolment: Enrolment,
+    lesson_key: int,
+    quiz_key: str,
+    extra: int,
+    reason: str,
+    by: User,
+) -> QuizAttemptGrant:
+    """Give a learner `extra` more attempts at one quiz, with a reason.
+
+    Raises CourseError (nothing written) for an empty reason, a number outside
+    1–10, or a quiz the lesson does not have. After: one grant row and one entry
+    in Wagtail's audit log on the enrolment, in one transaction. The
+    permission check is the caller's (the training manager's view).
+    """
+    from wagtail.log_actions import log
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise CourseError(_("Say why the learner gets more attempts."))
+    if not 1 <= extra <= 10:
+        raise CourseError(_("Grant between 1 and 10 attempts."))
+    lesson = LessonPage.objects.filter(pk=lesson_key).first()
+    if lesson is None or quiz_key not in {b.id for b in lesson.quiz_blocks()}:
+        raise CourseError(_("This quiz is no longer in the lesson."))
+    with transaction.atomic():
+        grant = QuizAttemptGrant.objects.create(
+            enrolment=enrolment,
+            lesson_key=lesson_key,
+            quiz_key=quiz_key,
+            extra=extra,
+            reason=reason,
+            granted_by=by,
+        )
+        log(
+            enrolment,
+            "courses.quiz.attempts_granted",
+            user=by,
+            data={
+                "lesson": lesson.title,
+                "quiz_key": quiz_key,
+                "extra": extra,
+                "reason": reason,
+            },
+        )
+    return grant
 
 
 def quiz_attempt_start(*, user: User, lesson: LessonPage, quiz_key: str) -> QuizAttempt:

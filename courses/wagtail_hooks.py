@@ -28,4 +28,25 @@ def protect_lesson_files(target, request):  # type: ignore[no-untyped-def]
         raise Http404
 
 
+# --- what training managers change, in Wagtail's audit log -------------------
+from django.utils.translation import gettext as _  # noqa: E402
+from django.utils.translation import gettext_lazy  # noqa: E402
+
+from wagtail.log_actions import LogFormatter  # noqa: E402
+
 from courses.certificates import wagtail_hooks as _certificates  # noqa: E402,F401
+
+
+@hooks.register("register_log_actions")
+def register_training_record_log_actions(actions):  # type: ignore[no-untyped-def]
+    @actions.register_action("courses.quiz.attempts_granted")
+    class AttemptsGranted(LogFormatter):
+        label = gettext_lazy("Grant quiz attempts")
+
+        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+            data = log_entry.data or {}
+            return _("%(extra)s more attempts at %(lesson)s: %(reason)s") % {
+                "extra": data.get("extra", "?"),
+                "lesson": data.get("lesson", ""),
+                "reason": data.get("reason", ""),
+            }

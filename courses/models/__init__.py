@@ -13,6 +13,7 @@ from .content import (
     CoursePage,
     Instructor,
     LessonPage,
+    MediaFacts,
     SharedContent,
 )
 from .records import (
@@ -21,6 +22,7 @@ from .records import (
     HoursLedgerEntry,
     LessonProgress,
     QuizAttempt,
+    QuizAttemptGrant,
     TrainingClass,
     TrainingClassMember,
 )
@@ -42,7 +44,9 @@ __all__ = [
     "Instructor",
     "LessonPage",
     "LessonProgress",
+    "MediaFacts",
     "QuizAttempt",
+    "QuizAttemptGrant",
     "SharedContent",
     "TrainingClass",
     "TrainingClassMember",

@@ -9,6 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -243,11 +244,23 @@ class LessonPage(ChineseSearchMixin, Page):
     duration_minutes = models.PositiveSmallIntegerField(
         _("estimated minutes"), default=15
     )
+    minimum_minutes = models.PositiveSmallIntegerField(
+        _("minimum reading time (minutes)"),
+        null=True,
+        blank=True,
+        validators=[MaxValueValidator(600)],
+        help_text=_(
+            "A reading or document lesson completes no sooner than this after the "
+            "learner first opens it. Blank: worked out from the text's length "
+            "(about 400 Chinese characters a minute) and the PDFs' pages."
+        ),
+    )
     body = StreamField(LessonBodyBlock(), verbose_name=_("content"))
 
     content_panels = Page.content_panels + [
         FieldPanel("summary"),
         FieldRowPanel([FieldPanel("is_required"), FieldPanel("duration_minutes")]),
+        FieldPanel("minimum_minutes"),
         FieldPanel("body"),
     ]
     search_fields = Page.search_fields + SEARCH_FIELDS
@@ -348,3 +361,35 @@ class CourseCompletionCriterion(Orderable):
                 fields=["page", "kind"], name="courses_criterion_once"
             )
         ]
+
+
+class MediaFacts(models.Model):
+    """What the server measured in an uploaded document when it was saved: a
+    video's length, a PDF's page count. Lessons trust these, never a length a
+    browser reports (docs/certificates.md, "What a certificate attests").
+    Measured again when the file changes (file_hash)."""
+
+    document = models.OneToOneField(
+        "wagtaildocs.Document",
+        verbose_name=_("document"),
+        on_delete=models.CASCADE,
+        related_name="media_facts",
+    )
+    file_hash = models.CharField(_("file hash"), max_length=40, blank=True)
+    duration_seconds = models.FloatField(_("length (s)"), null=True, blank=True)
+    page_count = models.PositiveIntegerField(_("pages"), null=True, blank=True)
+    error = models.TextField(_("why it could not be measured"), blank=True)
+    measured_at = models.DateTimeField(_("measured"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("media facts")
+        verbose_name_plural = _("media facts")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_seconds__isnull=True) | Q(duration_seconds__gt=0),
+                name="courses_media_duration_positive",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.document)

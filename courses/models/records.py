@@ -3,8 +3,10 @@ unpublished, moved or deleted, and every enrolment, attempt, completion and
 hour stays, with the title it had copied in (docs/architecture.md, convention 3)."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -165,6 +167,10 @@ class LessonProgress(models.Model):
     watched = models.JSONField(_("watched intervals"), default=dict, blank=True)
     watched_seconds = models.FloatField(_("seconds watched"), default=0)
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # The server's own clock: when the learner first opened the lesson. A
+    # reading or document lesson completes no sooner than its minimum time
+    # after this (docs/certificates.md, "What a certificate attests").
+    started_at = models.DateTimeField(_("first opened"), default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
 
@@ -241,13 +247,68 @@ class QuizAttempt(models.Model):
         return f"{self.lesson_title} #{self.number}"
 
 
+class QuizAttemptGrant(models.Model):
+    """Extra attempts at one quiz for one learner, granted by a training
+    manager with a reason. Rows are only added: the grants are the trail."""
+
+    enrolment = models.ForeignKey(
+        Enrolment,
+        verbose_name=_("enrolment"),
+        on_delete=models.CASCADE,
+        related_name="attempt_grants",
+    )
+    lesson_key = models.PositiveBigIntegerField(_("lesson id"))
+    quiz_key = models.CharField(_("quiz block id"), max_length=64)
+    extra = models.PositiveSmallIntegerField(
+        _("extra attempts"),
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+    )
+    reason = models.TextField(_("reason"))
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("granted by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    granted_at = models.DateTimeField(_("granted"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("extra quiz attempts")
+        verbose_name_plural = _("extra quiz attempts")
+        ordering = ["granted_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(extra__gte=1, extra__lte=10),
+                name="courses_grant_extra_in_range",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=""), name="courses_grant_has_reason"
+            ),
+        ]
+        indexes = [models.Index(fields=["enrolment", "lesson_key", "quiz_key"])]
+
+    def __str__(self) -> str:
+        return f"{self.enrolment} · +{self.extra}"
+
+
 class HoursLedgerEntry(models.Model):
-    """Training hours earned: one row per achievement (course, event, class)."""
+    """Training hours: an append-only ledger. A learner's hours are the sum of
+    their entries. An achievement (course, event, class) is *earned* once; a
+    mistake is undone by a *reversal* entry that points at the entry it
+    reverses, never by changing or deleting a row; staff corrections are
+    *adjustments* with a reason (docs/certificates.md)."""
 
     class Source(models.TextChoices):
         COURSE = "course", _("Course")
         EVENT = "event", _("Event")
         TRAINING_CLASS = "class", _("Training class")
+        MANUAL = "manual", _("Manual adjustment")
+
+    class Kind(models.TextChoices):
+        EARNED = "earned", _("Earned")
+        REVERSAL = "reversal", _("Reversal")
+        ADJUSTMENT = "adjustment", _("Adjustment")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -255,12 +316,35 @@ class HoursLedgerEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="hours",
     )
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=Kind.choices, default=Kind.EARNED
+    )
     source_type = models.CharField(_("source"), max_length=10, choices=Source.choices)
     source_key = models.PositiveBigIntegerField(_("source id"))
+    # The nth time this source was earned: 1, then 2 after a reversal and a
+    # new check-in. Unique with the source, so a source is credited once at a time.
+    sequence = models.PositiveSmallIntegerField(_("sequence"), default=1)
     title = models.CharField(_("title"), max_length=255)
     hours = models.DecimalField(_("hours"), max_digits=5, decimal_places=1)
     earned_on = models.DateField(_("date"))
-    created_at = models.DateTimeField(auto_now_add=True)
+    reverses = models.OneToOneField(
+        "self",
+        verbose_name=_("reverses"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reversed_by",
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("entered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("hours ledger entry")
@@ -268,10 +352,26 @@ class HoursLedgerEntry(models.Model):
         ordering = ["-earned_on", "-created_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "source_type", "source_key"],
-                name="courses_hours_once_per_source",
-            )
+                fields=["user", "source_type", "source_key", "sequence"],
+                condition=Q(kind="earned"),
+                name="courses_hours_earned_once",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="earned", hours__gte=0, reverses__isnull=True)
+                    | Q(kind="reversal", reverses__isnull=False, hours__lte=0)
+                    | Q(kind="adjustment", reverses__isnull=True)
+                    & ~Q(hours=0)
+                    & ~Q(reason="")
+                ),
+                name="courses_hours_kind_consistent",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="earned") | ~Q(reason=""),
+                name="courses_hours_correction_has_reason",
+            ),
         ]
+        indexes = [models.Index(fields=["user", "earned_on"])]
 
     def __str__(self) -> str:
         return f"{self.user} · {self.title} · {self.hours}"
@@ -284,6 +384,9 @@ class CertificateRequest(models.Model):
         PENDING = "pending", _("Pending")
         ISSUED = "issued", _("Issued")
         FAILED = "failed", _("Failed")
+        # The achievement was reversed (a check-in scanned by mistake) before
+        # the certificate was issued: nothing will be issued for it.
+        CANCELLED = "cancelled", _("Cancelled")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -436,6 +436,22 @@ class Registration(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # A check-in scanned by mistake is reversed, not erased: who, when and why
+    # stay, and the hours ledger gets a reversing entry.
+    checkin_reversed_at = models.DateTimeField(
+        _("check-in reversed"), null=True, blank=True
+    )
+    checkin_reversed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("check-in reversed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    checkin_reversal_reason = models.TextField(
+        _("why the check-in was reversed"), blank=True
+    )
 
     class Meta:
         verbose_name = _("registration")
@@ -450,6 +466,11 @@ class Registration(models.Model):
             models.CheckConstraint(
                 condition=Q(checked_in_at__isnull=True) | Q(status="confirmed"),
                 name="events_only_confirmed_check_in",
+            ),
+            models.CheckConstraint(
+                condition=Q(checkin_reversed_at__isnull=True)
+                | Q(checked_in_at__isnull=False) & ~Q(checkin_reversal_reason=""),
+                name="events_reversal_of_a_check_in_with_reason",
             ),
         ]
         indexes = [
