@@ -155,10 +155,16 @@ def training_class(count: int, label: str):  # type: ignore[no-untyped-def]
     )
     klass.courses.add(course)
     surnames, given = "王李张刘陈杨黄赵吴周", "喆堃玥珺昇燊龑伟芳娜"
+    # One name in five ends with a character that only a fallback font of
+    # the certificate draws (courses.certificates.fonts): HanaMinA (𪚥,
+    # Extension B), HanaMinB (𬺰, Extension F), BabelStone Han (𰀀, G).
+    rare = "\U0002a6a5\U0002ceb0\U00030000"
     users = User.objects.bulk_create(
         User(
             email=f"{label}-{n}@example.org",
-            real_name=surnames[n % 10] + given[(n // 10) % 10] + given[n % 7],
+            real_name=surnames[n % 10]
+            + given[(n // 10) % 10]
+            + (rare[(n // 5) % 3] if n % 5 == 4 else given[n % 7]),
             password="!",
         )
         for n in range(count)
@@ -490,13 +496,17 @@ def write(lines: list[str]) -> None:
     """Append (or replace) the Certificates section of docs/performance.md and
     the figures block of docs/certificates.md."""
     section = [
-        "From `.venv/bin/python -m benchmarks.certificates` (docs/certificates.md",
+        "From `DJANGO_SETTINGS_MODULE=portal.settings.dev .venv/bin/python -m",
+        "benchmarks.certificates` (as `make bench` runs it; docs/certificates.md",
         "says what is measured, why, and what was changed to get here: CID-keyed",
         "CFF font subsets, no copy of the whole font file per PDF, a PNG QR code,",
-        "one font family, one commit per chunk, e-mails attaching the stored PDF",
-        "by reference, WeasyPrint preloaded and gc.freeze() in the worker's main",
-        "process). The machine has two cores and was shared with other work: the",
-        "load average at the start of each run is in the table.",
+        "one font family for the common text, one commit per chunk, e-mails",
+        "attaching the stored PDF by reference, WeasyPrint preloaded and",
+        "gc.freeze() in the worker's main process). One learner name in five",
+        "ends with a character only a fallback font draws (HanaMinA, HanaMinB,",
+        "BabelStone Han), embedded as a renumbered TrueType subset. The machine",
+        "has two cores and was shared with other work: the load average at the",
+        "start of each run is in the table.",
         "",
         "Worker memory is read from /proc/<pid>/smaps_rollup every 0.2 s: PSS",
         "summed over the main process and its pool (a page shared by three",

@@ -13,6 +13,7 @@ def add_courses(count: int, enrolments: int) -> tuple:  # type: ignore[no-untype
     from courses.services import enrolment_self, lesson_mark_complete
     from portal.models import User
     from tests.courses.factories import CoursePageFactory, LessonPageFactory
+    from tests.courses.reading import read_for_the_minimum_time
 
     catalogue = CourseIndexPage.objects.get()
     existing = CoursePage.objects.count()
@@ -54,6 +55,8 @@ def add_courses(count: int, enrolments: int) -> tuple:  # type: ignore[no-untype
     for course in mine:
         enrolment_self(user=learner, course=course)
     lesson = mine[0].get_children().live().first().specific
+    # Opened and read for its minimum time first, as the service requires.
+    read_for_the_minimum_time(learner, lesson)
     lesson_mark_complete(user=learner, lesson=lesson)
     return learner, mine[0], lesson
 
@@ -73,6 +76,7 @@ def add_learners(
     from courses.models import CoursePage, LessonPage
     from courses.services import enrolment_self, lesson_mark_complete
     from portal.models import User
+    from tests.courses.reading import read_for_the_minimum_time
 
     generated = list(
         CoursePage.objects.filter(slug__startswith="bench-").order_by("-pk")
@@ -92,6 +96,7 @@ def add_learners(
             lessons = list(LessonPage.objects.child_of(course).live().order_by("path"))
             done = lessons[:2] if i < completed else lessons[:1] if i < started else []
             for lesson in done:
+                read_for_the_minimum_time(learner, lesson)
                 lesson_mark_complete(user=learner, lesson=lesson)
             enrolled.append((course, lessons))
         result.append((learner, enrolled))

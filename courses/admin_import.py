@@ -36,6 +36,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import Button
 from wagtail.log_actions import LogFormatter
 
+from courses.admin_class_progress import ClassHistoryView, class_progress_url
 from courses.imports import (
     EXTENSIONS,
     LOG_ACTION,
@@ -103,6 +104,8 @@ class TrainingClassIndexView(generic.IndexView):
             buttons.append(
                 MenuItem(_("Issue certificates"), url=url, icon_name="doc-full")
             )
+        if url := class_progress_url(self.request.user, instance):
+            buttons.append(MenuItem(_("Progress"), url=url, icon_name="table"))
         return buttons
 
 
@@ -130,6 +133,8 @@ class TrainingClassInspectView(generic.InspectView):
             buttons.append(
                 Button(_("Issue certificates"), url=url, icon_name="doc-full")
             )
+        if url := class_progress_url(self.request.user, self.object):
+            buttons.append(Button(_("Progress"), url=url, icon_name="table"))
         return buttons
 
     def get_courses_display_value(self) -> str:
@@ -374,6 +379,8 @@ class TrainingClassViewSet(ModelViewSet):
     index_view_class = TrainingClassIndexView
     edit_view_class = TrainingClassEditView
     inspect_view_class = TrainingClassInspectView
+    # With its enrolments' entries: quiz attempts granted to trainees.
+    history_view_class = ClassHistoryView
     inspect_view_enabled = True
     copy_view_enabled = False
     inspect_template_name = "courses/admin/training_class_inspect.html"

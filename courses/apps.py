@@ -10,9 +10,12 @@ class CoursesConfig(AppConfig):
         from celery.signals import worker_init
 
         from django.core import checks
+        from django.db.models.signals import post_save, pre_save
 
+        from wagtail.documents import get_document_model
         from wagtail.models import ReferenceIndex
 
+        from courses import media
         from courses.certificates import signing
         from courses.models import CertificateSettings
 
@@ -22,3 +25,16 @@ class CoursesConfig(AppConfig):
         # The seal is certificate artwork like the template's images: indexed,
         # so courses.permissions can keep those files for staff only.
         ReferenceIndex.register_model(CertificateSettings)
+
+        # A video's length and a PDF's pages are read from the file whenever a
+        # document is saved, however it was uploaded (courses.media).
+        pre_save.connect(
+            media.document_saving,
+            sender=get_document_model(),
+            dispatch_uid="courses.media.document_saving",
+        )
+        post_save.connect(
+            media.document_saved,
+            sender=get_document_model(),
+            dispatch_uid="courses.media.document_saved",
+        )

@@ -3,6 +3,7 @@ reusable content that editors share between lessons."""
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
@@ -66,6 +67,21 @@ class VideoBlock(blocks.StructBlock):
             errors["video"] = ValidationError(
                 _("The video must be an MP4, WebM or OGV file.")
             )
+        elif video:
+            # Watching is tracked against the length the server read from the
+            # file (courses.media); measured now if the worker has not yet.
+            from courses import media
+
+            facts = media.media_facts_measure(document_id=video.pk)
+            if facts is None or not facts.duration_seconds:
+                errors["video"] = ValidationError(
+                    _(
+                        "The length of this video could not be read, so watching "
+                        "it could not complete the lesson: %(reason)s Upload it "
+                        "again as an MP4 (H.264) or WebM file."
+                    )
+                    % {"reason": facts.error if facts else ""}
+                )
         captions = value.get("captions")
         if captions and captions.file_extension.lower() != "vtt":
             errors["captions"] = ValidationError(
@@ -218,6 +234,30 @@ class QuizBlock(blocks.StructBlock):
         icon = "form"
         label = _("Quiz")
         template = "courses/blocks/quiz_block.html"
+
+    def clean(self, value):  # type: ignore[no-untyped-def]
+        value = super().clean(value)
+        # An error rather than a silent clamp: an editor who asks for 20 of 12
+        # questions has usually lost questions, and should see it.
+        draw, bank = value.get("draw") or 0, len(value.get("questions") or [])
+        if draw > bank:
+            raise StructBlockValidationError(
+                block_errors={
+                    "draw": ValidationError(
+                        ngettext(
+                            "The quiz has %(bank)d question: an attempt cannot "
+                            "draw %(draw)d. Add questions or draw fewer (0 draws "
+                            "every question).",
+                            "The quiz has %(bank)d questions: an attempt cannot "
+                            "draw %(draw)d. Add questions or draw fewer (0 draws "
+                            "every question).",
+                            bank,
+                        )
+                        % {"bank": bank, "draw": draw}
+                    )
+                }
+            )
+        return value
 
 
 class SharedContentBlock(blocks.StreamBlock):

@@ -39,6 +39,7 @@ from portal.tabular import (
     term_key,
     term_lookup,
 )
+from portal.validators import validate_printable
 
 logger = logging.getLogger(__name__)
 
@@ -259,6 +260,11 @@ def _check_row(
         problems.append(
             _("The name is longer than %(max)s characters.") % {"max": MAX_NAME}
         )
+    else:
+        try:
+            validate_printable(name)  # the name goes on certificates
+        except ValidationError as error:
+            problems += error.messages
     organisation = values.get("organisation", "")
     if len(organisation) > MAX_ORGANISATION:
         problems.append(

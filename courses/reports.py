@@ -257,13 +257,20 @@ def _label_aggregates(dimension: str) -> dict:
 
 
 def _ledger_hours() -> models.QuerySet:
-    """The hours credited for the outer query's enrolment (at most one row:
-    the ledger is unique per learner and course)."""
-    return HoursLedgerEntry.objects.filter(
-        user_id=OuterRef("user_id"),
-        source_type=HoursLedgerEntry.Source.COURSE,
-        source_key=OuterRef("course_key"),
-    ).values("hours")[:1]
+    """The hours that count for the outer query's enrolment: the sum of its
+    course's ledger entries for the learner (earned, and any reversal of
+    them: the ledger is append-only, courses.ledger), one row."""
+    return (
+        HoursLedgerEntry.objects.filter(
+            user_id=OuterRef("user_id"),
+            source_type=HoursLedgerEntry.Source.COURSE,
+            source_key=OuterRef("course_key"),
+        )
+        .order_by()
+        .values("user_id")
+        .annotate(total=Sum("hours"))
+        .values("total")
+    )
 
 
 def _best_scores(dimension: str, filters: ReportFilters) -> models.QuerySet:

@@ -17,6 +17,7 @@ from courses.models import (
     LessonPage,
     LessonProgress,
     QuizAttempt,
+    QuizAttemptGrant,
 )
 
 CATALOGUE_PAGE_SIZE = 12
@@ -152,11 +153,88 @@ def course_page_context(*, course: CoursePage, user) -> dict:  # type: ignore[no
         "enrolment": enrolment,
         "progress": progress,
         "resume_lesson": resume,
+        # Required quizzes failed with no attempt left: the call to action is
+        # to ask a training manager, not "continue learning".
+        "quizzes_used_up": quizzes_used_up(
+            enrolment=enrolment, course=course, lessons=lessons
+        )
+        if enrolment
+        else [],
         "refusal": None
         if enrolment or not user.is_authenticated
         else enrolment_refusal(user=user, course=course),
         "instructors": list(course.instructors.all()),
     }
+
+
+def _quiz_grants(*, enrolment: Enrolment, course: CoursePage, attempts) -> dict:  # type: ignore[no-untyped-def]
+    """Extra attempts granted, by (lesson_key, quiz_key), for the quizzes among
+    `attempts` (submitted attempts of the enrolment) that the course's own
+    allowance no longer covers. Grants only matter there, so the common case
+    (attempts left, or no limit) costs no query."""
+    if course.max_attempts == 0:
+        return {}
+    counts: dict = {}
+    passed = set()
+    for attempt in attempts:
+        key = (attempt.lesson_key, attempt.quiz_key)
+        if attempt.status == QuizAttempt.Status.SUBMITTED:
+            counts[key] = counts.get(key, 0) + 1
+        if attempt.passed:
+            passed.add(key)
+    over = {
+        key
+        for key, n in counts.items()
+        if n >= course.max_attempts and key not in passed
+    }
+    if not over:
+        return {}
+    grants = (
+        QuizAttemptGrant.objects.filter(
+            enrolment=enrolment, lesson_key__in={lesson for lesson, _quiz in over}
+        )
+        .values("lesson_key", "quiz_key")
+        .annotate(total=Sum("extra"))
+    )
+    return {(g["lesson_key"], g["quiz_key"]): g["total"] for g in grants}
+
+
+def quizzes_used_up(*, enrolment: Enrolment, course: CoursePage, lessons) -> list:  # type: ignore[no-untyped-def]
+    """The quizzes of required lessons the learner has not passed and has no
+    attempt left at (the course's allowance plus grants), as (lesson, quiz
+    block) pairs in course order: the course cannot be completed until a
+    training manager grants another attempt. One query, two when a quiz is over
+    the course's allowance; none for a completed enrolment or a course without
+    an attempt limit or quizzes."""
+    quizzes = [
+        (lesson, block)
+        for lesson in lessons
+        if lesson.is_required
+        for block in lesson.quiz_blocks()
+    ]
+    if enrolment.completed_at or course.max_attempts == 0 or not quizzes:
+        return []
+    attempts = list(
+        QuizAttempt.objects.filter(
+            enrolment=enrolment,
+            lesson_key__in={lesson.pk for lesson, _block in quizzes},
+            status=QuizAttempt.Status.SUBMITTED,
+        ).only("lesson_key", "quiz_key", "status", "passed")
+    )
+    granted = _quiz_grants(enrolment=enrolment, course=course, attempts=attempts)
+    submitted: dict = {}
+    passed = set()
+    for attempt in attempts:
+        key = (attempt.lesson_key, attempt.quiz_key)
+        submitted[key] = submitted.get(key, 0) + 1
+        if attempt.passed:
+            passed.add(key)
+    return [
+        (lesson, block)
+        for lesson, block in quizzes
+        if (key := (lesson.pk, block.id)) not in passed
+        and submitted.get(key, 0) >= course.max_attempts + granted.get(key, 0)
+    ]
 
 
 # A refused quiz submission (questions left blank, answers that do not fit):
@@ -177,6 +255,13 @@ class QuizState:
     # and that result question by question (see attempt_review).
     answers_shown: bool = False
     review: list = field(default_factory=list)
+    # After a failed attempt, when the next may start (the quiz's wait), or None.
+    retry_at: object = None
+
+    @property
+    def used_up(self) -> bool:
+        """Not passed and no attempt left: only a training manager's grant helps."""
+        return not self.passed and self.open_attempt is None and self.attempts_left == 0
 
 
 def quiz_answers_shown(
@@ -234,7 +319,7 @@ def lesson_page_context(
 ) -> dict:  # type: ignore[no-untyped-def]
     """What the lesson page shows. `enrolment` and `progress` are the ones the
     page's visit has just loaded; without them (a preview) they are read."""
-    from courses.services import quiz_attempts_left
+    from courses.services import quiz_attempts_left, quiz_retry_at
 
     course = lesson.course()
     lessons = course_lessons(course)
@@ -255,6 +340,7 @@ def lesson_page_context(
             if blocks
             else []
         )
+        granted = _quiz_grants(enrolment=enrolment, course=course, attempts=attempts)
         for block in blocks:
             mine = [a for a in attempts if a.quiz_key == block.id]
             submitted = [a for a in mine if a.status == QuizAttempt.Status.SUBMITTED]
@@ -267,9 +353,13 @@ def lesson_page_context(
                 last=submitted[-1] if submitted else None,
                 passed=any(a.passed for a in submitted),
                 attempts_left=quiz_attempts_left(
-                    course=course, submitted=len(submitted)
+                    course=course,
+                    submitted=len(submitted),
+                    granted=granted.get((lesson.pk, block.id), 0),
                 ),
             )
+            if state.attempts_left != 0 and not state.passed:
+                state.retry_at = quiz_retry_at(block=block, last=state.last)
             state.answers_shown = quiz_answers_shown(
                 setting=block.value.get("show_answers"),
                 passed=state.passed,

@@ -6,15 +6,21 @@ double-clicked button, two tabs) the row is locked or a unique constraint
 decides, so the second call finds the work done and changes nothing.
 """
 
+import math
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from courses import reading
 from courses.models import (
     CertificateRequest,
     CoursePage,
@@ -49,6 +55,35 @@ class QuizIncomplete(CourseError):
             )
             % {"count": unanswered}
         )
+
+
+class ReadingTimeNotReached(CourseError):
+    """A reading lesson marked complete before its minimum time has passed
+    since it was first opened: refused, nothing written. `wait.seconds_left`
+    tells the page's script when to try again."""
+
+    def __init__(self, *, wait: reading.ReadingWait) -> None:
+        self.wait = wait
+        super().__init__(
+            ngettext(
+                "Not yet: you can complete this lesson in %(minutes)d minute. "
+                "Its minimum reading time is %(minimum)d min from when you "
+                "first opened it.",
+                "Not yet: you can complete this lesson in %(minutes)d minutes. "
+                "Its minimum reading time is %(minimum)d min from when you "
+                "first opened it.",
+                wait.minutes_left,
+            )
+            % {"minutes": wait.minutes_left, "minimum": wait.minimum_minutes}
+        )
+
+
+class QuizWait(CourseError):
+    """A new attempt asked for before the quiz's wait after a failed one is over."""
+
+    def __init__(self, *, until) -> None:  # type: ignore[no-untyped-def]
+        self.until = until
+        super().__init__(quiz_wait_message(until))
 
 
 # --- enrolment -----------------------------------------------------------------
@@ -182,8 +217,10 @@ def lesson_visit(
     access check); otherwise it is looked up. Returns the progress, or None
     when the user is not enrolled (staff preview). Before: maybe no progress
     row. After: a progress row (its status unchanged) and the enrolment's last
-    lesson is this one. May run twice: a visit that changes nothing writes
-    nothing and takes no lock.
+    lesson is this one. The first visit creates the row, and its started_at
+    (the server's clock) is when a reading lesson's minimum time starts;
+    later visits never move it. May run twice: a visit that changes nothing
+    writes nothing and takes no lock.
     """
     if enrolment is None:
         enrolment = Enrolment.objects.filter(
@@ -216,16 +253,40 @@ def _complete(progress: LessonProgress) -> bool:
 def lesson_mark_complete(*, user: User, lesson: LessonPage) -> LessonProgress:
     """Complete a reading lesson (read to the end, or the learner says so).
 
-    Video and quiz lessons are completed by watching and passing, not by this:
-    CourseError. May run twice (a double click): one completion.
+    Before: the learner opened the lesson (lesson_visit wrote the progress row
+    and its started_at) at least the lesson's minimum time ago
+    (courses.reading.lesson_minimum_minutes), by the server's clock.
+    Otherwise CourseError and nothing written: never opened, or
+    ReadingTimeNotReached saying how long is left. Video and quiz lessons are
+    completed by watching and passing, not by this: CourseError. May run
+    twice (a double click): one completion.
     """
     if lesson.kind != "reading":
         raise CourseError(
             _("This lesson is completed by watching its video or passing its quiz.")
         )
     enrolment = _enrolment_for(user=user, lesson=lesson)
+    # Worked out before the lock is taken (it may read the PDFs' page counts).
+    minimum = reading.lesson_minimum_minutes(lesson)
     with transaction.atomic():
-        progress = _progress_locked(enrolment=enrolment, lesson=lesson)
+        # Not created here: a lesson never opened has no started_at to count
+        # from, so a POST alone completes nothing (decision 7).
+        progress = (
+            LessonProgress.objects.select_for_update()
+            .filter(enrolment=enrolment, lesson_key=lesson.pk)
+            .first()
+        )
+        if progress is None:
+            raise CourseError(_("Open the lesson and read it before completing it."))
+        if progress.status == LessonProgress.Status.COMPLETED:
+            return progress
+        wait = reading.reading_wait(
+            minimum_minutes=minimum,
+            started_at=progress.started_at,
+            now=timezone.now(),
+        )
+        if wait.seconds_left:
+            raise ReadingTimeNotReached(wait=wait)
         progress.position = 1.0
         progress.save(update_fields=["position", "updated_at"])
         if _complete(progress):
@@ -233,29 +294,47 @@ def lesson_mark_complete(*, user: User, lesson: LessonPage) -> LessonProgress:
     return progress
 
 
-# How much faster than real time a heartbeat may claim to have played, and the
-# slack for network delay: a forged claim gains at most this much.
-PLAYBACK_RATE_LIMIT = 2.0
-HEARTBEAT_SLACK_SECONDS = 2.0
+# The server's clock decides how much of a video may have played since the
+# learner's previous heartbeat (docs/architecture.md, decision 7): at most
+# settings.PORTAL_VIDEO_MAX_PLAYBACK_RATE times the time elapsed, and of that
+# time at most HEARTBEAT_MAX_ELAPSED_SECONDS. The player reports every 10 s,
+# so a longer gap is a pause or a claim saved up by waiting: either way it
+# counts as one late heartbeat. No slack is added per heartbeat, so many
+# heartbeats gain nothing that few would not.
+HEARTBEAT_MAX_ELAPSED_SECONDS = 20.0
+# Shorter stretches are not kept, so that a flood of tiny ones cannot grow a
+# progress row without bound (at most length / this many stretches).
+MIN_STRETCH_SECONDS = 0.25
 VIDEO_COMPLETE_SHARE = 0.9
 
 
 def _merge(intervals: list[list[float]]) -> list[list[float]]:
+    """Overlapping or touching stretches joined: what was played, once. A gap,
+    however small, stays a gap (it was not played)."""
     merged: list[list[float]] = []
     for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1] + 0.5:
+        if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
     return merged
 
 
+def _played(intervals: list[list[float]], length: float) -> float:
+    """Distinct seconds of a video of `length` seconds that these stretches cover."""
+    return sum(
+        max(0.0, min(end, length) - max(start, 0.0)) for start, end in _merge(intervals)
+    )
+
+
 @dataclass(frozen=True)
 class Heartbeat:
+    """What the player reports: a video of the lesson played from one position
+    to another. Its length is the server's (courses.media), never the player's."""
+
     video_key: str
     played_from: float
     position: float
-    duration: float
 
 
 def video_heartbeat(
@@ -263,46 +342,78 @@ def video_heartbeat(
 ) -> LessonProgress:
     """Record that a stretch of a lesson's video was played.
 
-    The server trusts only what its own clock allows: since the previous
-    heartbeat at most PLAYBACK_RATE_LIMIT × elapsed + slack seconds can have
-    been played, so one forged request claiming the whole video gains seconds,
-    not the lesson. The lesson completes when every tracked video has been
-    played for at least 90 % of its length. May run twice: an interval counts once.
+    The video's length is the one measured from its file when it was saved
+    (courses.media); a video without one cannot be tracked: CourseError,
+    nothing written. Of the stretch claimed, only what the server's clock
+    allows counts: since the learner's previous heartbeat in this lesson,
+    at most PORTAL_VIDEO_MAX_PLAYBACK_RATE × elapsed seconds, the elapsed time
+    capped at HEARTBEAT_MAX_ELAPSED_SECONDS; a first heartbeat counts nothing
+    and starts the clock. So a forged claim of the whole video, a seek to the
+    end, a claim of double speed, a flood of heartbeats or one saved up by
+    waiting gains no more than honest playing at the allowed speed would.
+    Stretches are merged, so a replayed heartbeat counts once. The lesson
+    completes when every tracked video has had at least 90 % of its distinct
+    seconds played. May run twice: a stretch counts once.
     """
+    from courses import media
+
     videos = {block.id: block for block in lesson.tracked_videos()}
     if beat.video_key not in videos:
         raise CourseError(_("This video is not part of the lesson."))
-    if not (0 < beat.duration < 24 * 3600) or not (
-        0 <= beat.played_from <= beat.position <= beat.duration + 1
+    if not (
+        math.isfinite(beat.played_from)
+        and math.isfinite(beat.position)
+        and 0 <= beat.played_from <= beat.position
     ):
         raise CourseError(_("The playing position is not plausible."))
+    document_ids = {
+        key: getattr(block.value["video"], "pk", block.value["video"])
+        for key, block in videos.items()
+    }
+    lengths = media.video_lengths(document_ids=document_ids.values())
+    length = lengths.get(document_ids[beat.video_key])
+    if length is None:
+        raise CourseError(
+            _(
+                "The length of this video has not been measured, so watching it "
+                "cannot complete the lesson yet. Please tell the course's "
+                "training manager."
+            )
+        )
     enrolment = _enrolment_for(user=user, lesson=lesson)
-    now = timezone.now()
+    max_rate = settings.PORTAL_VIDEO_MAX_PLAYBACK_RATE
     with transaction.atomic():
         progress = _progress_locked(enrolment=enrolment, lesson=lesson)
-        watched = dict(progress.watched) if isinstance(progress.watched, dict) else {}
-        video = watched.get(beat.video_key) or {
-            "duration": beat.duration,
-            "intervals": [],
-        }
-        if abs(video["duration"] - beat.duration) > 2:
-            raise CourseError(_("The video length does not match."))
+        # Read once the row is locked: heartbeats of one lesson are timed in
+        # the order they are recorded.
+        now = timezone.now()
         elapsed = (
-            (now - progress.last_heartbeat_at).total_seconds()
+            min(
+                max(0.0, (now - progress.last_heartbeat_at).total_seconds()),
+                HEARTBEAT_MAX_ELAPSED_SECONDS,
+            )
             if progress.last_heartbeat_at
             else 0.0
         )
-        allowed = max(0.0, elapsed) * PLAYBACK_RATE_LIMIT + HEARTBEAT_SLACK_SECONDS
-        end = min(beat.position, beat.played_from + allowed, video["duration"])
-        if end > beat.played_from:
-            video["intervals"] = _merge(video["intervals"] + [[beat.played_from, end]])
-        watched[beat.video_key] = video
-        progress.watched = watched
-        progress.position = beat.position
-        progress.video_duration = video["duration"]
-        progress.watched_seconds = sum(
-            b - a for v in watched.values() for a, b in v["intervals"]
+        watched = dict(progress.watched) if isinstance(progress.watched, dict) else {}
+        previous = watched.get(beat.video_key)
+        intervals = (
+            list(previous.get("intervals", [])) if isinstance(previous, dict) else []
         )
+        start = min(beat.played_from, length)
+        end = min(beat.position, length, start + elapsed * max_rate)
+        if end - start >= MIN_STRETCH_SECONDS:
+            intervals = _merge(intervals + [[start, end]])
+        watched[beat.video_key] = {"duration": length, "intervals": intervals}
+        played = {
+            key: _played(watched[key]["intervals"], lengths[document_ids[key]])
+            for key in videos
+            if key in watched and document_ids[key] in lengths
+        }
+        progress.watched = watched
+        progress.position = min(beat.position, length)
+        progress.video_duration = length
+        progress.watched_seconds = sum(played.values())
         progress.last_heartbeat_at = now
         progress.save(
             update_fields=[
@@ -315,9 +426,8 @@ def video_heartbeat(
             ]
         )
         every_video_watched = all(
-            sum(b - a for a, b in (watched.get(key) or {"intervals": []})["intervals"])
-            >= VIDEO_COMPLETE_SHARE
-            * (watched.get(key) or {"duration": float("inf")})["duration"]
+            played.get(key, 0.0)
+            >= VIDEO_COMPLETE_SHARE * lengths.get(document_ids[key], math.inf)
             for key in videos
         )
         if every_video_watched and lesson.kind == "video" and _complete(progress):
@@ -336,9 +446,21 @@ def _quiz_block(lesson: LessonPage, quiz_key: str):  # type: ignore[no-untyped-d
 
 
 def _layout(block, rng: random.Random) -> dict:  # type: ignore[no-untyped-def]
-    """The attempt's questions, shuffled, with the answers kept server-side."""
+    """The attempt's questions, with the answers kept server-side.
+
+    Draws the block's `draw` questions at random from its bank (all of them
+    when 0, blank or not fewer than the bank), in random order; a choice
+    question's options are shuffled when `shuffle_options` (true/false keeps
+    its order). The score is over the questions drawn: only they are here.
+    """
+    bank = list(block.value["questions"].bound_blocks)
+    draw = block.value.get("draw") or 0
+    # The block refuses draw > bank when saved; a bank shrunk since (or a
+    # value written around the form) is clamped here rather than failing.
+    drawn = rng.sample(bank, draw if 0 < draw < len(bank) else len(bank))
+    shuffle_options = block.value.get("shuffle_options", True)
     questions = []
-    for item in block.value["questions"].bound_blocks:
+    for item in drawn:
         question = item.value
         if question["kind"] == "true_false":
             options = [
@@ -354,7 +476,8 @@ def _layout(block, rng: random.Random) -> dict:  # type: ignore[no-untyped-def]
             correct = [
                 o.id for o in question["options"].bound_blocks if o.value["correct"]
             ]
-            rng.shuffle(options)
+            if shuffle_options:
+                rng.shuffle(options)
         questions.append(
             {
                 "id": item.id,
@@ -365,13 +488,51 @@ def _layout(block, rng: random.Random) -> dict:  # type: ignore[no-untyped-def]
                 "correct": correct,
             }
         )
-    rng.shuffle(questions)
-    return {"title": block.value["title"], "questions": questions}
+    return {"title": block.value["title"], "bank": len(bank), "questions": questions}
 
 
-def quiz_attempts_left(*, course: CoursePage, submitted: int) -> int | None:
-    """None means unlimited."""
-    return None if course.max_attempts == 0 else max(0, course.max_attempts - submitted)
+def quiz_attempts_left(
+    *, course: CoursePage, submitted: int, granted: int = 0
+) -> int | None:
+    """Attempts a learner may still start: the course's allowance plus the
+    extra attempts granted to them for this quiz, less those submitted.
+    None means unlimited (the course allows 0, "no limit")."""
+    if course.max_attempts == 0:
+        return None
+    return max(0, course.max_attempts + granted - submitted)
+
+
+def quiz_retry_at(*, block, last: QuizAttempt | None):  # type: ignore[no-untyped-def]
+    """When a learner may start the next attempt after `last` (their latest
+    submitted attempt), or None when they need not wait: the quiz's
+    wait_minutes after a failed attempt was submitted, rounded up to the
+    minute so the time shown is the time enforced."""
+    minutes = block.value.get("wait_minutes") or 0
+    if not minutes or last is None or last.passed or last.submitted_at is None:
+        return None
+    until = last.submitted_at + timedelta(minutes=minutes)
+    if until.second or until.microsecond:
+        until = until.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    return until if until > timezone.now() else None
+
+
+def quiz_wait_message(until) -> str:  # type: ignore[no-untyped-def]
+    """The wait's message with its end, in the active language and in
+    Asia/Shanghai time (decision 9)."""
+    return _(
+        "This quiz asks you to wait between attempts: you can try again at "
+        "%(time)s (Beijing time)."
+    ) % {"time": date_format(timezone.localtime(until), "DATETIME_FORMAT")}
+
+
+def quiz_granted(*, enrolment: Enrolment, lesson_key: int, quiz_key: str) -> int:
+    """Extra attempts granted to the enrolment for one quiz (all grants summed)."""
+    return (
+        QuizAttemptGrant.objects.filter(
+            enrolment=enrolment, lesson_key=lesson_key, quiz_key=quiz_key
+        ).aggregate(total=Sum("extra"))["total"]
+        or 0
+    )
 
 
 def quiz_attempts_grant(
@@ -386,8 +547,10 @@ def quiz_attempts_grant(
     """Give a learner `extra` more attempts at one quiz, with a reason.
 
     Raises CourseError (nothing written) for an empty reason, a number outside
-    1–10, or a quiz the lesson does not have. After: one grant row and one entry
-    in Wagtail's audit log on the enrolment, in one transaction. The
+    1–10, a quiz the lesson does not have, or a lesson outside the enrolment's
+    course. After: one grant row and one entry in Wagtail's audit log on the
+    enrolment, in one transaction; quiz_attempt_start counts it at once (the
+    quiz's wait after the last failed attempt still applies). The
     permission check is the caller's (the training manager's view).
     """
     from wagtail.log_actions import log
@@ -400,6 +563,10 @@ def quiz_attempts_grant(
     lesson = LessonPage.objects.filter(pk=lesson_key).first()
     if lesson is None or quiz_key not in {b.id for b in lesson.quiz_blocks()}:
         raise CourseError(_("This quiz is no longer in the lesson."))
+    # A grant on another course's lesson would never be counted (attempts
+    # belong to the enrolment of the lesson's course): refuse it visibly.
+    if lesson.course().pk != enrolment.course_key:
+        raise CourseError(_("This lesson is not in the learner's course."))
     with transaction.atomic():
         grant = QuizAttemptGrant.objects.create(
             enrolment=enrolment,
@@ -426,8 +593,11 @@ def quiz_attempts_grant(
 def quiz_attempt_start(*, user: User, lesson: LessonPage, quiz_key: str) -> QuizAttempt:
     """Open an attempt (or return the open one: two tabs share it).
 
-    Refused when the quiz is passed or no attempts are left. One open attempt per
-    quiz is a database constraint.
+    The attempt draws its questions now (_layout) and keeps them. Refused
+    (CourseError, nothing written) when the quiz is passed, when no attempts
+    are left (the course's allowance plus grants, quiz_attempts_left), or,
+    after a failed attempt, before the quiz's wait is over (QuizWait, which
+    says when). One open attempt per quiz is a database constraint.
     """
     block = _quiz_block(lesson, quiz_key)
     enrolment = _enrolment_for(user=user, lesson=lesson)
@@ -440,9 +610,14 @@ def quiz_attempt_start(*, user: User, lesson: LessonPage, quiz_key: str) -> Quiz
         return open_attempt
     if attempts.filter(passed=True).exists():
         raise CourseError(_("You have already passed this quiz."))
-    submitted = attempts.filter(status=QuizAttempt.Status.SUBMITTED).count()
-    if quiz_attempts_left(course=course, submitted=submitted) == 0:
+    done = attempts.filter(status=QuizAttempt.Status.SUBMITTED)
+    submitted = done.count()
+    granted = quiz_granted(enrolment=enrolment, lesson_key=lesson.pk, quiz_key=quiz_key)
+    if quiz_attempts_left(course=course, submitted=submitted, granted=granted) == 0:
         raise CourseError(_("You have used all your attempts at this quiz."))
+    until = quiz_retry_at(block=block, last=done.order_by("-submitted_at").first())
+    if until is not None:
+        raise QuizWait(until=until)
     try:
         with transaction.atomic():
             return QuizAttempt.objects.create(
@@ -534,6 +709,7 @@ def course_completion_evaluate(*, enrolment_id: int) -> bool:
     completed the enrolment now.
     """
     from courses import completion, selectors
+    from courses.ledger import hours_earn
     from courses.tasks import issue_certificate
 
     with transaction.atomic():
@@ -549,8 +725,8 @@ def course_completion_evaluate(*, enrolment_id: int) -> bool:
         enrolment.completed_at = now
         enrolment.save(update_fields=["completed_at"])
         today = timezone.localdate(now)
-        HoursLedgerEntry.objects.create(
-            user_id=enrolment.user_id,
+        hours_earn(
+            user=enrolment.user_id,
             source_type=HoursLedgerEntry.Source.COURSE,
             source_key=enrolment.course_key,
             title=enrolment.course_title,

@@ -81,6 +81,8 @@ def issue_certificate(request_id: int) -> None:
 
     try:
         services.certificate_issue(request_id=request_id)
+    except services.CertificateRequestCancelled:
+        return  # its achievement was reversed: nothing to issue, nothing to retry
     except rendering.TemplateAssetError as error:
         # Not worth retrying: the template must be fixed; the sweep tries again.
         services.certificate_issue_failed(request_id=request_id, error=str(error))
@@ -140,3 +142,11 @@ def remind_expiring_certificates() -> int:
     from courses.certificates import services
 
     return services.certificates_expiry_remind()
+
+
+@shared_task(name="courses.tasks.measure_document", acks_late=True)
+def measure_document(document_id: int, reread: bool = False) -> None:
+    """Read a saved document's video length or page count (courses.media)."""
+    from courses import media
+
+    media.media_facts_measure(document_id=document_id, reread=reread)

@@ -58,7 +58,11 @@ def complete(request: HttpRequest, lesson_id: int) -> HttpResponse:
         services.lesson_mark_complete(user=request.user, lesson=lesson)  # type: ignore[arg-type]
     except services.CourseError as error:
         if wants_json:
-            return JsonResponse({"ok": False, "error": str(error)}, status=400)
+            answer = {"ok": False, "error": str(error)}
+            if isinstance(error, services.ReadingTimeNotReached):
+                # The page's script waits this long, then tries again.
+                answer["seconds_left"] = error.wait.seconds_left
+            return JsonResponse(answer, status=400)
         messages.error(request, str(error))
         return redirect(http.safe_next(request, reverse("courses:my_learning")))
     if wants_json:
@@ -72,11 +76,12 @@ def complete(request: HttpRequest, lesson_id: int) -> HttpResponse:
 def heartbeat(request: HttpRequest, lesson_id: int) -> JsonResponse:
     try:
         data = json.loads(request.body or b"{}")
+        # A "duration" the player may still send is not read: the video's
+        # length is the one the server measured (courses.media).
         beat = services.Heartbeat(
             video_key=str(data["video"]),
             played_from=float(data["from"]),
             position=float(data["to"]),
-            duration=float(data["duration"]),
         )
     except (ValueError, KeyError, TypeError):
         return JsonResponse(
@@ -101,10 +106,14 @@ def heartbeat(request: HttpRequest, lesson_id: int) -> JsonResponse:
 def quiz_start(request: HttpRequest, lesson_id: int, quiz_key: str) -> HttpResponse:
     try:
         lesson = _lesson_for(request, lesson_id)
-        services.quiz_attempt_start(user=request.user, lesson=lesson, quiz_key=quiz_key)  # type: ignore[arg-type]
     except services.CourseError as error:
         messages.error(request, str(error))
         return redirect("courses:my_learning")
+    try:
+        services.quiz_attempt_start(user=request.user, lesson=lesson, quiz_key=quiz_key)  # type: ignore[arg-type]
+    except services.CourseError as error:
+        # Back to the quiz, which says why (attempts used up, the wait, passed).
+        messages.error(request, str(error))
     return redirect(f"{lesson.url}#quiz-{quiz_key}")
 
 

@@ -7,7 +7,10 @@ from django.http import Http404  # noqa: E402
 from wagtail import hooks  # noqa: E402
 
 from courses import (
+    admin_class_progress,  # noqa: F401
+    admin_evidence,  # noqa: F401
     admin_import,  # noqa: F401
+    admin_ledger,  # noqa: F401
     admin_reports,  # noqa: F401
 )
 from courses.permissions import can_see_file  # noqa: E402

@@ -27,6 +27,7 @@ def register() -> None:
     """Register the checks (from PortalConfig.ready)."""
     checks.register(check_broker_credentials, checks.Tags.security, deploy=True)
     checks.register(check_cache_credentials, checks.Tags.security, deploy=True)
+    checks.register(check_certificate_fonts, deploy=True)
 
 
 def _without_password(url: str) -> bool:
@@ -107,3 +108,25 @@ def check_cache_credentials(app_configs, **kwargs) -> list[checks.CheckMessage]:
                     )
                 )
     return messages
+
+
+def check_certificate_fonts(app_configs, **kwargs) -> list[checks.CheckMessage]:  # type: ignore[no-untyped-def]
+    """portal.W004: a font family of the certificate is not installed. Its
+    characters would print as boxes, and the name forms refuse them
+    (courses.certificates.fonts)."""
+    from courses.certificates import fonts
+
+    missing = fonts.missing_families()
+    if not missing:
+        return []
+    packages = sorted({fonts.PACKAGES[family] for family in missing})
+    return [
+        checks.Warning(
+            f"Certificate fonts not installed: {', '.join(missing)}. Names with "
+            "characters only they have cannot be entered, and certificates "
+            "cannot print them.",
+            hint=f"apt-get install {' '.join(packages)} (scripts/system-deps.sh "
+            "run does it).",
+            id="portal.W004",
+        )
+    ]

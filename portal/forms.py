@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.users.forms import UserCreationForm, UserEditForm
 
 from portal.models import Audience, District, PolicyIndexPage
+from portal.validators import validate_printable
 
 User = get_user_model()
 
@@ -37,6 +38,7 @@ class SignupExtraForm(forms.Form):
         max_length=100,
         help_text=_("As it should appear on certificates."),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        validators=[validate_printable],
     )
     audience = _audience_field(required=False)
 
@@ -89,6 +91,7 @@ class ProfileForm(forms.ModelForm):
         name = self.cleaned_data["real_name"].strip()
         if not name:
             raise forms.ValidationError(_("Please enter your real name."))
+        validate_printable(name)
         return name
 
 
@@ -147,7 +150,16 @@ class PolicyFilterForm(forms.Form):
         ]
 
 
-class PortalUserCreationForm(UserCreationForm):
+class PrintableNameMixin:
+    """The real name goes on certificates: refuse what they cannot print."""
+
+    def clean_real_name(self) -> str:
+        name = self.cleaned_data["real_name"].strip()  # type: ignore[attr-defined]
+        validate_printable(name)
+        return name
+
+
+class PortalUserCreationForm(PrintableNameMixin, UserCreationForm):
     first_name = None
     last_name = None
 
@@ -155,7 +167,7 @@ class PortalUserCreationForm(UserCreationForm):
         fields = {"email", "real_name", "is_superuser", "groups"}
 
 
-class PortalUserEditForm(UserEditForm):
+class PortalUserEditForm(PrintableNameMixin, UserEditForm):
     first_name = None
     last_name = None
 

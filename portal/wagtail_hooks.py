@@ -9,6 +9,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from portal import document_ranges  # noqa: F401  (registers its hook)
 from portal.exports import LOG_EXPORTED, ExportedFormatter
 from portal.models import Audience, District, OutgoingEmail
 

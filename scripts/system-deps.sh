@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the system libraries the portal needs and installs what is missing
 # with apt-get when it can; otherwise says exactly what to install.
-#   scripts/system-deps.sh run    Pango, HarfBuzz's subsetter, a CJK font, gettext
+#   scripts/system-deps.sh run    Pango, HarfBuzz's subsetter, the certificate's fonts, gettext
 #   scripts/system-deps.sh test   the same, plus Debian's Chromium for browser tests
 set -euo pipefail
 purpose="${1:-run}"
@@ -14,10 +14,19 @@ have_lib 'libpangoft2-1.0.so.0' || missing+=(libpangoft2-1.0-0)
 # Without it WeasyPrint silently falls back to a Python font subsetter and a
 # page with Chinese text takes seconds instead of a fraction of one.
 have_lib 'libharfbuzz-subset.so.0' || missing+=(libharfbuzz-subset0)
-if ! (command -v fc-list >/dev/null && fc-list :lang=zh family | grep -q .); then
-  missing+=(fonts-noto-cjk)
-fi
+# The certificate's fonts (courses/certificates/fonts.py, FAMILIES): Noto
+# Serif CJK SC, then HanaMinA/HanaMinB for CJK Extensions A-F and BabelStone
+# Han for Extension G and later. A name with a character none of them has is
+# refused when entered; fc-list is how the portal finds them.
+have_family() { command -v fc-list >/dev/null && fc-list ":family=$1" family | grep -q .; }
+command -v fc-list >/dev/null || missing+=(fontconfig)
+have_family 'Noto Serif CJK SC' || missing+=(fonts-noto-cjk)
+have_family 'HanaMinB' || missing+=(fonts-hanazono)
+have_family 'BabelStone Han' || missing+=(fonts-babelstone-han)
 command -v msgfmt >/dev/null || missing+=(gettext)
+# ffprobe reads the length of uploaded lesson videos (courses/media.py); the
+# tests make their videos with ffmpeg.
+command -v ffprobe >/dev/null || missing+=(ffmpeg)
 if [ "$purpose" = "test" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v pdftoppm >/dev/null || missing+=(poppler-utils)
@@ -45,6 +54,6 @@ if command -v apt-get >/dev/null; then
 else
   echo "This is not a Debian-like system. Install the equivalents of:"
   echo "  ${missing[*]}"
-  echo "(Pango >= 1.44, HarfBuzz with libharfbuzz-subset, a Simplified Chinese font such as Noto Sans CJK SC, GNU gettext)"
+  echo "(Pango >= 1.44, HarfBuzz >= 6 with libharfbuzz-subset, fontconfig, the fonts Noto Serif CJK SC, HanaMinA and HanaMinB (Hanazono), BabelStone Han, GNU gettext)"
   exit 1
 fi

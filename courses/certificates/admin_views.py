@@ -49,6 +49,7 @@ from wagtail.admin.views import generic
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets.button import Button, HeaderButton
 from wagtail.log_actions import registry as log_registry
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.snippets.views.snippets import SnippetViewSet
@@ -248,9 +249,26 @@ class CertificateFilterSet(WagtailFilterSet):
         return queryset.filter(request__in=requests)
 
 
+#: The records a certificate rests on (courses.admin_evidence).
+EVIDENCE_URL_NAME = "courses_evidence:certificate"
+
+
 class CertificateIndexView(generic.IndexView):
     def get_base_queryset(self):  # type: ignore[no-untyped-def]
         return super().get_base_queryset().select_related("user")
+
+    def get_list_more_buttons(self, instance):  # type: ignore[no-untyped-def]
+        buttons = super().get_list_more_buttons(instance)
+        if self.user_has_permission("view"):
+            buttons.append(
+                Button(
+                    _("Evidence"),
+                    url=reverse(EVIDENCE_URL_NAME, args=(quote(instance.pk),)),
+                    icon_name="clipboard-list",
+                    priority=40,
+                )
+            )
+        return buttons
 
 
 class CertificateInspectView(generic.InspectView):
@@ -298,6 +316,18 @@ class CertificateInspectView(generic.InspectView):
     @cached_property
     def can_change(self) -> bool:
         return self.user_has_permission("change")
+
+    @cached_property
+    def header_buttons(self):  # type: ignore[no-untyped-def]
+        if not self.user_has_permission("view"):
+            return []
+        return [
+            HeaderButton(
+                _("Evidence"),
+                url=reverse(EVIDENCE_URL_NAME, args=(quote(self.object.pk),)),
+                icon_name="clipboard-list",
+            )
+        ]
 
     def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
         context = super().get_context_data(**kwargs)
@@ -550,10 +580,10 @@ class CertificateRequestInspectView(generic.InspectView):
             context["certificate_url"] = reverse(
                 self.certificate_inspect_url_name, args=(quote(certificate.pk),)
             )
-        if (
-            self.object.status != CertificateRequest.Status.ISSUED
-            and self.user_has_permission("change")
-        ):
+        if self.object.status not in (
+            CertificateRequest.Status.ISSUED,
+            CertificateRequest.Status.CANCELLED,
+        ) and self.user_has_permission("change"):
             context["retry_url"] = reverse(
                 self.retry_url_name, args=(quote(self.object.pk),)
             )
@@ -573,6 +603,14 @@ class CertificateRequestRetryView(PermissionCheckedMixin, View):
         certificate_request = get_object_or_404(CertificateRequest, pk=pk)
         if certificate_request.status == CertificateRequest.Status.ISSUED:
             messages.warning(request, _("This certificate has already been issued."))
+        elif certificate_request.status == CertificateRequest.Status.CANCELLED:
+            messages.warning(
+                request,
+                _(
+                    "This request was cancelled when its achievement was reversed: "
+                    "nothing is issued for it."
+                ),
+            )
         else:
             issue_certificate.delay_on_commit(certificate_request.pk)
             messages.success(

@@ -61,6 +61,7 @@ def preload() -> None:
 
     font_config()
     install_cid_font_subsetting()
+    _subset_plan_api()
     verify_url("preload", "zh-hans")  # builds Django's URL resolver
     from courses.certificates import signing
 
@@ -410,6 +411,144 @@ def _cid_subset(font, to_unicode: dict, hinting: bool) -> bytes | None:  # type:
     return _BareCFF(cff)
 
 
+class _TrueTypeSubset(bytes):
+    """A TrueType font program of only the used glyphs, renumbered in order;
+    `cid_to_gid` is its PDF /CIDToGIDMap (2 bytes per CID, big-endian)."""
+
+    cid_to_gid: bytes
+
+
+@functools.cache
+def _subset_plan_api():  # type: ignore[no-untyped-def]
+    """(ffi, libharfbuzz-subset, libharfbuzz) for HarfBuzz's subset plan
+    (exported since HarfBuzz 6.0), which WeasyPrint's bindings do not
+    declare; None without it."""
+    import cffi
+
+    ffi = cffi.FFI()
+    ffi.cdef(
+        """
+        typedef struct hb_face_t hb_face_t;
+        typedef struct hb_subset_input_t hb_subset_input_t;
+        typedef struct hb_subset_plan_t hb_subset_plan_t;
+        typedef struct hb_map_t hb_map_t;
+        typedef uint32_t hb_codepoint_t;
+        hb_subset_plan_t * hb_subset_plan_create_or_fail (
+            hb_face_t *face, const hb_subset_input_t *input);
+        const hb_map_t * hb_subset_plan_old_to_new_glyph_mapping (
+            const hb_subset_plan_t *plan);
+        hb_face_t * hb_subset_plan_execute_or_fail (hb_subset_plan_t *plan);
+        void hb_subset_plan_destroy (hb_subset_plan_t *plan);
+        hb_codepoint_t hb_map_get (const hb_map_t *map, hb_codepoint_t key);
+        """
+    )
+    try:
+        subset = ffi.dlopen("libharfbuzz-subset.so.0")
+        core = ffi.dlopen("libharfbuzz.so.0")
+        for name in (
+            "hb_subset_plan_create_or_fail",
+            "hb_subset_plan_old_to_new_glyph_mapping",
+            "hb_subset_plan_execute_or_fail",
+            "hb_subset_plan_destroy",
+        ):
+            getattr(subset, name)
+        core.hb_map_get  # noqa: B018 (resolves the symbol or raises)
+    except (OSError, AttributeError):
+        return None
+    return ffi, subset, core
+
+
+def _truetype_subset(font, to_unicode: dict, hinting: bool) -> bytes | None:  # type: ignore[no-untyped-def]
+    """The used glyphs of a TrueType (glyf) font, renumbered, with the map
+    that finds each CID (the glyph id WeasyPrint wrote) among them; None
+    when the font is not one of those.
+
+    The fallback fonts of certificate.html (HanaMinA, HanaMinB, BabelStone
+    Han; courses.certificates.fonts) are TrueType fonts of 50,000-65,000
+    glyphs. WeasyPrint's own path copies the whole file out of HarfBuzz
+    (23-51 MB) and subsets it twice with HB_SUBSET_FLAGS_RETAIN_GIDS, which
+    keeps every glyph slot below the last one used: 50-130 ms for one rare
+    character, when the rest of the certificate takes ~35 ms. Here one
+    subset without retained ids, and a /CIDToGIDMap stream (a few hundred
+    bytes compressed) in place of /Identity, from HarfBuzz's own map of old
+    to new glyph ids (it may add glyphs, e.g. HanaMinA a variant of the
+    character through its cmap's variation sequences).
+    """
+    from weasyprint.text.ffi import ffi, harfbuzz, harfbuzz_subset
+    from weasyprint.text.fonts import get_hb_object_data
+
+    if not harfbuzz_subset or font.missing or "glyf" not in font.tables:
+        return None
+    if "fvar" in font.tables or font.png or font.svg or font.colr or font.bitmap:
+        return None
+    plan_api = _subset_plan_api()
+    if plan_api is None:
+        return None
+    plan_ffi, plan_subset, plan_core = plan_api
+    gids = sorted(set(to_unicode) | {0})
+    if gids[-1] >= font.glyph_count:
+        return None
+    subset_input = ffi.gc(
+        harfbuzz_subset.hb_subset_input_create_or_fail(),
+        harfbuzz_subset.hb_subset_input_destroy,
+    )
+    harfbuzz.hb_set_add_sorted_array(
+        harfbuzz_subset.hb_subset_input_glyph_set(subset_input),
+        ffi.new(f"hb_codepoint_t[{len(gids)}]", gids),
+        len(gids),
+    )
+    # Not PASSTHROUGH_UNRECOGNIZED: a PDF reads glyf, loca, hmtx and their
+    # headers; tables HarfBuzz does not know (FFTM, prop, meta) are dropped.
+    flags = harfbuzz_subset.HB_SUBSET_FLAGS_NO_LAYOUT_CLOSURE
+    if not hinting:
+        flags |= harfbuzz_subset.HB_SUBSET_FLAGS_NO_HINTING
+    harfbuzz_subset.hb_subset_input_set_flags(subset_input, flags)
+    drop = sorted(
+        harfbuzz.hb_tag_from_string(tag, -1)
+        for tag in (b"BASE", b"DSIG", b"EBDT", b"EBLC", b"EBSC", b"GDEF", b"GPOS")
+        + (b"GSUB", b"JSTF", b"LTSH", b"PCLT", b"SVG ", b"VORG", b"vhea", b"vmtx")
+    )
+    harfbuzz.hb_set_add_sorted_array(
+        harfbuzz_subset.hb_subset_input_set(
+            subset_input, harfbuzz_subset.HB_SUBSET_SETS_DROP_TABLE_TAG
+        ),
+        ffi.new(f"hb_codepoint_t[{len(drop)}]", drop),
+        len(drop),
+    )
+
+    def cast(pointer, kind, source, target):  # type: ignore[no-untyped-def]
+        return target.cast(kind, int(source.cast("uintptr_t", pointer)))
+
+    plan = plan_subset.hb_subset_plan_create_or_fail(
+        cast(font.hb_face, "hb_face_t *", ffi, plan_ffi),
+        cast(subset_input, "hb_subset_input_t *", ffi, plan_ffi),
+    )
+    if plan == plan_ffi.NULL:
+        return None
+    try:
+        old_to_new = plan_subset.hb_subset_plan_old_to_new_glyph_mapping(plan)
+        new_ids = [plan_core.hb_map_get(old_to_new, gid) for gid in gids]
+        face = plan_subset.hb_subset_plan_execute_or_fail(plan)
+    finally:
+        plan_subset.hb_subset_plan_destroy(plan)
+    if face == plan_ffi.NULL:
+        return None
+    face = cast(face, "hb_face_t *", plan_ffi, ffi)
+    try:
+        count = harfbuzz.hb_face_get_glyph_count(face)
+        data = get_hb_object_data(face)
+    finally:
+        harfbuzz.hb_face_destroy(face)
+    if not data or not all(0 <= new < count for new in new_ids):
+        return None  # HB_MAP_VALUE_INVALID: a glyph was not kept
+    cid_to_gid = bytearray(2 * (gids[-1] + 1))
+    for old, new in zip(gids, new_ids, strict=True):
+        cid_to_gid[2 * old : 2 * old + 2] = new.to_bytes(2, "big")
+    subset = _TrueTypeSubset(data)
+    subset.cid_to_gid = bytes(cid_to_gid)
+    return subset
+
+
 #: Font (WeasyPrint's hash of its description) -> whether its CIDs are its
 #: glyph ids. Decided once per font and process.
 _identity_cids: dict[str, bool] = {}
@@ -536,13 +675,18 @@ def install_cid_font_subsetting() -> None:
     own fallback paths read that copy. The copy is deferred until one of them
     needs it; the CID path never does.
 
-    WeasyPrint 70 has no option for either: Font.__init__, Font.clean,
+    The fallback fonts for rare characters (HanaMin, BabelStone Han) are
+    TrueType fonts: embedded as renumbered subsets with a /CIDToGIDMap (see
+    _truetype_subset) instead of WeasyPrint's retained glyph ids.
+
+    WeasyPrint 70 has no option for any of this: Font.__init__, Font.clean,
     Font.type and build_fonts_dictionary are wrapped once per process. A font
-    that is not a CID-keyed CFF font whose CIDs are its glyph ids, or any
-    failure, takes WeasyPrint's own path unchanged. Between calls only
-    whether a font's CIDs are its glyph ids is kept (_identity_cids): no
-    glyphs, no subsets. tests/courses/test_certificate_font_subsets.py
-    renders pages both ways and compares the pixels.
+    that is neither a CID-keyed CFF font whose CIDs are its glyph ids nor a
+    TrueType font, or any failure, takes WeasyPrint's own path unchanged.
+    Between calls only whether a font's CIDs are its glyph ids is kept
+    (_identity_cids): no glyphs, no subsets.
+    tests/courses/test_certificate_font_subsets.py renders pages both ways
+    and compares the pixels.
     """
     import weasyprint.pdf
     from weasyprint.pdf import fonts
@@ -571,28 +715,52 @@ def install_cid_font_subsetting() -> None:
 
     def clean(font, to_unicode, hinting):  # type: ignore[no-untyped-def]
         if to_unicode:
-            try:
-                cff = _cid_subset(font, to_unicode, hinting)
-            except Exception:  # anything unexpected: WeasyPrint's own path
-                cff = None
-            if cff is not None:
-                font.file_content = cff
-                return None
+            for subsetter in (_cid_subset, _truetype_subset):
+                try:
+                    subset = subsetter(font, to_unicode, hinting)
+                except Exception:  # anything unexpected: WeasyPrint's own path
+                    subset = None
+                if subset is not None:
+                    font.file_content = subset
+                    # Fonts of one file share its stream (build_fonts_dictionary).
+                    getattr(_font_init, "subsets", {})[font.hash] = subset
+                    return None
         materialise(font)
         return original_clean(font, to_unicode, hinting)
 
     def font_type(font):  # type: ignore[no-untyped-def]
+        if isinstance(font.file_content, _DeferredFace):
+            shared = getattr(_font_init, "subsets", {}).get(font.hash)
+            if shared is not None:
+                font.file_content = shared
         if isinstance(font.file_content, _BareCFF):
             return "otf"  # FontFile3 and CIDFontType0, as for OpenType CFF
+        if isinstance(font.file_content, _TrueTypeSubset):
+            return "ttf"
         materialise(font)
         return original_type.fget(font)
 
     def build_fonts_dictionary(pdf, fonts_, *args, **kwargs):  # type: ignore[no-untyped-def]
+        import pydyf
+
         for font in fonts_.values():
             if font.bitmap:  # written from its file, without clean()
                 materialise(font)
-        result = original_build(pdf, fonts_, *args, **kwargs)
-        for item in pdf.objects:
+        _font_init.subsets = {}
+        try:
+            result = original_build(pdf, fonts_, *args, **kwargs)
+        finally:
+            subsets, _font_init.subsets = _font_init.subsets, {}
+        compress = args[0] if args else kwargs.get("compress", True)
+        cid_maps = {}
+        for font in fonts_.values():
+            subset = subsets.get(font.hash)
+            if isinstance(subset, _TrueTypeSubset) and font.name not in cid_maps:
+                cid_maps[font.name] = pydyf.Stream(
+                    [subset.cid_to_gid], compress=compress
+                )
+                pdf.add_object(cid_maps[font.name])
+        for item in list(pdf.objects):
             stream = getattr(item, "stream", None)
             if (
                 isinstance(stream, list)
@@ -600,6 +768,12 @@ def install_cid_font_subsetting() -> None:
                 and isinstance(stream[0], _BareCFF)
             ):
                 item.extra["Subtype"] = "/CIDFontType0C"
+            elif (
+                isinstance(item, dict)
+                and item.get("Subtype") == "/CIDFontType2"
+                and item.get("BaseFont") in cid_maps
+            ):
+                item["CIDToGIDMap"] = cid_maps[item["BaseFont"]].reference
         return result
 
     fonts.get_hb_object_data = get_hb_object_data

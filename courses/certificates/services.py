@@ -58,6 +58,10 @@ class CertificateError(ValidationError):
     """A lifecycle step refused: the message is for the administrator."""
 
 
+class CertificateRequestCancelled(CertificateError):
+    """An issue refused because the request was cancelled (not worth a retry)."""
+
+
 # --- Issuing -----------------------------------------------------------------
 
 
@@ -178,7 +182,8 @@ def certificate_issue(
     the next serial number, the request marked issued, and (render=True) its
     PDF task enqueued on commit. Returns (certificate, created). Running it
     again returns the same certificate: the partial unique constraint on
-    ``Certificate.request`` holds even if two workers race.
+    ``Certificate.request`` holds even if two workers race. Refuses
+    (CertificateError) a cancelled request: its achievement was reversed.
     """
     from courses.tasks import render_certificate
 
@@ -195,6 +200,13 @@ def certificate_issue(
             ).first()
             if existing:
                 return existing, False
+            if request.status == CertificateRequest.Status.CANCELLED:
+                raise CertificateRequestCancelled(
+                    _(
+                        "The achievement was reversed and its certificate request "
+                        "cancelled: nothing is issued for it."
+                    )
+                )
             certificate = _new_certificate(request=request, version=version)
             request.status = CertificateRequest.Status.ISSUED
             request.last_error = ""
@@ -454,6 +466,52 @@ def certificate_revoke(*, certificate_id: int, reason: str, by: Any) -> Certific
     return certificate
 
 
+def certificate_request_cancel(*, request_id: int, reason: str, by: Any) -> bool:
+    """Cancel a certificate request not yet issued: its achievement was
+    reversed (a check-in scanned by mistake), so nothing must be issued.
+
+    After, in one transaction with the request locked: the request cancelled
+    (certificate_issue, the sweep and bulk runs then skip it) and the action
+    in Wagtail's log with the reason. Returns True when it cancelled now;
+    False (nothing changed) for a request already cancelled or issued:
+    an issued one needs certificate_revoke instead.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise CertificateError(_("Say why the certificate request is cancelled."))
+    with transaction.atomic():
+        request = CertificateRequest.objects.select_for_update().get(pk=request_id)
+        if request.status in (
+            CertificateRequest.Status.CANCELLED,
+            CertificateRequest.Status.ISSUED,
+        ):
+            return False
+        request.status = CertificateRequest.Status.CANCELLED
+        request.save(update_fields=["status"])
+        log(
+            request,
+            "courses.certificate_request.cancelled",
+            user=by,
+            data={"reason": reason},
+        )
+    return True
+
+
+def certificate_request_reopen(*, request_id: int) -> bool:
+    """A cancelled request owed again (the person was checked in again after
+    the reversal): back to pending, for the bulk run or the sweep. Returns
+    True when it reopened now; anything but a cancelled request is left."""
+    with transaction.atomic():
+        request = CertificateRequest.objects.select_for_update().get(pk=request_id)
+        if request.status != CertificateRequest.Status.CANCELLED:
+            return False
+        request.status = CertificateRequest.Status.PENDING
+        request.last_error = ""
+        request.save(update_fields=["status", "last_error"])
+        log(request, "courses.certificate_request.reopened", user=None)
+    return True
+
+
 def _email_revocation(*, certificate: Certificate) -> None:
     from portal.services import email_enqueue
 
@@ -594,10 +652,11 @@ def training_class_requests(*, training_class: TrainingClass) -> Any:
 
 def source_requests(*, source_type: str, source_key: int) -> Any:
     """The certificate requests of one source (e.g. one event's attendance),
-    as the source wrote them; courses knows nothing more of the source."""
+    as the source wrote them; courses knows nothing more of the source.
+    Cancelled requests (a check-in reversed) are not among them."""
     return CertificateRequest.objects.filter(
         source_type=source_type, source_key=source_key
-    )
+    ).exclude(status=CertificateRequest.Status.CANCELLED)
 
 
 def batch_sources(*, limit: int = 200) -> list[dict]:
@@ -665,7 +724,12 @@ def certificate_batch_create(
             title=title[:255],
             created_by=by,
         )
-        request_ids = list(requests.order_by("pk").values_list("pk", flat=True))
+        # A cancelled request (its achievement reversed) is never issued.
+        request_ids = list(
+            requests.exclude(status=CertificateRequest.Status.CANCELLED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         CertificateBatchItem.objects.bulk_create(
             CertificateBatchItem(batch=batch, request_id=pk) for pk in request_ids
         )

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from wagtail.documents import get_document_model
 
+from courses import media
 from courses.demo.certificates import load_certificate_demo
 from courses.models import (
     CourseIndexPage,
@@ -66,12 +67,14 @@ def _question(
 
 def _document(title: str, filename: str, content: bytes):  # type: ignore[no-untyped-def]
     Document = get_document_model()
-    existing = Document.objects.filter(title=title).first()
-    if existing:
-        return existing
-    document = Document(title=title)
-    document.file.save(filename, ContentFile(content), save=False)
-    document.save()
+    document = Document.objects.filter(title=title).first()
+    if document is None:
+        document = Document(title=title)
+        document.file.save(filename, ContentFile(content), save=False)
+        document.save()
+    # Measured now, not by the worker: the demo's video lessons work at once,
+    # and a demo loaded before videos were measured gets its lengths too.
+    media.media_facts_measure(document_id=document.pk)
     return document
 
 

@@ -332,6 +332,12 @@ class LessonPage(ChineseSearchMixin, Page):
                 lesson=self, user=request.user, enrolment=enrolment, progress=progress
             )
         )
+        # How long is left of a reading lesson's minimum time (courses.reading).
+        from courses import reading
+
+        context["reading_wait"] = reading.lesson_page_wait(
+            lesson=self, progress=context.get("lesson_progress")
+        )
         # Shown once, with the open attempt it belongs to (see views.quiz_submit).
         session = getattr(request, "session", None)
         context["quiz_draft"] = (

@@ -292,6 +292,32 @@ class QuizAttemptGrant(models.Model):
         return f"{self.enrolment} · +{self.extra}"
 
 
+class LedgerIsAppendOnly(Exception):
+    """An hours-ledger row was to be changed or deleted: the ledger only
+    grows. Undo an entry with a reversal, correct with an adjustment
+    (courses.ledger)."""
+
+
+class HoursLedgerQuerySet(models.QuerySet):
+    """The ledger's rows are written once: update(), bulk_update() and
+    delete() refuse."""
+
+    def update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise LedgerIsAppendOnly(
+            "The hours ledger is append-only: reverse or adjust, never update."
+        )
+
+    bulk_update = update
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise LedgerIsAppendOnly(
+            "The hours ledger is append-only: reverse or adjust, never delete."
+        )
+
+    # Django's own deletion collector uses this one; nothing may take it.
+    _raw_delete = delete
+
+
 class HoursLedgerEntry(models.Model):
     """Training hours: an append-only ledger. A learner's hours are the sum of
     their entries. An achievement (course, event, class) is *earned* once; a
@@ -346,6 +372,8 @@ class HoursLedgerEntry(models.Model):
     )
     created_at = models.DateTimeField(_("recorded"), auto_now_add=True)
 
+    objects = HoursLedgerQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("hours ledger entry")
         verbose_name_plural = _("hours ledger")
@@ -375,6 +403,26 @@ class HoursLedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.title} · {self.hours}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Written once (convention 3): a row that exists is never saved again,
+        # and a new one is always an INSERT, whatever primary key it was given.
+        if (
+            args
+            or not self._state.adding
+            or kwargs.get("force_update")
+            or kwargs.get("update_fields") is not None
+        ):
+            raise LedgerIsAppendOnly(
+                "The hours ledger is append-only: reverse or adjust, never update."
+            )
+        kwargs["force_insert"] = True
+        super().save(**kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise LedgerIsAppendOnly(
+            "The hours ledger is append-only: reverse or adjust, never delete."
+        )
 
 
 class CertificateRequest(models.Model):

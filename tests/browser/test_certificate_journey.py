@@ -17,6 +17,7 @@ from django.core import mail
 from django.urls import reverse
 
 from courses.models import Certificate
+from portal.models import User
 from tests.browser.helpers import (
     assert_no_serious_axe_violations,
     field,
@@ -29,6 +30,7 @@ from tests.courses.factories import (
     LessonPageFactory,
     paragraph,
 )
+from tests.courses.reading import read_for_the_minimum_time
 from tests.factories import StaffFactory
 
 pytestmark = [
@@ -63,6 +65,12 @@ def test_a_certificate_from_completion_to_revocation(page, course):
     page.goto("/courses/ip-basics/")
     page.get_by_role("button", name="报名参加本课程").click()
     expect(page).to_have_url(re.compile(r"/courses/ip-basics/reading/$"))
+    # The learner spends the lesson's minimum reading time on it first.
+    read_for_the_minimum_time(
+        User.objects.get(email="li.kun@example.org"),
+        course.get_children().get(slug="reading").specific,
+    )
+    page.reload()
     page.get_by_role("button", name="标记为已完成").click()
     expect(page.get_by_text("课时已完成。")).to_be_visible()
 

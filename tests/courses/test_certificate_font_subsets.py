@@ -6,6 +6,8 @@ import subprocess
 
 import pytest
 from PIL import Image, ImageChops
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from courses.certificates import rendering, services
 from tests.courses.factories import CertificateRequestFactory
@@ -34,6 +36,22 @@ def fonts(data: bytes, tmp_path) -> list[str]:  # type: ignore[no-untyped-def]
     return listing.splitlines()[2:]
 
 
+def truetype_font(data: bytes, family: str):  # type: ignore[no-untyped-def]
+    """(embedded font program, /CIDToGIDMap) of the CID TrueType font whose
+    name holds `family`."""
+    reader = PdfFileReader(io.BytesIO(data))
+    page = reader.root["/Pages"]["/Kids"][0].get_object()
+    for value in page["/Resources"]["/Font"].values():
+        descendant = value.get_object()["/DescendantFonts"][0].get_object()
+        if family in str(descendant["/BaseFont"]):
+            descriptor = descendant["/FontDescriptor"].get_object()
+            cid_map = descendant["/CIDToGIDMap"]
+            if isinstance(cid_map, generic.IndirectObject):
+                cid_map = cid_map.get_object()
+            return descriptor["/FontFile2"].get_object().data, cid_map
+    raise AssertionError(f"no {family} font")
+
+
 def test_small_subsets_draw_every_glyph_as_weasyprint_does(tmp_path, monkeypatch):
     names = ["赵龑", "黄燊"]
     certificates = [
@@ -58,6 +76,39 @@ def test_small_subsets_draw_every_glyph_as_weasyprint_does(tmp_path, monkeypatch
         assert all("(OT)" in line for line in fonts(theirs, tmp_path))
         assert len(mine) * 5 < len(theirs)
         # The same pixels: every glyph is found by its CID in the subset.
+        difference = ImageChops.difference(
+            raster(mine, tmp_path), raster(theirs, tmp_path)
+        )
+        assert difference.getbbox() is None, name
+
+
+def test_fallback_fonts_are_small_renumbered_truetype_subsets(tmp_path, monkeypatch):
+    """HanaMinA, HanaMinB and BabelStone Han (rare characters of names) are
+    TrueType fonts: embedded as subsets of the used glyphs only, renumbered,
+    with a /CIDToGIDMap (rendering._truetype_subset), and drawing exactly
+    what WeasyPrint's own subsets (every glyph id kept) draw."""
+    names = ["赵\U0002a6a5", "张\U0002b820\U0002ceb0", "周\U00030000"]
+    certificates = [
+        services.certificate_issue(
+            request_id=CertificateRequestFactory(user=UserFactory(real_name=name)).pk,
+            render=False,
+        )[0]
+        for name in names
+    ]
+    pages = [(c, c.template_version.content) for c in certificates]
+    small = rendering.render_pdfs(pages)
+    monkeypatch.setattr(rendering, "_truetype_subset", lambda *args: None)
+    stock = rendering.render_pdfs(pages)
+    for name, family, mine, theirs in zip(
+        names, ["HanaMinA", "HanaMinB", "BabelStone-Han"], small, stock, strict=True
+    ):
+        [listed] = [line for line in fonts(mine, tmp_path) if family in line]
+        assert " CID TrueType " in listed, listed
+        program, cid_map = truetype_font(mine, family)
+        assert isinstance(cid_map, generic.StreamObject)  # not /Identity
+        stock_program, stock_map = truetype_font(theirs, family)
+        assert stock_map == "/Identity"
+        assert len(program) * 20 < len(stock_program)
         difference = ImageChops.difference(
             raster(mine, tmp_path), raster(theirs, tmp_path)
         )

@@ -2,8 +2,9 @@
 
 Without HarfBuzz-Subset (libharfbuzz-subset0, HarfBuzz >= 4.1) WeasyPrint
 subsets the Noto CJK fonts with fontTools: about 10-13 s per certificate
-instead of about 0.1 s (issue 4). Without the Noto CJK families a fallback
-font draws boxes for rare names. Either is a broken set-up, so the suite
+instead of about 0.1 s (issue 4). Without the certificate's font families
+(Noto Serif CJK SC, HanaMinA, HanaMinB, BabelStone Han) rare names print as
+boxes, or are refused when entered. Either is a broken set-up, so the suite
 fails on it instead of the benchmark quietly getting a hundred times slower.
 """
 
@@ -13,7 +14,7 @@ import subprocess
 
 import pytest
 
-from courses.certificates import rendering, services
+from courses.certificates import fonts, rendering, services
 from tests.courses.factories import CertificateRequestFactory
 from tests.factories import UserFactory
 
@@ -22,17 +23,18 @@ pytestmark = pytest.mark.django_db
 TEMPLATE = "courses/certificates/certificate.html"
 
 
-def template_families() -> set[str]:
-    """The font families the certificate template's CSS asks for by name."""
+def template_families() -> list[str]:
+    """The font families the certificate template's CSS asks for by name,
+    in order."""
     from django.template.loader import get_template
 
     source = get_template(TEMPLATE).template.source
-    families = set()
+    families: list[str] = []
     for declaration in re.findall(r"font-family:\s*([^;}]+)", source):
-        families |= {name.strip().strip("\"'") for name in declaration.split(",")} - {
-            "serif",
-            "sans-serif",
-        }
+        for name in declaration.split(","):
+            name = name.strip().strip("\"'")
+            if name not in families and name not in {"serif", "sans-serif"}:
+                families.append(name)
     return families
 
 
@@ -44,20 +46,21 @@ def test_weasyprint_subsets_fonts_with_harfbuzz():
 
 
 def test_fontconfig_finds_the_fonts_the_template_names():
-    families = template_families()
-    assert "Noto Serif CJK SC" in families
+    # The chain whose coverage the name forms check (fonts.FAMILIES) is the
+    # one the CSS names, in the same order.
+    assert template_families() == list(fonts.FAMILIES)
     installed = subprocess.run(
-        ["fc-list", ":lang=zh-cn", "family"],
-        capture_output=True,
-        text=True,
-        check=True,
+        ["fc-list", ":", "family"], capture_output=True, text=True, check=True
     ).stdout
     names = {name for line in installed.splitlines() for name in line.split(",")}
-    assert families <= names, f"missing: {families - names}"
+    assert set(fonts.FAMILIES) <= names, f"missing: {set(fonts.FAMILIES) - names}"
+    assert fonts.missing_families() == []
 
 
-def test_rendering_a_certificate_never_falls_back_to_fonttools(caplog):
-    request = CertificateRequestFactory(user=UserFactory(real_name="赵龑"))
+@pytest.mark.parametrize("name", ["赵龑", "赵\U0002a6a5", "周\U00030000"])
+def test_rendering_a_certificate_never_falls_back_to_fonttools(caplog, name):
+    # Noto Serif CJK SC alone; with HanaMinA; with BabelStone Han.
+    request = CertificateRequestFactory(user=UserFactory(real_name=name))
     certificate, _ = services.certificate_issue(request_id=request.pk, render=False)
     with caplog.at_level(logging.WARNING, logger="weasyprint"):
         pdf = rendering.render_pdf(certificate)

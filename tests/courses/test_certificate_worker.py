@@ -44,6 +44,7 @@ from tests.courses.factories import (
     CoursePageFactory,
     LessonPageFactory,
 )
+from tests.courses.reading import read_for_the_minimum_time
 from tests.factories import UserFactory
 from tests.portal.test_worker import FILE_BACKEND, ROOT, database_url, wait_for
 
@@ -145,7 +146,8 @@ def worker(tmp_path, monkeypatch):
 
 @pytest.fixture
 def course(home):
-    """A published course of one reading lesson: marking it read completes it."""
+    """A published course of one reading lesson: marking it read (once its
+    minimum time has passed: read_for_the_minimum_time) completes it."""
     catalogue = CourseIndexPageFactory(parent=home)
     course = CoursePageFactory(parent=catalogue, slug="ip-basics", title="知识产权基础")
     LessonPageFactory(parent=course, slug="reading", title="第一课 什么是知识产权")
@@ -241,6 +243,7 @@ COMPLETE_LESSON = textwrap.dedent(
 def test_the_broker_is_down_when_a_course_is_completed(worker, course):
     user = UserFactory(real_name="李堃")
     course_services.enrolment_self(user=user, course=course)
+    read_for_the_minimum_time(user, reading_lesson(course))
     # The web process whose broker is down: its enqueue after commit fails.
     completion = subprocess.run(
         [
@@ -298,6 +301,7 @@ def test_two_concurrent_completions_give_one_certificate(worker, course):
     user = UserFactory()
     course_services.enrolment_self(user=user, course=course)
     lesson = reading_lesson(course)
+    read_for_the_minimum_time(user, lesson)
     in_threads(
         2, lambda i: course_services.lesson_mark_complete(user=user, lesson=lesson)
     )

@@ -24,6 +24,7 @@ from tests.courses.factories import (
     paragraph,
     quiz,
 )
+from tests.courses.reading import read_for_the_minimum_time
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -97,6 +98,7 @@ def test_a_double_clicked_complete_completes_once(home):
     lesson = LessonPageFactory(parent=course, slug="only").specific
     user = UserFactory()
     services.enrolment_self(user=user, course=course)
+    read_for_the_minimum_time(user, lesson)
 
     results = at_once(
         lambda: services.lesson_mark_complete(user=user, lesson=lesson), 4
@@ -128,6 +130,7 @@ def test_concurrent_http_requests_to_complete_and_submit_count_once(live_server,
     ).specific
     user = UserFactory()
     services.enrolment_self(user=user, course=course)
+    read_for_the_minimum_time(user, reading)
     attempt = services.quiz_attempt_start(
         user=user, lesson=quiz_lesson, quiz_key=quiz_lesson.quiz_blocks()[0].id
     )

@@ -702,6 +702,8 @@ def test_attendee_list_and_xlsx_export(client, event):
         "Waiting since",
         "Checked in at",
         "Cancelled at",
+        "Check-in reversed at",
+        "Why the check-in was reversed",
     )
     assert len(rows) == 4
     first = rows[1]

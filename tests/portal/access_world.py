@@ -43,7 +43,8 @@ from wagtail.models import (
 
 from courses import services as course_services
 from courses.certificates import services as certificate_services
-from courses.models import CertificateSettings
+from courses.ledger import hours_earn
+from courses.models import CertificateSettings, TrainingClass
 from portal.events.registration import services as registration_services
 from portal.models import HomePage
 from portal.subscriptions import services as subscription_services
@@ -53,6 +54,7 @@ from tests.courses.factories import (
     CourseIndexPageFactory,
     CoursePageFactory,
     LessonPageFactory,
+    measured,
     paragraph,
     quiz,
     video,
@@ -77,6 +79,9 @@ TRAINING_MANAGER = (
     "courses.add_certificatebatch",
     "courses.view_certificatebatch",
     "courses.change_certificaterequest",
+    "courses.view_hoursledgerentry",
+    "courses.add_hoursledgerentry",
+    "courses.add_quizattemptgrant",
 )
 TALENT_POOL_REVIEWER = (
     "wagtailadmin.access_admin",
@@ -188,6 +193,7 @@ def build() -> dict:
     course = CoursePageFactory(parent=catalogue, slug="patents")
     quiz_block = quiz()
     video_block = video(lesson_file)
+    measured(lesson_file, 60)  # its heartbeats count against a measured length
     lesson = LessonPageFactory(
         parent=course,
         slug="l1",
@@ -247,6 +253,17 @@ def build() -> dict:
 
     # --- records ----------------------------------------------------------
     course_services.enrolment_self(user=learner, course=course)
+    # The learner is a trainee of a class of that course (class progress).
+    training_class = TrainingClass.objects.create(
+        name="2027春季班",
+        code="matrix-class",
+        starts_on=timezone.localdate(),
+        ends_on=timezone.localdate(),
+    )
+    training_class.courses.add(course)
+    course_services.training_class_add_member(
+        training_class=training_class, user=learner
+    )
     attempt = course_services.quiz_attempt_start(
         user=learner, lesson=lesson, quiz_key=quiz_block["id"]
     )
@@ -264,6 +281,15 @@ def build() -> dict:
         certificate.rendered_at = timezone.now()
         certificate.save(update_fields=["pdf", "rendered_at"])
     registration = registration_services.registration_create(user=learner, event=event)
+    # The learner's hours: one earned entry (the hours ledger's screens).
+    ledger_entry = hours_earn(
+        user=learner,
+        source_type="event",
+        source_key=event.pk,
+        title=event.title,
+        hours=event.training_hours,
+        earned_on=timezone.localdate(),
+    )
     SubscriptionFactory(user=learner)
     contact_request = ContactRequestFactory(enterprise=enterprise, expert=expert)
 
@@ -281,9 +307,12 @@ def build() -> dict:
         quiz_key=quiz_block["id"],
         video_key=video_block["id"],
         attempt=attempt,
+        training_class=training_class,
+        enrolment=attempt.enrolment,
         others_certificate=others_certificate,
         own_certificate=own_certificate,
         registration=registration,
+        ledger_entry=ledger_entry,
         unsubscribe_token=subscription_services.unsubscribe_token(user_id=learner.pk),
         contact_request=contact_request,
         page_restriction=restriction,

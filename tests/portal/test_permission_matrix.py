@@ -214,6 +214,8 @@ expert_applications:confirm            POST log go  go  did go     go  go  go  g
 # every page), with proven MFA
 events:checkin                         GET  log 403 403 403 mfa    ok  403 403 ok  ok
 events:checkin_event                   GET  log 403 403 403 mfa    ok  403 403 ok  ok
+# Reversing a check-in: the same people; to the others the id is "not found".
+events:checkin_reverse                 GET  log 404 404 404 mfa    ok  404 404 ok  ok
 # --- accounts (allauth): signed-in pages, forms for signed-out visitors
 account_login                          GET  ok  go  go  go  go     go  go  go  go  go
 account_signup                         GET  ok  go  go  go  go     go  go  go  go  go
@@ -270,6 +272,27 @@ courses_training_report                GET  log log log log mfa    go  ok  go  g
 certificate_admin:index                GET  log log log log mfa    go  ok  go  go  ok
 certificate_admin:pdf                  GET  log log log log mfa    go  ok  go  go  ok
 certificate_batches:index              GET  log log log log mfa    go  ok  go  go  ok
+# The hours ledger: viewing and exports need courses.view_hoursledgerentry,
+# corrections courses.add_hoursledgerentry (training managers have both).
+courses_ledger:index                   GET  log log log log mfa    go  ok  go  go  ok
+courses_ledger:learner                 GET  log log log log mfa    go  ok  go  go  ok
+courses_ledger:learner_export          GET  log log log log mfa    go  ok  go  go  ok
+courses_ledger:export                  GET  log log log log mfa    go  ok  go  go  ok
+# An empty adjustment: the form again with its errors, nothing written.
+courses_ledger:adjust                  POST log log log log mfa    go  ok  go  go  ok
+courses_ledger:reverse                 GET  log log log log mfa    go  ok  go  go  ok
+# Training evidence (courses.admin_evidence): an enrolment's needs
+# courses.view_enrolment, a certificate's courses.view_certificate; the
+# downloads (?export=) likewise. Learners never, not even their own.
+courses_evidence:enrolment             GET  log log log log mfa    go  ok  go  go  ok
+courses_evidence:enrolment[csv]        GET  log log log log mfa    go  ok  go  go  ok
+courses_evidence:certificate           GET  log log log log mfa    go  ok  go  go  ok
+courses_evidence:certificate[xlsx]     GET  log log log log mfa    go  ok  go  go  ok
+# A class's progress: the report's permission (courses.view_enrolment).
+# Granting quiz attempts: courses.add_quizattemptgrant, else 403.
+courses_class_progress_index           GET  log log log log mfa    go  ok  go  go  ok
+courses_class_progress                 GET  log log log log mfa    go  ok  go  go  ok
+courses_class_progress_grant           POST log log log log mfa    403 did 403 403 did
 events_registration_attendees          GET  log log log log mfa    go  go  go  ok  ok
 talentpool_applications:index          GET  log log log log mfa    go  go  ok  go  ok
 wagtailsnippets_talentpool_expert:list GET  log log log log mfa    go  go  ok  go  ok
@@ -484,6 +507,24 @@ def samples(world: dict) -> dict[str, dict]:
             "json": {"video": w["video_key"], "from": 0, "to": 5, "duration": 60}
         },
         "certificate_admin:pdf": {"pk": certificate.pk},
+        "courses_ledger:learner": {"user_id": w["learner"].pk},
+        "courses_ledger:learner_export": {"user_id": w["learner"].pk},
+        "courses_ledger:adjust": {"user_id": w["learner"].pk},
+        "courses_ledger:reverse": {"entry_id": w["ledger_entry"].pk},
+        "courses_evidence:enrolment": {"enrolment_id": w["enrolment"].pk},
+        "courses_evidence:enrolment[csv]": {"?": "?export=csv"},
+        "courses_evidence:certificate[xlsx]": {"?": "?export=xlsx"},
+        "courses_class_progress": {"pk": w["training_class"].pk},
+        "courses_class_progress_grant": {
+            "pk": w["training_class"].pk,
+            "form": {
+                "enrolment": w["enrolment"].pk,
+                "lesson_key": pages["lesson"].pk,
+                "quiz_key": w["quiz_key"],
+                "extra": 1,
+                "reason": "补考",
+            },
+        },
         "talentpool_statistics:experts_export": {"?": "?export=csv"},
         "events:registration_qr": {"code": w["registration"].code},
         "wagtaildocs_serve[lesson]": {

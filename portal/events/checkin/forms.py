@@ -7,6 +7,20 @@ from django.utils.translation import gettext_lazy
 from portal.events.checkin.selectors import code_from_input
 
 
+class CheckInReversalForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Why is this check-in reversed?"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy(
+            "E.g. the wrong code was scanned. The reason is kept with the "
+            "registration, the hours ledger and the audit log, and is sent to the "
+            "participant if a certificate is revoked."
+        ),
+        error_messages={"required": gettext_lazy("Say why the check-in is reversed.")},
+    )
+
+
 class CheckInForm(forms.Form):
     code = forms.CharField(
         label=gettext_lazy("Check-in code"),

@@ -113,9 +113,39 @@ def attendance_count(*, event: EventPage) -> Attendance:
         event=event, status=Registration.Status.CONFIRMED
     ).aggregate(
         confirmed=Count("pk"),
-        checked_in=Count("pk", filter=Q(checked_in_at__isnull=False)),
+        # A reversed check-in does not count (it was a mistake).
+        checked_in=Count(
+            "pk",
+            filter=Q(checked_in_at__isnull=False, checkin_reversed_at__isnull=True),
+        ),
     )
     return Attendance(checked_in=counts["checked_in"], confirmed=counts["confirmed"])
+
+
+#: The check-ins listed at an event's station, newest first.
+RECENT_CHECKINS = 10
+
+
+def recent_checkins(*, event: EventPage) -> list[Registration]:
+    """The latest check-ins at ``event`` that still count (one query)."""
+    return list(
+        Registration.objects.filter(
+            event=event, checked_in_at__isnull=False, checkin_reversed_at__isnull=True
+        )
+        .select_related("user")
+        .order_by("-checked_in_at", "-pk")[:RECENT_CHECKINS]
+    )
+
+
+def registration_for_reversal(*, registration_id: int) -> Registration | None:
+    """A registration with what the reversal page shows of it."""
+    return (
+        Registration.objects.select_related(
+            "user", "event", "checked_in_by", "checkin_reversed_by"
+        )
+        .filter(pk=registration_id)
+        .first()
+    )
 
 
 def code_from_input(text: str) -> str:

@@ -1,10 +1,18 @@
 """Check-in: recording that a registrant came (issue 6, point 3).
 
 Attendance is written once, with what it earns, in one transaction: the
-registration's ``checked_in_at``/``checked_in_by``, an hours-ledger entry and
-a pending certificate request, both unique per (user, source) in the
-database, so nothing is ever counted twice. The certificate itself waits for
-the organiser's bulk run (courses.certificates.services.BULK_RUN_SOURCES).
+registration's ``checked_in_at``/``checked_in_by``, an hours-ledger entry
+(courses.ledger.hours_earn: one live entry per user and source) and a
+pending certificate request (unique per user and source), so nothing is
+ever counted twice. The certificate itself waits for the organiser's bulk
+run (courses.certificates.services.BULK_RUN_SOURCES).
+
+A check-in scanned by mistake is reversed, never erased (checkin_reverse):
+the registration keeps who reversed it, when and why; the hours get a
+reversing ledger entry; a certificate already issued is revoked with the
+same reason (the learner is e-mailed), a pending request is cancelled. The
+person may then be checked in again within the event's window: a new
+earned entry (the next sequence) and the request owed again.
 """
 
 from __future__ import annotations
@@ -21,7 +29,9 @@ from django.utils.translation import gettext as _
 
 from wagtail.log_actions import log
 
-from courses.models import CertificateRequest, HoursLedgerEntry
+from courses.certificates import services as certificate_services
+from courses.ledger import hours_earn, hours_reverse, live_earned
+from courses.models import Certificate, CertificateRequest, HoursLedgerEntry
 from portal.events.checkin.selectors import (
     CheckInWindow,
     can_check_in,
@@ -33,6 +43,8 @@ from portal.events.models import EventPage, Registration
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: The action written to Wagtail's log for each check-in.
 LOG_CHECKED_IN = "events.registration.checked_in"
+#: … and for each check-in reversed.
+LOG_CHECKIN_REVERSED = "events.registration.checkin_reversed"
 
 
 class AttendanceRefused(ValidationError):
@@ -58,6 +70,13 @@ def attendance_record(*, code: str, event_id: int | None, by: Any) -> Registrati
     start, or after the end; saying when it opens or that it has ended), and
     a code already used (saying when and by whom). Running it twice
     therefore records once.
+
+    A registration whose check-in was reversed (checkin_reverse) may be
+    checked in again: the reversal fields are cleared (the reversal stays in
+    the log and the ledger), a new earned entry is credited (the next
+    sequence) and a cancelled certificate request is owed again. A
+    certificate revoked by the reversal stays revoked; the returned
+    registration's ``earlier_certificate_revoked`` is then True.
     """
     code = (code or "").strip()
     if not code:
@@ -112,7 +131,7 @@ def attendance_record(*, code: str, event_id: int | None, by: Any) -> Registrati
                 )
                 % names
             )
-        if registration.checked_in_at:
+        if registration.checked_in_at and registration.checkin_reversed_at is None:
             when = timezone.localtime(registration.checked_in_at, SHANGHAI)
             raise AttendanceRefused(
                 _("%(name)s was already checked in at %(time)s by %(by)s.")
@@ -124,15 +143,29 @@ def attendance_record(*, code: str, event_id: int | None, by: Any) -> Registrati
                     else _("someone no longer registered"),
                 }
             )
+        again = registration.checkin_reversed_at is not None
         registration.checked_in_at = timezone.now()
         registration.checked_in_by = by
-        registration.save(update_fields=["checked_in_at", "checked_in_by"])
-        _credit(registration=registration, event=event)
+        registration.checkin_reversed_at = None
+        registration.checkin_reversed_by = None
+        registration.checkin_reversal_reason = ""
+        registration.save(
+            update_fields=[
+                "checked_in_at",
+                "checked_in_by",
+                "checkin_reversed_at",
+                "checkin_reversed_by",
+                "checkin_reversal_reason",
+            ]
+        )
+        registration.earlier_certificate_revoked = _credit(
+            registration=registration, event=event
+        )
         log(
             registration,
             LOG_CHECKED_IN,
             user=by,
-            data={"event": event.pk, "title": event.title},
+            data={"event": event.pk, "title": event.title, "again": again},
         )
     return registration
 
@@ -158,9 +191,11 @@ def window_message(*, window: CheckInWindow, event: str) -> str:
     }
 
 
-def _credit(*, registration: Registration, event: EventPage) -> None:
-    """Write what attendance earns; the unique constraints (user, source)
-    make a repeat impossible, and get_or_create keeps one that exists."""
+def _credit(*, registration: Registration, event: EventPage) -> bool:
+    """Write what attendance earns: hours_earn keeps the one live entry of
+    the source, and the certificate request is unique per (user, source).
+    A request cancelled by a reversal is owed again. Returns True when the
+    certificate of an earlier check-in was revoked (it stays so)."""
     earned_on = timezone.localtime(event.starts_at, SHANGHAI).date()
     source = {
         "user_id": registration.user_id,
@@ -168,20 +203,176 @@ def _credit(*, registration: Registration, event: EventPage) -> None:
         "source_key": event.pk,
     }
     if event.training_hours and event.training_hours > 0:
-        HoursLedgerEntry.objects.get_or_create(
-            **source,
-            defaults={
+        hours_earn(
+            user=registration.user_id,
+            source_type=HoursLedgerEntry.Source.EVENT,
+            source_key=event.pk,
+            title=event.title,
+            hours=event.training_hours,
+            earned_on=earned_on,
+        )
+    if not event.issues_certificate:
+        return False
+    request, created = CertificateRequest.objects.get_or_create(
+        **source,
+        defaults={
+            "title": event.title,
+            "hours": event.training_hours,
+            "achieved_on": earned_on,
+        },
+    )
+    if created:
+        return False
+    if request.status == CertificateRequest.Status.CANCELLED:
+        certificate_services.certificate_request_reopen(request_id=request.pk)
+        return False
+    return (
+        Certificate.objects.filter(
+            request=request, status=Certificate.Status.REVOKED
+        ).exists()
+        and not Certificate.objects.filter(
+            request=request, status=Certificate.Status.VALID
+        ).exists()
+    )
+
+
+def checkin_reverse(*, registration_id: int, reason: str, by: Any) -> Registration:
+    """Reverse a check-in recorded by mistake.
+
+    Before: a registration checked in and not reversed, for an event that
+    still exists and that ``by`` may check in for; a reason. After, in one
+    transaction with the registration row locked: ``checkin_reversed_at``,
+    ``_by`` and ``checkin_reversal_reason`` set (``checked_in_at``/``_by``
+    kept: what happened stays readable); the live earned hours of the event
+    reversed with the same reason (courses.ledger.hours_reverse); the
+    learner's certificate for the event revoked with the same reason
+    (certificate_revoke, which e-mails the learner), or, if not issued yet,
+    the request cancelled so that nothing is ever issued for it; the action
+    in Wagtail's log.
+
+    Refuses (AttendanceRefused, nothing changed): an empty reason, an
+    unknown registration, an event that no longer exists (correct the hours
+    in the hours ledger instead), a staff member who may not check in for
+    the event, a registration not checked in, and a check-in already
+    reversed (saying when, by whom and why).
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise AttendanceRefused(_("Say why the check-in is reversed."))
+    with transaction.atomic():
+        rows = Registration.objects.select_related(
+            "user", "checked_in_by", "checkin_reversed_by", "event"
+        )
+        if connection.features.has_select_for_update_of:
+            rows = rows.select_for_update(of=("self",))
+        else:
+            rows = rows.select_for_update()
+        registration = rows.filter(pk=registration_id).first()
+        if registration is None:
+            raise AttendanceRefused(_("This registration does not exist."))
+        event = registration.event
+        names = {
+            "name": person_name(registration.user),
+            "event": registration.event_title,
+        }
+        if event is None:
+            raise AttendanceRefused(
+                _(
+                    "The event of this registration (%(event)s) no longer exists: "
+                    "correct the hours in the hours ledger instead."
+                )
+                % names
+            )
+        if not can_check_in(user=by, event=event):
+            raise AttendanceRefused(
+                _("You may not reverse check-ins for %(event)s.") % names
+            )
+        if registration.checkin_reversed_at is not None:
+            raise AttendanceRefused(
+                _(
+                    "The check-in of %(name)s was already reversed at %(time)s by "
+                    "%(by)s: %(reason)s"
+                )
+                % {
+                    **names,
+                    "time": local_time_display(registration.checkin_reversed_at),
+                    "by": person_name(registration.checkin_reversed_by)
+                    if registration.checkin_reversed_by
+                    else _("someone no longer registered"),
+                    "reason": registration.checkin_reversal_reason,
+                }
+            )
+        if registration.checked_in_at is None:
+            raise AttendanceRefused(
+                _("%(name)s is not checked in for %(event)s: nothing to reverse.")
+                % names
+            )
+        registration.checkin_reversed_at = timezone.now()
+        registration.checkin_reversed_by = by
+        registration.checkin_reversal_reason = reason
+        registration.save(
+            update_fields=[
+                "checkin_reversed_at",
+                "checkin_reversed_by",
+                "checkin_reversal_reason",
+            ]
+        )
+        source = {
+            "source_type": HoursLedgerEntry.Source.EVENT,
+            "source_key": event.pk,
+        }
+        earned = live_earned(user=registration.user_id, **source)
+        reversal = hours_reverse(entry=earned, reason=reason, by=by) if earned else None
+        revoked, cancelled = _withdraw_certificate(
+            user_id=registration.user_id, source=source, reason=reason, by=by
+        )
+        log(
+            registration,
+            LOG_CHECKIN_REVERSED,
+            user=by,
+            data={
+                "event": event.pk,
                 "title": event.title,
-                "hours": event.training_hours,
-                "earned_on": earned_on,
+                "reason": reason,
+                "hours": str(reversal.hours) if reversal else "0",
+                "revoked": revoked,
+                "request_cancelled": cancelled,
             },
         )
-    if event.issues_certificate:
-        CertificateRequest.objects.get_or_create(
-            **source,
-            defaults={
-                "title": event.title,
-                "hours": event.training_hours,
-                "achieved_on": earned_on,
-            },
+    registration.hours_reversed = -reversal.hours if reversal else None
+    registration.certificates_revoked = revoked
+    registration.certificate_request_cancelled = cancelled
+    return registration
+
+
+def _withdraw_certificate(
+    *, user_id: int, source: dict, reason: str, by: Any
+) -> tuple[list[str], bool]:
+    """Revoke the valid certificates of the source (serials returned), or
+    cancel its request if none is issued yet. The request row is locked,
+    so a bulk run issuing it at this moment either finishes first (and its
+    certificate is revoked here) or finds it cancelled."""
+    request = (
+        CertificateRequest.objects.select_for_update()
+        .filter(user_id=user_id, **source)
+        .first()
+    )
+    if request is None:
+        return [], False
+    if request.status in (
+        CertificateRequest.Status.PENDING,
+        CertificateRequest.Status.FAILED,
+    ):
+        certificate_services.certificate_request_cancel(
+            request_id=request.pk, reason=reason, by=by
         )
+        return [], True
+    revoked = []
+    for certificate in Certificate.objects.filter(
+        request=request, status=Certificate.Status.VALID
+    ):
+        certificate_services.certificate_revoke(
+            certificate_id=certificate.pk, reason=reason, by=by
+        )
+        revoked.append(certificate.serial)
+    return revoked, False

@@ -14,4 +14,9 @@ urlpatterns = [
     # The QR code on a registration opens this with ?code=…
     path("check-in/", checkin, name="checkin"),
     path("check-in/<id:event_id>/", checkin, name="checkin_event"),
+    path(
+        "check-in/reverse/<id:registration_id>/",
+        views.checkin_reverse,
+        name="checkin_reverse",
+    ),
 ]

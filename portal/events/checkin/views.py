@@ -9,23 +9,31 @@ with whose it is, and nothing is recorded until the staff member confirms
 result (post/redirect/get); with it (static/js/checkin.js) the form posts in
 the background, the result is announced in the page's live region, and a
 camera button scans QR codes where the browser has BarcodeDetector.
+
+A station lists its latest check-ins, each with "Reverse": a check-in
+scanned by mistake is reversed with a reason at
+``/events/check-in/reverse/<registration id>/`` (a form; the reversal is a
+POST), by whoever may check in for the event; the organisers' registration
+list in the admin links there too.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from portal import staff
+from portal import http, staff
 from portal.events.checkin import selectors, services
-from portal.events.checkin.forms import CheckInForm
+from portal.events.checkin.forms import CheckInForm, CheckInReversalForm
 from portal.events.models import EventPage, Registration
 
 #: Where the result of a check-in waits for the page after the redirect.
@@ -84,7 +92,12 @@ def _success(registration: Registration) -> dict:
         )
     else:
         message = _("%(name)s is checked in for %(event)s.") % values
-    if event.issues_certificate:
+    if getattr(registration, "earlier_certificate_revoked", False):
+        message += " " + _(
+            "The certificate revoked when the earlier check-in was reversed stays "
+            "revoked."
+        )
+    elif event.issues_certificate:
         message += " " + _("The certificate will come with the organiser's bulk run.")
     return {"ok": True, "message": message, **values}
 
@@ -174,7 +187,82 @@ def _page(
         "events": selectors.checkin_events_now(user=request.user)
         if event is None
         else [],
+        "recent": selectors.recent_checkins(event=event) if event else [],
     }
     response = render(request, "events/checkin/checkin.html", context)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def checkin_reverse(request: HttpRequest, registration_id: int) -> HttpResponse:
+    """Reverse one check-in: GET shows whose it is and asks why; POST
+    reverses it (services.checkin_reverse) and goes back to ``next`` (the
+    admin's registration list) or the event's station, with a message.
+    Whoever may not check in for the registration's event gets "not found"
+    (an id reveals nothing)."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    denied = staff.mfa_required_response(request)
+    if denied is not None:
+        return denied
+    registration = selectors.registration_for_reversal(registration_id=registration_id)
+    event = registration.event if registration else None
+    if event is None or not selectors.can_check_in(user=user, event=event):
+        raise Http404
+    back = http.safe_next(request, reverse("events:checkin_event", args=[event.pk]))
+    form = CheckInReversalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reversed_ = services.checkin_reverse(
+                registration_id=registration.pk,
+                reason=form.cleaned_data["reason"],
+                by=user,
+            )
+        except services.AttendanceRefused as refusal:
+            messages.error(request, refusal.message)
+        else:
+            messages.success(request, _reversed_message(reversed_))
+            return redirect(back)
+        registration = selectors.registration_for_reversal(
+            registration_id=registration_id
+        )
+    response = render(
+        request,
+        "events/checkin/reverse.html",
+        {
+            "registration": registration,
+            "event": event,
+            "form": form,
+            "back": back,
+            "checked_in_at": registration.checked_in_at
+            and services.local_time_display(registration.checked_in_at),
+            "reversed_at": registration.checkin_reversed_at
+            and services.local_time_display(registration.checkin_reversed_at),
+        },
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _reversed_message(registration: Registration) -> str:
+    """What a reversal did, for the staff member."""
+    values = {
+        "name": selectors.person_name(registration.user),
+        "event": registration.event_title,
+    }
+    message = _("The check-in of %(name)s at %(event)s is reversed.") % values
+    hours = getattr(registration, "hours_reversed", None)
+    if hours:
+        message += " " + _("%(hours)s hours taken back.") % {
+            "hours": number_format(hours, 1)
+        }
+    revoked = getattr(registration, "certificates_revoked", [])
+    if revoked:
+        message += " " + _(
+            "Certificate %(serials)s revoked; %(name)s is told by e-mail."
+        ) % {"serials": ", ".join(revoked), **values}
+    elif getattr(registration, "certificate_request_cancelled", False):
+        message += " " + _("The certificate will not be issued.")
+    return message

@@ -16,7 +16,7 @@ from wagtail.log_actions import LogFormatter
 
 from courses.models import HoursLedgerEntry
 from portal.events.checkin.selectors import can_check_in
-from portal.events.checkin.services import LOG_CHECKED_IN
+from portal.events.checkin.services import LOG_CHECKED_IN, LOG_CHECKIN_REVERSED
 from portal.events.models import EventPage
 
 
@@ -57,7 +57,21 @@ def register_checkin_log_actions(actions):  # type: ignore[no-untyped-def]
         label = gettext_lazy("Check in")
 
         def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
-            title = (log_entry.data or {}).get("title")
+            data = log_entry.data or {}
+            title = data.get("title")
+            if title and data.get("again"):
+                return _("Checked in again at %(event)s") % {"event": title}
             if title:
                 return _("Checked in at %(event)s") % {"event": title}
             return _("Checked in")
+
+    @actions.register_action(LOG_CHECKIN_REVERSED)
+    class CheckInReversed(LogFormatter):
+        label = gettext_lazy("Reverse check-in")
+
+        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+            data = log_entry.data or {}
+            return _("Check-in at %(event)s reversed: %(reason)s") % {
+                "event": data.get("title", ""),
+                "reason": data.get("reason", ""),
+            }

@@ -23,6 +23,7 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.permissions import policy_registry
 
+from portal.events.checkin.selectors import can_check_in
 from portal.events.models import EventPage, Registration
 from portal.events.registration import selectors, services
 from portal.exports import export_log, sheet_title, xlsx_response, xlsx_row
@@ -47,6 +48,8 @@ def export_headings() -> list[str]:
         gettext("Waiting since"),
         gettext("Checked in at"),
         gettext("Cancelled at"),
+        gettext("Check-in reversed at"),
+        gettext("Why the check-in was reversed"),
     ]
 
 
@@ -67,6 +70,8 @@ def export_row(registration: Registration) -> list[Any]:
         _local(registration.waiting_since),
         _local(registration.checked_in_at),
         _local(registration.cancelled_at),
+        _local(registration.checkin_reversed_at),
+        registration.checkin_reversal_reason,
     ]
 
 
@@ -123,8 +128,15 @@ class AttendeesView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateV
             registrations=registrations,
             confirmed=sum(r.status == status.CONFIRMED for r in registrations),
             waiting=sum(r.status == status.WAITING for r in registrations),
-            checked_in=sum(r.checked_in_at is not None for r in registrations),
+            # A reversed check-in (scanned by mistake) does not count.
+            checked_in=sum(
+                r.checked_in_at is not None and r.checkin_reversed_at is None
+                for r in registrations
+            ),
             export_url="?export=xlsx",
+            # Who may check in may reverse a check-in (portal.events.checkin).
+            may_reverse=can_check_in(user=self.request.user, event=self.event),
+            back=self.request.get_full_path(),
         )
         return context
 

@@ -127,7 +127,12 @@ def registration_detail(request: HttpRequest, code: str) -> HttpResponse:
                     title=_("Check-in QR code for “%(title)s”")
                     % {"title": registration.event_title},
                 )
-                if confirmed and registration.checked_in_at is None
+                # Shown again after a reversed check-in: it may be scanned again.
+                if confirmed
+                and (
+                    registration.checked_in_at is None
+                    or registration.checkin_reversed_at is not None
+                )
                 else None
             ),
             "waiting_position": (
