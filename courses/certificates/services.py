@@ -237,13 +237,15 @@ def _pdf_name(certificate: Certificate) -> str:
     return f"{certificate.issued_at:%Y}/{certificate.serial}-{certificate.code[:8]}.pdf"
 
 
-def _sign(pdf: bytes) -> tuple[bytes, bool]:
+def _sign(pdfs: list[bytes]) -> list[tuple[bytes, bool]]:
+    """Each PDF signed (and True) when a key is configured, else as it is."""
     from courses.certificates import signing
 
     signer = signing.configured_signer()
     if signer is None:
-        return pdf, False
-    return signing.sign_pdf(pdf, signer=signer), True
+        return [(pdf, False) for pdf in pdfs]
+    issuer = signing.signing_issuer()
+    return [(signing.sign_pdf(pdf, signer=signer, issuer=issuer), True) for pdf in pdfs]
 
 
 def certificate_store_pdf(*, certificate_id: int, pdf: bytes) -> bool:
@@ -254,7 +256,7 @@ def certificate_store_pdf(*, certificate_id: int, pdf: bytes) -> bool:
     outbox, all in one transaction. A second call for a certificate that has
     its PDF changes nothing and returns False.
     """
-    pdf, signed = _sign(pdf)
+    ((pdf, signed),) = _sign([pdf])
     return _store_signed(certificate_id=certificate_id, pdf=pdf, signed=signed)
 
 
@@ -268,7 +270,10 @@ def certificates_store_many(*, pdfs: list[tuple[int, bytes]]) -> list[int]:
     certificate is then stored in its own transaction, so one learner's
     problem does not stop the rest (the failure is recorded on that one).
     """
-    signed_pdfs = [(pk, *_sign(pdf)) for pk, pdf in pdfs]
+    signed_pdfs = [
+        (pk, *signed)
+        for (pk, _), signed in zip(pdfs, _sign([pdf for _, pdf in pdfs]), strict=True)
+    ]
     try:
         with transaction.atomic():
             return [

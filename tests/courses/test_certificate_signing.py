@@ -150,6 +150,24 @@ class TestSignedCertificates:
         mail = OutgoingEmail.objects.get()
         assert fields_to_message(mail).attachments[0][1] == data
 
+    def test_each_of_a_run_of_certificates_carries_its_own_valid_signature(
+        self, signing_files
+    ):
+        # One worker signs a whole class with one signer: the parts of the
+        # signature it keeps between certificates must still name the signing
+        # certificate, and each PDF's digest and signature must be its own.
+        signatures = set()
+        for name in ("李堃", "王喆堃", "赵𪚥"):
+            _, data = issued_pdf(name)
+            embedded, status = validate(data, signing_files["cert"])
+            assert status.intact and status.valid and status.trusted
+            assert status.bottom_line
+            assert embedded.signer_cert.dump() == load_cert_from_pemder(
+                signing_files["cert"]
+            ).dump()
+            signatures.add(embedded.signer_info["signature"].native)
+        assert len(signatures) == 3
+
     def test_a_changed_byte_in_the_page_shows_as_tampered(self, signing_files):
         _, data = issued_pdf()
         reader = PdfFileReader(io.BytesIO(data), strict=False)
