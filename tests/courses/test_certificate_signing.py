@@ -162,9 +162,10 @@ class TestSignedCertificates:
             embedded, status = validate(data, signing_files["cert"])
             assert status.intact and status.valid and status.trusted
             assert status.bottom_line
-            assert embedded.signer_cert.dump() == load_cert_from_pemder(
-                signing_files["cert"]
-            ).dump()
+            assert (
+                embedded.signer_cert.dump()
+                == load_cert_from_pemder(signing_files["cert"]).dump()
+            )
             signatures.add(embedded.signer_info["signature"].native)
         assert len(signatures) == 3
 
