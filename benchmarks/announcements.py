@@ -71,7 +71,7 @@ def subscribers(count: int) -> int:
     from django.utils import timezone
 
     from portal.models import Audience, User
-    from portal.subscriptions.models import Subscription, Topic
+    from subscriptions.models import Subscription, Topic
 
     notices = Topic.objects.get(code="notices")
     audiences = list(Audience.objects.values_list("pk", flat=True)[:3])
@@ -114,7 +114,7 @@ def subscribers(count: int) -> int:
 
 
 def announcement():  # type: ignore[no-untyped-def]
-    from portal.subscriptions.models import Announcement, Topic
+    from subscriptions.models import Announcement, Topic
 
     item = Announcement.objects.create(
         subject="关于开展2027年知识产权宣传周活动的通知",
@@ -138,8 +138,8 @@ def send(bench_dir: Path, env: dict[str, str], count: int) -> Run:
     from django.db import transaction
 
     from portal.models import OutgoingEmail
-    from portal.subscriptions import services
-    from portal.subscriptions.models import Announcement, AnnouncementDelivery
+    from subscriptions import services
+    from subscriptions.models import Announcement, AnnouncementDelivery
 
     english = subscribers(count)
     item = announcement()

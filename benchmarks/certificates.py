@@ -156,7 +156,7 @@ def training_class(count: int, label: str):  # type: ignore[no-untyped-def]
     klass.courses.add(course)
     surnames, given = "王李张刘陈杨黄赵吴周", "喆堃玥珺昇燊龑伟芳娜"
     # One name in five ends with a character that only a fallback font of
-    # the certificate draws (courses.certificates.fonts): HanaMinA (𪚥,
+    # the certificate draws (portal.fonts): HanaMinA (𪚥,
     # Extension B), HanaMinB (𬺰, Extension F), BabelStone Han (𰀀, G).
     rare = "\U0002a6a5\U0002ceb0\U00030000"
     users = User.objects.bulk_create(

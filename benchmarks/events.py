@@ -65,7 +65,7 @@ def prepare() -> tuple[int, str, list[tuple[int, str]]]:
     from django.utils import timezone
     from django.utils.module_loading import import_string
 
-    from portal.events.models import EventIndexPage, EventPage
+    from events.models import EventIndexPage, EventPage
     from portal.models import HomePage, User
 
     call_command("migrate", verbosity=0)
@@ -149,7 +149,7 @@ def run(bench_dir: Path) -> list[str]:
     from django.conf import settings
     from django.db import connection
 
-    from portal.events.models import Registration
+    from events.models import Registration
 
     # Hashed static files as in production (the pages name them).
     subprocess.run(

@@ -420,7 +420,7 @@ def course_tables(enrolment: Enrolment) -> list[Table]:
 def registration_table(*, user: Any, event_key: int, title: str) -> Table:
     """The learner's registrations for one event (a cancelled one and a new
     one are two rows), with the check-in and any reversal."""
-    from portal.events.models import Registration
+    from events.models import Registration
 
     table = Table(
         key="checkin",

@@ -19,7 +19,7 @@ new entry (Reports › Site history), with the reason.
 
 Who may correct is the caller's business: the hours-ledger admin asks
 ``courses.add_hoursledgerentry``, a check-in reversal asks the check-in
-permission (portal.events.checkin).
+permission (events.checkin).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ learning show. A constant number of queries per page, whatever the data."""
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from courses.models import (
@@ -450,3 +450,21 @@ def my_learning(*, user) -> MyLearning:  # type: ignore[no-untyped-def]
         ),
         ledger=list(ledger[:50]),
     )
+
+
+# --- For other apps (they read the training record only through these) ------
+
+
+def valid_certificates(*, user_id: int) -> QuerySet[Certificate]:
+    """The person's valid, unexpired certificates (today in Asia/Shanghai)."""
+    today = timezone.localdate()
+    return Certificate.objects.filter(
+        user_id=user_id, status=Certificate.Status.VALID
+    ).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
+
+
+def completed_enrolments(*, user_id: int) -> QuerySet[Enrolment]:
+    """The person's completed courses, the latest first."""
+    return Enrolment.objects.filter(
+        user_id=user_id, completed_at__isnull=False
+    ).order_by("-completed_at")

@@ -22,7 +22,6 @@ from django.utils.translation import ngettext
 
 from courses import reading
 from courses.models import (
-    CertificateRequest,
     CoursePage,
     Enrolment,
     HoursLedgerEntry,
@@ -709,8 +708,7 @@ def course_completion_evaluate(*, enrolment_id: int) -> bool:
     completed the enrolment now.
     """
     from courses import completion, selectors
-    from courses.ledger import hours_earn
-    from courses.tasks import issue_certificate
+    from courses.achievements import achievement_record
 
     with transaction.atomic():
         enrolment = Enrolment.objects.select_for_update().get(pk=enrolment_id)
@@ -724,22 +722,14 @@ def course_completion_evaluate(*, enrolment_id: int) -> bool:
         now = timezone.now()
         enrolment.completed_at = now
         enrolment.save(update_fields=["completed_at"])
-        today = timezone.localdate(now)
-        hours_earn(
+        achievement_record(
             user=enrolment.user_id,
             source_type=HoursLedgerEntry.Source.COURSE,
             source_key=enrolment.course_key,
             title=enrolment.course_title,
             hours=enrolment.credit_hours,
-            earned_on=today,
+            achieved_on=timezone.localdate(now),
+            certificate=True,
+            issue_now=True,
         )
-        request = CertificateRequest.objects.create(
-            user_id=enrolment.user_id,
-            source_type=HoursLedgerEntry.Source.COURSE,
-            source_key=enrolment.course_key,
-            title=enrolment.course_title,
-            hours=enrolment.credit_hours,
-            achieved_on=today,
-        )
-        issue_certificate.delay_on_commit(request.pk)
     return True

@@ -113,8 +113,8 @@ def check_cache_credentials(app_configs, **kwargs) -> list[checks.CheckMessage]:
 def check_certificate_fonts(app_configs, **kwargs) -> list[checks.CheckMessage]:  # type: ignore[no-untyped-def]
     """portal.W004: a font family of the certificate is not installed. Its
     characters would print as boxes, and the name forms refuse them
-    (courses.certificates.fonts)."""
-    from courses.certificates import fonts
+    (portal.fonts)."""
+    from portal import fonts
 
     missing = fonts.missing_families()
     if not missing:

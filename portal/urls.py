@@ -7,7 +7,6 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 import portal.converters  # noqa: F401 - registers <id:…>
-from courses.certificates import urls as certificate_urls
 from portal import feeds, media, security_headers, views
 
 urlpatterns = [
@@ -33,7 +32,7 @@ urlpatterns = [
         name="wagtaildocs_authenticate_with_password",
     ),
     path("documents/", include(wagtaildocs_urls)),
-    path("api/v1/certificates/", include(certificate_urls.api_urlpatterns)),
+    path("api/v1/certificates/", include("courses.certificates.api_urls")),
     path("api/v1/experts/", include("talentpool.urls")),
 ]
 
@@ -56,8 +55,8 @@ urlpatterns += i18n_patterns(
     path("certificates/", include("courses.certificates.urls")),
     path("contacts/", include("talentpool.contacts.urls")),
     path("expert/", include("talentpool.applications.urls")),
-    path("events/", include("portal.events.urls")),
-    path("subscriptions/", include("portal.subscriptions.urls")),
+    path("events/", include("events.urls")),
+    path("subscriptions/", include("subscriptions.urls")),
     # Before Wagtail's own: its front-end login is Django's LoginView (a
     # password alone would do), and its page-password form needs a limit.
     path("_util/login/", views.frontend_login_redirect, name="wagtailcore_login"),

@@ -37,10 +37,10 @@ def unprintable_message(characters: list[str]) -> str:
 
 def validate_printable(value: str) -> None:
     """Refuses text (a name) with a character that no font of the
-    certificate can draw (courses.certificates.fonts): it would print as a
+    certificate can draw (portal.fonts): it would print as a
     box. Used by every form that takes a name that goes on a certificate,
     and by the trainee import."""
-    from courses.certificates.fonts import unprintable_characters
+    from portal.fonts import unprintable_characters
 
     characters = unprintable_characters(value or "")
     if characters:

@@ -14,7 +14,7 @@ have_lib 'libpangoft2-1.0.so.0' || missing+=(libpangoft2-1.0-0)
 # Without it WeasyPrint silently falls back to a Python font subsetter and a
 # page with Chinese text takes seconds instead of a fraction of one.
 have_lib 'libharfbuzz-subset.so.0' || missing+=(libharfbuzz-subset0)
-# The certificate's fonts (courses/certificates/fonts.py, FAMILIES): Noto
+# The certificate's fonts (portal/fonts.py, FAMILIES): Noto
 # Serif CJK SC, then HanaMinA/HanaMinB for CJK Extensions A-F and BabelStone
 # Han for Extension G and later. A name with a character none of them has is
 # refused when entered; fc-list is how the portal finds them.

@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import prefetch_related_objects
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
-from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from courses import selectors as training_record
 from courses.models import Certificate, Enrolment
 from portal import http
 from portal.models import District, IPType
@@ -356,16 +356,11 @@ class VerifiedTraining:
 def verified_training(expert: Expert) -> VerifiedTraining:
     """What the portal itself can vouch for: the valid, unexpired
     certificates and the completed courses of the expert's account (none
-    without one). Read-only use of the courses app."""
+    without one), read through courses.selectors."""
     if expert.user_id is None:
         return VerifiedTraining(certificates=[], courses=[])
-    today = timezone.localdate()
-    certificates = Certificate.objects.filter(
-        user_id=expert.user_id, status=Certificate.Status.VALID
-    ).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
-    courses = Enrolment.objects.filter(
-        user_id=expert.user_id, completed_at__isnull=False
-    ).order_by("-completed_at")
+    certificates = training_record.valid_certificates(user_id=expert.user_id)
+    courses = training_record.completed_enrolments(user_id=expert.user_id)
     return VerifiedTraining(certificates=list(certificates), courses=list(courses))
 
 

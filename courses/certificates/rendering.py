@@ -464,7 +464,7 @@ def _truetype_subset(font, to_unicode: dict, hinting: bool) -> bytes | None:  # 
     when the font is not one of those.
 
     The fallback fonts of certificate.html (HanaMinA, HanaMinB, BabelStone
-    Han; courses.certificates.fonts) are TrueType fonts of 50,000-65,000
+    Han; portal.fonts) are TrueType fonts of 50,000-65,000
     glyphs. WeasyPrint's own path copies the whole file out of HarfBuzz
     (23-51 MB) and subsets it twice with HB_SUBSET_FLAGS_RETAIN_GIDS, which
     keeps every glyph slot below the last one used: 50-130 ms for one rare

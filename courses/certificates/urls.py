@@ -12,11 +12,3 @@ urlpatterns = [
     path("verify/<str:code>/", views.verify, name="verify"),
     path("<id:certificate_id>/download/", views.download, name="download"),
 ]
-
-api_urlpatterns = (
-    [
-        path("<str:code>/", views.api_detail, name="detail"),
-        path("<str:code>/credential.json", views.api_credential, name="credential"),
-    ],
-    "certificates_api",
-)

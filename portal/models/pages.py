@@ -37,8 +37,9 @@ SEARCH_FIELDS = [index.SearchField("search_text")]
 
 
 class HomePage(ChineseSearchMixin, Page):
-    """The home page: a welcome, then the latest news, notices and policies;
-    during a campaign's window, the campaign alone (portal.events.campaigns)."""
+    """The home page: a welcome, then the latest news, notices and policies,
+    and what the apps add (portal.home: during a 4·26 campaign's window, the
+    campaign alone)."""
 
     intro = models.TextField(_("introduction"), blank=True)
     body = StreamField(BodyBlock(), verbose_name=_("body"), blank=True)
@@ -54,31 +55,16 @@ class HomePage(ChineseSearchMixin, Page):
 
     def get_context(self, request: HttpRequest, *args, **kwargs) -> dict:
         from portal import selectors
-        from portal.events import campaigns
+        from portal.home import home_sections
 
         context = super().get_context(request, *args, **kwargs)
-        # A campaign in force takes the home page for itself (its banner,
-        # events and news instead of the usual lists); one about to start adds
-        # a countdown above them. Worked out per request, never cached, so the
-        # switch happens at the minute the window opens.
-        featured = campaigns.campaign_for_home(site_root=self)
-        context["countdown"] = featured.countdown
-        campaign = featured.in_force
-        if campaign is not None:
-            context["campaign"] = campaign
-            context["campaign_seconds_left"] = campaigns.seconds_until(
-                moment=campaign.ends_at
-            )
-            context["campaign_events"] = list(
-                campaigns.campaign_events(campaign=campaign)[
-                    : campaigns.FEATURED_EVENTS
-                ]
-            )
-            context["campaign_news"] = list(
-                campaigns.campaign_news(campaign=campaign, site_root=self)[
-                    : campaigns.FEATURED_NEWS
-                ]
-            )
+        # Worked out per request, never cached: a campaign (events) takes the
+        # page at the minute its window opens.
+        taken = False
+        for section in home_sections(site_root=self, request=request):
+            context.update(section.context)
+            taken = taken or section.takes_over
+        if taken:
             return context
         context["latest_news"] = selectors.news_latest(site_root=self, limit=5)
         context["latest_notices"] = selectors.notices_latest(site_root=self, limit=6)

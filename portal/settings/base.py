@@ -29,8 +29,8 @@ INSTALLED_APPS = [
     "portal",
     "courses",
     "talentpool",
-    "portal.events",
-    "portal.subscriptions",
+    "events",
+    "subscriptions",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -356,7 +356,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Remind registrants of tomorrow's events (09:00, CELERY_TIMEZONE: Shanghai).
     "events-registration-reminders": {
-        "task": "portal.events.registration.tasks.send_event_reminders",
+        "task": "events.registration.tasks.send_event_reminders",
         "schedule": crontab(hour=9, minute=0),
     },
 }

@@ -17,7 +17,7 @@ from wagtail.models import ModelLogEntry
 from courses import ledger
 from courses.models import CertificateRequest, HoursLedgerEntry
 from courses.models.records import LedgerIsAppendOnly
-from portal.events.checkin import services
+from events.checkin import services
 from tests.events.factories import shanghai
 from tests.events.test_checkin import register
 from tests.events.test_checkin_reversal import (  # noqa: F401 - fixtures

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from wagtail.models import Revision
 
-from portal.events.models import CampaignPage
+from events.models import CampaignPage
 from portal.tasks import publish_scheduled_pages
 from tests.browser.helpers import assert_no_serious_axe_violations, field
 from tests.events.factories import CampaignPageFactory

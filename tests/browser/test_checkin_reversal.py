@@ -19,7 +19,7 @@ from wagtail.models import GroupPagePermission
 from courses import ledger
 from courses.certificates import services as certificate_services
 from courses.models import Certificate, CertificateRequest
-from portal.events.checkin import services
+from events.checkin import services
 from tests.browser.helpers import (
     assert_no_serious_axe_violations,
     field,

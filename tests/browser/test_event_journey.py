@@ -21,7 +21,7 @@ from django.utils import timezone
 from wagtail.models import GroupPagePermission
 
 from courses.models import HoursLedgerEntry
-from portal.events.models import Registration
+from events.models import Registration
 from tests.browser.helpers import (
     assert_no_serious_axe_violations,
     sign_in,

@@ -18,7 +18,7 @@ from django.utils import timezone
 from wagtail.models import GroupPagePermission
 
 from courses.models import Certificate, HoursLedgerEntry
-from portal.events.models import Registration
+from events.models import Registration
 from tests.browser.helpers import (
     FACTORY_PASSWORD,
     assert_no_serious_axe_violations,

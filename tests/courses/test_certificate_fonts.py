@@ -14,7 +14,8 @@ import subprocess
 
 import pytest
 
-from courses.certificates import fonts, rendering, services
+from courses.certificates import rendering, services
+from portal import fonts
 from tests.courses.factories import CertificateRequestFactory
 from tests.factories import UserFactory
 

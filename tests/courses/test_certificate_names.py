@@ -21,7 +21,8 @@ from fontTools.ttLib import TTFont
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from courses.certificates import fonts, rendering, services
+from courses.certificates import rendering, services
+from portal import fonts
 from tests.courses.factories import CertificateRequestFactory
 from tests.factories import UserFactory
 

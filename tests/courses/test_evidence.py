@@ -34,7 +34,7 @@ from courses.models import (
     QuizAttempt,
     QuizAttemptGrant,
 )
-from portal.events.models import Registration
+from events.models import Registration
 from portal.exports import LOG_EXPORTED
 from tests.courses.factories import (
     CourseIndexPageFactory,

@@ -7,7 +7,7 @@ import wagtail_factories
 
 from django.utils import timezone
 
-from portal.events.models import CampaignPage, EventIndexPage, EventPage
+from events.models import CampaignPage, EventIndexPage, EventPage
 
 
 def shanghai(*args: int) -> datetime.datetime:

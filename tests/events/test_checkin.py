@@ -18,9 +18,9 @@ from django.utils import timezone, translation
 from wagtail.models import GroupPagePermission, ModelLogEntry
 
 from courses.models import Certificate, CertificateRequest, HoursLedgerEntry
-from portal.events.checkin import services
-from portal.events.checkin.selectors import code_from_input
-from portal.events.models import EventPage, Registration
+from events.checkin import services
+from events.checkin.selectors import code_from_input
+from events.models import EventPage, Registration
 from tests.events.factories import EventIndexPageFactory, EventPageFactory, shanghai
 from tests.factories import StaffFactory, UserFactory, activate_totp
 

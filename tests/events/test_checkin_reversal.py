@@ -17,8 +17,8 @@ from wagtail.models import GroupPagePermission, ModelLogEntry
 from courses import ledger
 from courses.certificates import services as certificate_services
 from courses.models import Certificate, CertificateRequest, HoursLedgerEntry
-from portal.events.checkin import services
-from portal.events.models import Registration
+from events.checkin import services
+from events.models import Registration
 from portal.models import OutgoingEmail
 from tests.events.factories import EventIndexPageFactory, EventPageFactory, shanghai
 from tests.events.test_checkin import register

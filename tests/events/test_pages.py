@@ -13,8 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from portal.events.ical import ics_for_event, ics_for_events
-from portal.events.models import Registration
+from events.ical import ics_for_event, ics_for_events
+from events.models import Registration
 from portal.models import Audience
 from tests.courses.factories import CourseIndexPageFactory, CoursePageFactory
 from tests.events.factories import (

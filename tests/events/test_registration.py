@@ -25,9 +25,9 @@ from django.utils import formats, timezone, translation
 from wagtail.models import PageLogEntry
 from wagtail.users.models import UserProfile
 
-from portal.events.models import Registration
-from portal.events.registration import qr, services
-from portal.events.registration.tasks import send_event_reminders
+from events.models import Registration
+from events.registration import qr, services
+from events.registration.tasks import send_event_reminders
 from portal.exports import LOG_EXPORTED
 from portal.models import OutgoingEmail
 from tests.events.factories import EventIndexPageFactory, EventPageFactory
@@ -288,7 +288,7 @@ def test_more_places_published_promote_the_waiting_list(event):
 def test_publishing_more_places_in_the_admin_promotes_on_commit(
     event, django_capture_on_commit_callbacks
 ):
-    from portal.events.registration.wagtail_hooks import promote_after_publish
+    from events.registration.wagtail_hooks import promote_after_publish
 
     register(event), register(event)
     waiting = register(event)

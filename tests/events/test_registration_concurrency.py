@@ -19,7 +19,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from portal.events.models import Registration
+from events.models import Registration
 from portal.models import OutgoingEmail
 from tests.events.factories import EventIndexPageFactory, EventPageFactory
 from tests.factories import UserFactory

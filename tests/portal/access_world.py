@@ -45,9 +45,9 @@ from courses import services as course_services
 from courses.certificates import services as certificate_services
 from courses.ledger import hours_earn
 from courses.models import CertificateSettings, TrainingClass
-from portal.events.registration import services as registration_services
+from events.registration import services as registration_services
 from portal.models import HomePage
-from portal.subscriptions import services as subscription_services
+from subscriptions import services as subscription_services
 from tests import factories
 from tests.courses.factories import (
     CertificateRequestFactory,

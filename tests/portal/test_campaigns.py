@@ -24,9 +24,9 @@ from wagtail.test.utils.form_data import nested_form_data, streamfield
 from wagtail.users.models import UserProfile
 
 from courses.models import HoursLedgerEntry
-from portal.demo.events import campaign_window, load_demo_events
-from portal.events import campaigns
-from portal.events.models import CampaignPage, EventIndexPage, EventPage, Registration
+from events import campaigns
+from events.demo import campaign_window, load_demo_content
+from events.models import CampaignPage, EventIndexPage, EventPage, Registration
 from portal.tasks import publish_scheduled_pages
 from tests.events.factories import (
     CampaignPageFactory,
@@ -157,7 +157,7 @@ def test_a_campaign_about_to_start_is_counted_down_to(client, home, usual):
     assert 'role="timer"' in page
     seconds = int(page.split('data-seconds="')[1].split('"')[0])
     assert 3 * 86400 < seconds <= 3 * 86400 + 2 * 3600 + 1800
-    assert "/static/js/countdown.js" in page
+    assert "/static/events/countdown.js" in page
     # The usual home page stays under the countdown.
     assert "去年的新闻" in page and "关于培训的通知" in page
 
@@ -174,7 +174,7 @@ def test_no_countdown_before_the_countdown_days(client, home, usual):
 
 
 def test_the_countdown_script_is_served_and_reloads_at_zero(client):
-    script = Path(settings.BASE_DIR, "static", "js", "countdown.js").read_text()
+    script = Path(settings.BASE_DIR, "events", "static", "events", "countdown.js").read_text()
     assert "window.location.reload()" in script
     assert "data-seconds" in script
 
@@ -457,7 +457,7 @@ def test_the_editor_saves_a_valid_window(client, home):
 
 
 def test_the_demo_campaign_and_events_load_once(client, home):
-    created = load_demo_events()
+    created = load_demo_content()
     assert "4·26 知识产权宣传周" in created
     counts = (
         CampaignPage.objects.count(),
@@ -466,7 +466,7 @@ def test_the_demo_campaign_and_events_load_once(client, home):
         Registration.objects.count(),
         HoursLedgerEntry.objects.count(),
     )
-    assert load_demo_events() == []
+    assert load_demo_content() == []
     assert counts == (
         CampaignPage.objects.count(),
         EventIndexPage.objects.count(),

@@ -18,9 +18,9 @@ from django.utils import timezone
 
 from portal import services
 from portal.models import OutgoingEmail
-from portal.subscriptions import selectors
-from portal.subscriptions import services as subscription_services
 from portal.tasks import purge_sent_email
+from subscriptions import selectors
+from subscriptions import services as subscription_services
 from tests.factories import StaffFactory, UserFactory
 from tests.subscriptions.factories import AnnouncementFactory, SubscriptionFactory
 

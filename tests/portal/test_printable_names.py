@@ -17,8 +17,8 @@ from django.core import checks
 from django.urls import reverse
 from django.utils import translation
 
-from courses.certificates import fonts
 from courses.imports import trainee_file_read
+from portal import fonts
 from portal.checks import check_certificate_fonts
 from portal.models import Audience, User
 from portal.validators import validate_printable

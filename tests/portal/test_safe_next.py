@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from portal.events.registration import services as registration_services
+from events.registration import services as registration_services
 from tests.courses.factories import (
     CourseIndexPageFactory,
     CoursePageFactory,

@@ -4,7 +4,7 @@ import factory
 
 from django.utils import timezone
 
-from portal.subscriptions.models import Announcement, Subscription, Topic
+from subscriptions.models import Announcement, Subscription, Topic
 from tests.factories import UserFactory
 
 

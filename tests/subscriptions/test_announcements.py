@@ -18,8 +18,8 @@ from wagtail.models import ModelLogEntry
 
 from portal.exports import LOG_EXPORTED
 from portal.models import Audience, OutgoingEmail
-from portal.subscriptions import selectors, services, tasks
-from portal.subscriptions.models import Announcement, AnnouncementDelivery
+from subscriptions import selectors, services, tasks
+from subscriptions.models import Announcement, AnnouncementDelivery
 from tests.factories import StaffFactory, UserFactory
 from tests.subscriptions.factories import (
     AnnouncementFactory,

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from portal.models import Audience
-from portal.subscriptions import services
-from portal.subscriptions.models import AnnouncementDelivery, Subscription
+from subscriptions import services
+from subscriptions.models import AnnouncementDelivery, Subscription
 from tests.factories import UserFactory
 from tests.subscriptions.factories import (
     AnnouncementFactory,

@@ -38,11 +38,6 @@ class Command(BaseCommand):
             loader = getattr(module, "load_demo_content", None)
             if loader is not None:
                 created += loader()
-        # The 4·26 campaign and its events last: their attendees' hours go to
-        # the courses app's ledger (portal.events has no demo module of its own).
-        from portal.demo.events import load_demo_events
-
-        created += load_demo_events()
         if created:
             self.stdout.write(f"Demo content: created {len(created)} items.")
         else:

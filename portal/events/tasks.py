@@ -1,4 +1,0 @@
-"""The events app's Celery tasks: each part's tasks module is imported here
-so that the worker's autodiscovery finds them."""
-
-from portal.events.registration import tasks as _registration  # noqa: F401

@@ -1,0 +1,128 @@
+"""Reads of subscriptions and announcements: recipients and delivery reports."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+
+from portal.models import OutgoingEmail, User
+from subscriptions.models import (
+    Announcement,
+    AnnouncementDelivery,
+    Subscription,
+    Topic,
+)
+
+
+def subscription_of(*, user: User) -> Subscription | None:
+    """The user's subscription row (active or withdrawn), or None."""
+    return Subscription.objects.filter(user=user).first()
+
+
+def topics_offered() -> QuerySet[Topic]:
+    return Topic.objects.filter(is_active=True)
+
+
+def active_subscriptions() -> QuerySet[Subscription]:
+    """Subscriptions with consent in force, of users who can receive e-mail."""
+    return Subscription.objects.filter(
+        withdrawn_at__isnull=True, user__is_active=True
+    ).exclude(user__email="")
+
+
+def announcement_recipients(*, announcement: Announcement) -> QuerySet[User]:
+    """The users an announcement goes to: an active subscription to at least
+    one of its topics and, when it names audience groups, a subscription to
+    one of them or to none (no group chosen means every group)."""
+    through_topics = Subscription.topics.through
+    through_audiences = Subscription.audiences.through
+    topic_ids = list(announcement.topics.values_list("pk", flat=True))
+    audience_ids = list(announcement.audiences.values_list("pk", flat=True))
+    subscriptions = active_subscriptions().filter(
+        Exists(
+            through_topics.objects.filter(
+                subscription=OuterRef("pk"), topic__in=topic_ids
+            )
+        )
+    )
+    if audience_ids:
+        chose = through_audiences.objects.filter(subscription=OuterRef("pk"))
+        subscriptions = subscriptions.filter(
+            ~Exists(chose) | Exists(chose.filter(audience__in=audience_ids))
+        )
+    return User.objects.filter(
+        pk__in=subscriptions.values("user_id"), is_active=True
+    ).order_by("pk")
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """What became of an announcement's e-mails."""
+
+    recipients: int
+    pending: int  # not yet in the outbox, or in it and not yet delivered
+    sent: int
+    failed: int
+    skipped: int  # unsubscribed or deactivated before their e-mail was written
+    unsubscribed: int  # since it was sent (through its link or the settings)
+
+
+def announcement_report(*, announcement: Announcement) -> DeliveryReport:
+    """The counts of the delivery report, in one query. An e-mail handed to
+    the outbox is pending, sent or failed as its outbox row is, and sent once
+    the outbox has purged that row."""
+    queued = Q(status=AnnouncementDelivery.Status.QUEUED)
+    # Through this e-mail's link, or on the settings page since it was sent.
+    unsubscribed = Q(unsubscribed_at__isnull=False) | Q(
+        user__subscription__withdrawn_at__gte=F("announcement__send_started_at")
+    )
+    counts = AnnouncementDelivery.objects.filter(announcement=announcement).aggregate(
+        recipients=Count("pk"),
+        waiting=Count("pk", filter=Q(status=AnnouncementDelivery.Status.PENDING)),
+        in_outbox=Count(
+            "pk", filter=queued & Q(email__status=OutgoingEmail.Status.PENDING)
+        ),
+        # The outbox deletes only sent e-mails (after its retention period):
+        # a queued delivery whose e-mail is gone was sent.
+        sent=Count(
+            "pk",
+            filter=queued
+            & (Q(email__status=OutgoingEmail.Status.SENT) | Q(email__isnull=True)),
+        ),
+        failed=Count(
+            "pk", filter=queued & Q(email__status=OutgoingEmail.Status.FAILED)
+        ),
+        skipped=Count("pk", filter=Q(status=AnnouncementDelivery.Status.SKIPPED)),
+        unsubscribed=Count("pk", filter=unsubscribed),
+    )
+    return DeliveryReport(
+        recipients=counts["recipients"],
+        pending=counts["waiting"] + counts["in_outbox"],
+        sent=counts["sent"],
+        failed=counts["failed"],
+        skipped=counts["skipped"],
+        unsubscribed=counts["unsubscribed"],
+    )
+
+
+def announcement_failures(
+    *, announcement: Announcement
+) -> QuerySet[AnnouncementDelivery]:
+    """The deliveries whose e-mail failed, with the address and the error."""
+    return (
+        AnnouncementDelivery.objects.filter(
+            announcement=announcement, email__status=OutgoingEmail.Status.FAILED
+        )
+        .select_related("user", "email")
+        .order_by("pk")
+    )
+
+
+def announcement_deliveries(
+    *, announcement: Announcement
+) -> QuerySet[AnnouncementDelivery]:
+    """Every delivery of an announcement, for the CSV export."""
+    return (
+        AnnouncementDelivery.objects.filter(announcement=announcement)
+        .select_related("user", "email")
+        .order_by("pk")
+    )
