@@ -41,7 +41,7 @@ from benchmarks.run import replace_section
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPORT = BASE_DIR / "docs" / "performance.md"
-DESIGN = BASE_DIR / "docs" / "certificates.md"
+CERTIFICATES_DOC = BASE_DIR / "docs" / "certificates.md"
 SECTION = "## Certificates"
 MARK_START = "<!-- benchmarks.certificates: start -->"
 MARK_END = "<!-- benchmarks.certificates: end -->"
@@ -525,12 +525,12 @@ def write(lines: list[str]) -> None:
         "",
     ]
     replace_section(SECTION, section)
-    if DESIGN.exists():
-        design = DESIGN.read_text(encoding="utf-8")
+    if CERTIFICATES_DOC.exists():
+        design = CERTIFICATES_DOC.read_text(encoding="utf-8")
         if MARK_START in design and MARK_END in design:
             head, _, tail = design.partition(MARK_START)
             _, _, tail = tail.partition(MARK_END)
-            DESIGN.write_text(
+            CERTIFICATES_DOC.write_text(
                 head + MARK_START + "\n" + "\n".join(lines) + "\n" + MARK_END + tail,
                 encoding="utf-8",
             )
@@ -581,7 +581,7 @@ def main() -> None:
             print(f"Kept {bench_dir} for its logs")
     print(
         f"Done in {time.perf_counter() - started:.0f} s; wrote "
-        f"{REPORT.relative_to(BASE_DIR)} and {DESIGN.relative_to(BASE_DIR)}"
+        f"{REPORT.relative_to(BASE_DIR)} and {CERTIFICATES_DOC.relative_to(BASE_DIR)}"
     )
 
 

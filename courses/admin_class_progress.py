@@ -27,7 +27,6 @@ from openpyxl import Workbook
 
 from django import forms
 from django.contrib.admin.utils import quote
-from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.db.models import CharField, Count, Q, Sum
@@ -40,7 +39,7 @@ from django.http import (
     QueryDict,
 )
 from django.shortcuts import get_object_or_404, redirect
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import urlencode
@@ -49,7 +48,6 @@ from django.utils.translation import gettext_lazy, gettext_noop, ngettext, pgett
 from django.views import View
 from django.views.generic import TemplateView
 
-from wagtail import hooks
 from wagtail.admin import messages
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.tables import Column
@@ -922,52 +920,12 @@ class ClassHistoryView(history.HistoryView):
         return self._annotate_queryset(class_changes(self.object))
 
 
-# --- hooks --------------------------------------------------------------------
-
-
-@hooks.register("register_admin_urls")
-def register_class_progress_urls():  # type: ignore[no-untyped-def]
-    return [
-        path(
-            "reports/training/classes/",
-            ClassProgressIndexView.as_view(),
-            name="courses_class_progress_index",
-        ),
-        path(
-            "reports/training/classes/<id:pk>/",
-            ClassProgressView.as_view(),
-            name="courses_class_progress",
-        ),
-        path(
-            "reports/training/classes/<id:pk>/grant/",
-            GrantAttemptsView.as_view(),
-            name="courses_class_progress_grant",
-        ),
-    ]
+# --- the menu item ------------------------------------------------------------
 
 
 class ClassProgressMenuItem(MenuItem):
     def is_shown(self, request) -> bool:  # type: ignore[no-untyped-def]
         return can_view_progress(request.user)
-
-
-@hooks.register("register_reports_menu_item")
-def register_class_progress_menu_item():  # type: ignore[no-untyped-def]
-    return ClassProgressMenuItem(
-        gettext_lazy("Class progress"),
-        reverse("courses_class_progress_index"),
-        name="class-progress",
-        icon_name="group",
-        order=110,
-    )
-
-
-@hooks.register("register_permissions")
-def register_grant_permission():  # type: ignore[no-untyped-def]
-    # "Can add extra quiz attempts" is what lets a manager grant attempts.
-    return Permission.objects.filter(
-        content_type__app_label="courses", codename="add_quizattemptgrant"
-    )
 
 
 def class_progress_url(user, training_class) -> str | None:  # type: ignore[no-untyped-def]

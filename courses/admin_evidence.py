@@ -23,7 +23,7 @@ from openpyxl import Workbook
 
 from django.contrib.admin.utils import quote
 from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import include, path, reverse
+from django.urls import reverse
 from django.utils import formats, translation
 from django.utils.functional import cached_property
 from django.utils.http import content_disposition_header
@@ -31,7 +31,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.generic import TemplateView
 
-from wagtail import hooks
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.permission_policies import ModelPermissionPolicy
@@ -282,23 +281,3 @@ class CertificateEvidenceView(EvidenceView):
                 "label": _("Certificate %(serial)s") % {"serial": certificate.serial},
             },
         ]
-
-
-# --- hooks ---------------------------------------------------------------------------
-
-
-@hooks.register("register_admin_urls")
-def register_evidence_urls():  # type: ignore[no-untyped-def]
-    urlpatterns = [
-        path(
-            "enrolment/<int:enrolment_id>/",
-            EnrolmentEvidenceView.as_view(),
-            name="enrolment",
-        ),
-        path(
-            "certificate/<int:certificate_id>/",
-            CertificateEvidenceView.as_view(),
-            name="certificate",
-        ),
-    ]
-    return [path("evidence/", include((urlpatterns, NAMESPACE), namespace=NAMESPACE))]

@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView, TemplateView
 
-from wagtail import hooks
 from wagtail.admin import messages
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, ObjectList
@@ -34,12 +33,10 @@ from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import Button
-from wagtail.log_actions import LogFormatter
 
 from courses.admin_class_progress import ClassHistoryView, class_progress_url
 from courses.imports import (
     EXTENSIONS,
-    LOG_ACTION,
     MAX_FILE_BYTES,
     MAX_ROWS,
     ImportPreview,
@@ -440,24 +437,3 @@ class TrainingClassViewSet(ModelViewSet):
                 name="import_preview",
             ),
         ]
-
-
-@hooks.register("register_admin_viewset")
-def register_training_class_viewset():  # type: ignore[no-untyped-def]
-    return TrainingClassViewSet("training_classes")
-
-
-@hooks.register("register_log_actions")
-def register_import_log_action(actions):  # type: ignore[no-untyped-def]
-    @actions.register_action(LOG_ACTION)
-    class TraineesImported(LogFormatter):
-        label = gettext_lazy("Import trainees")
-
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
-            data = log_entry.data or {}
-            return _(
-                "Trainees imported: %(members)s added, %(accounts)s new accounts."
-            ) % {
-                "members": data.get("members_added", 0),
-                "accounts": data.get("users_created", 0),
-            }

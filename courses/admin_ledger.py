@@ -18,8 +18,9 @@ and exporting need ``courses.view_hoursledgerentry``; corrections need
 ``courses.add_hoursledgerentry``. Superusers may do both. Nothing here
 changes or deletes an entry: the ledger is append-only (courses.ledger).
 
-This module also registers the log messages of the ledger's corrections and
-of a certificate request cancelled or reopened.
+The URLs, the menu item, the permissions offered and the log messages of the
+ledger's corrections and of a certificate request cancelled or reopened are
+registered in courses/wagtail_hooks.py.
 """
 
 from __future__ import annotations
@@ -29,11 +30,10 @@ from typing import Any
 from openpyxl import Workbook
 
 from django import forms
-from django.contrib.auth.models import Permission
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import include, path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
@@ -41,13 +41,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.generic import TemplateView
 
-from wagtail import hooks
 from wagtail.admin import messages
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.widgets import AdminDateInput
-from wagtail.log_actions import LogFormatter
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from courses import ledger
@@ -485,93 +483,12 @@ def _signed(hours: Any) -> str:
     return f"+{hours}" if hours > 0 else str(hours)
 
 
-# --- hooks -----------------------------------------------------------------------
-
-
-@hooks.register("register_admin_urls")
-def register_ledger_urls():  # type: ignore[no-untyped-def]
-    urlpatterns = [
-        path("", LedgerIndexView.as_view(), name="index"),
-        path("export/", LedgerExportView.as_view(), name="export"),
-        path("learner/<int:user_id>/", LearnerLedgerView.as_view(), name="learner"),
-        path("learner/<int:user_id>/adjust/", AdjustView.as_view(), name="adjust"),
-        path(
-            "learner/<int:user_id>/export/",
-            LearnerExportView.as_view(),
-            name="learner_export",
-        ),
-        path("entry/<int:entry_id>/reverse/", ReverseView.as_view(), name="reverse"),
-    ]
-    return [
-        path("hours-ledger/", include((urlpatterns, NAMESPACE), namespace=NAMESPACE))
-    ]
+# --- the menu item ---------------------------------------------------------------
 
 
 class LedgerMenuItem(MenuItem):
     def is_shown(self, request) -> bool:  # type: ignore[no-untyped-def]
         return can_view_ledger(request.user)
-
-
-@hooks.register("register_admin_menu_item")
-def register_ledger_menu_item():  # type: ignore[no-untyped-def]
-    # Between "Training classes" (250) and "Certificates" (260).
-    return LedgerMenuItem(
-        gettext_lazy("Hours ledger"),
-        reverse(f"{NAMESPACE}:index"),
-        name="hours-ledger",
-        icon_name="list-ol",
-        order=255,
-    )
-
-
-@hooks.register("register_permissions")
-def register_ledger_permissions():  # type: ignore[no-untyped-def]
-    # "Can view" opens the ledger and its exports, "Can add" the corrections,
-    # in Wagtail's group settings; nobody is offered change or delete.
-    return Permission.objects.filter(
-        content_type__app_label="courses",
-        codename__in=["view_hoursledgerentry", "add_hoursledgerentry"],
-    )
-
-
-@hooks.register("register_log_actions")
-def register_ledger_log_actions(actions):  # type: ignore[no-untyped-def]
-    @actions.register_action(ledger.LOG_REVERSED)
-    class Reversed(LogFormatter):
-        label = gettext_lazy("Reverse hours")
-
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
-            data = log_entry.data or {}
-            return _("Hours reversed (%(hours)s) for “%(title)s”: %(reason)s") % {
-                "hours": data.get("hours", ""),
-                "title": data.get("title", ""),
-                "reason": data.get("reason", ""),
-            }
-
-    @actions.register_action(ledger.LOG_ADJUSTED)
-    class Adjusted(LogFormatter):
-        label = gettext_lazy("Adjust hours")
-
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
-            data = log_entry.data or {}
-            return _("Hours adjusted by %(hours)s: %(reason)s") % {
-                "hours": data.get("hours", ""),
-                "reason": data.get("reason", ""),
-            }
-
-    @actions.register_action("courses.certificate_request.cancelled")
-    class RequestCancelled(LogFormatter):
-        label = gettext_lazy("Cancel certificate request")
-
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
-            reason = (log_entry.data or {}).get("reason", "")
-            return _("Certificate request cancelled: %(reason)s") % {"reason": reason}
-
-    actions.register_action(
-        "courses.certificate_request.reopened",
-        gettext_lazy("Reopen certificate request"),
-        gettext_lazy("Certificate request owed again after a new check-in"),
-    )
 
 
 def entry_reversed_note(entry: HoursLedgerEntry) -> str:

@@ -16,9 +16,8 @@ from typing import Any
 from openpyxl import Workbook
 
 from django import forms
-from django.contrib.auth.models import Permission
 from django.http import HttpResponse
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.functional import cached_property
@@ -26,7 +25,6 @@ from django.utils.http import content_disposition_header
 from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext_lazy as _
 
-from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 from wagtail.admin.views.reports import ReportView
@@ -341,45 +339,9 @@ class TrainingDashboardPanel(Component):
         }
 
 
-# --- hooks ------------------------------------------------------------------------
-
-
-@hooks.register("register_admin_urls")
-def register_report_url():  # type: ignore[no-untyped-def]
-    return [
-        path(
-            "reports/training/",
-            TrainingReportView.as_view(),
-            name="courses_training_report",
-        )
-    ]
+# --- the menu item ---------------------------------------------------------------
 
 
 class TrainingReportMenuItem(MenuItem):
     def is_shown(self, request) -> bool:  # type: ignore[no-untyped-def]
         return can_view_reports(request.user)
-
-
-@hooks.register("register_reports_menu_item")
-def register_report_menu_item():  # type: ignore[no-untyped-def]
-    return TrainingReportMenuItem(
-        _("Training report"),
-        reverse("courses_training_report"),
-        name="training-report",
-        icon_name="table",
-        order=100,
-    )
-
-
-@hooks.register("construct_homepage_panels")
-def add_training_panel(request, panels) -> None:  # type: ignore[no-untyped-def]
-    if can_view_reports(request.user):
-        panels.append(TrainingDashboardPanel())
-
-
-@hooks.register("register_permissions")
-def register_report_permission():  # type: ignore[no-untyped-def]
-    # "Can view enrolment" is what opens the report, in Wagtail's group settings.
-    return Permission.objects.filter(
-        content_type__app_label="courses", codename="view_enrolment"
-    )

@@ -43,7 +43,7 @@ from courses.models import (
     QuizAttemptGrant,
 )
 
-#: Times are Asia/Shanghai (docs/architecture.md, decision 9), whatever time
+#: Times are Asia/Shanghai (docs/decisions.md, decision 9), whatever time
 #: zone an admin user chose for their own account.
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 #: The lifecycle steps of a certificate in Wagtail's log.
@@ -417,50 +417,16 @@ def course_tables(enrolment: Enrolment) -> list[Table]:
     return [lessons, videos, attempt_table, grant_table]
 
 
-def registration_table(*, user: Any, event_key: int, title: str) -> Table:
-    """The learner's registrations for one event (a cancelled one and a new
-    one are two rows), with the check-in and any reversal."""
-    from events.models import Registration
+#: The records another app keeps of an achievement, by ledger source:
+#: ``provider(user=..., source_key=..., title=...) -> list[Table]``. The
+#: events app registers its registrations and check-ins here
+#: (EventsConfig.ready), so that courses never reads its tables.
+_source_records: dict[str, Any] = {}
 
-    table = Table(
-        key="checkin",
-        title=_("Registration and check-in"),
-        caption=_(
-            "The learner's registrations for the event: who scanned the "
-            "check-in code and when, and any reversal of the check-in with "
-            "who reversed it, when and why."
-        ),
-        headings=[
-            _("Event"),
-            _("Registration"),
-            _("Registered"),
-            _("Checked in"),
-            _("Scanned by"),
-            _("Check-in reversed"),
-            _("Reversed by"),
-            _("Why the check-in was reversed"),
-        ],
-        empty=_("No registration of this learner for the event was found."),
-    )
-    registrations = (
-        Registration.objects.filter(user=user, event_id=event_key)
-        .select_related("checked_in_by", "checkin_reversed_by")
-        .order_by("created_at", "pk")
-    )
-    for registration in registrations:
-        table.rows.append(
-            [
-                registration.event_title or title,
-                registration.get_status_display(),
-                shanghai(registration.created_at),
-                shanghai(registration.checked_in_at),
-                person(registration.checked_in_by),
-                shanghai(registration.checkin_reversed_at),
-                person(registration.checkin_reversed_by),
-                registration.checkin_reversal_reason,
-            ]
-        )
-    return table
+
+def register_source_records(source_type: str, provider: Any) -> None:
+    """Let the app that owns a ledger source show its records as evidence."""
+    _source_records[source_type] = provider
 
 
 def ledger_table(*, user: Any, source_type: str, source_key: int) -> Table:
@@ -700,12 +666,10 @@ def certificate_evidence(*, certificate_id: int) -> Evidence | None:
                     empty=_("No enrolment of this learner in the course was found."),
                 )
             ]
-    elif source == HoursLedgerEntry.Source.EVENT:
-        records = [
-            registration_table(
-                user=user, event_key=request.source_key, title=request.title
-            )
-        ]
+    elif source in _source_records:
+        records = _source_records[source](
+            user=user, source_key=request.source_key, title=request.title
+        )
     extra, _certificates = certificate_tables(
         user=user, source_type=source, source_key=request.source_key
     )

@@ -1,7 +1,7 @@
 """The hours ledger's one door: every write to HoursLedgerEntry goes through
 these functions, and the reads that add it up are here too.
 
-The ledger is append-only (docs/architecture.md, convention 3; the model and
+The ledger is append-only (docs/decisions.md, convention 3; the model and
 its queryset refuse to update or delete a row). A learner's hours are the sum
 of their entries:
 

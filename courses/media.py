@@ -1,6 +1,6 @@
 """What the server measures in an uploaded document: a video's length and a
 PDF's page count (courses.models.MediaFacts). Lessons trust these, never a
-length a browser reports (docs/architecture.md, decision 7).
+length a browser reports (docs/decisions.md, decision 7).
 
 A document is measured after it is saved, whichever admin screen saved it
 (the documents page, the chooser's upload tab, multiple upload) or whatever

@@ -294,7 +294,7 @@ def lesson_mark_complete(*, user: User, lesson: LessonPage) -> LessonProgress:
 
 
 # The server's clock decides how much of a video may have played since the
-# learner's previous heartbeat (docs/architecture.md, decision 7): at most
+# learner's previous heartbeat (docs/decisions.md, decision 7): at most
 # settings.PORTAL_VIDEO_MAX_PLAYBACK_RATE times the time elapsed, and of that
 # time at most HEARTBEAT_MAX_ELAPSED_SECONDS. The player reports every 10 s,
 # so a longer gap is a pause or a claim saved up by waiting: either way it
@@ -703,7 +703,7 @@ def course_completion_evaluate(*, enrolment_id: int) -> bool:
     """Complete the enrolment if every criterion of its course holds.
 
     After: completed_at set, one hours-ledger entry and one pending certificate
-    request, all in one transaction (docs/architecture.md, decision 1); the unique
+    request, all in one transaction (docs/decisions.md, decision 1); the unique
     constraints make a second evaluation a no-op. Returns True when it
     completed the enrolment now.
     """

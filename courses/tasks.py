@@ -1,7 +1,7 @@
 """Celery tasks of the courses app. Each takes ids, calls a service and may run
-twice (docs/architecture.md, convention 4); the rows they work on are the
+twice (docs/decisions.md, convention 4); the rows they work on are the
 truth, and the beat sweep re-enqueues what a lost task left pending
-(docs/architecture.md, decision 1)."""
+(docs/decisions.md, decision 1)."""
 
 import ctypes
 import ctypes.util

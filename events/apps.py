@@ -8,7 +8,12 @@ class EventsConfig(AppConfig):
     verbose_name = _("Events")
 
     def ready(self) -> None:
-        from events import campaigns
+        from courses.evidence import register_source_records
+        from courses.models import HoursLedgerEntry
+        from events import campaigns, evidence
         from portal.home import register_home_section
 
         register_home_section(campaigns.home_section)
+        register_source_records(
+            HoursLedgerEntry.Source.EVENT, evidence.registration_records
+        )

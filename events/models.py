@@ -2,7 +2,7 @@
 and registrations with their check-in.
 
 An event is a Wagtail page; a registration is a record that outlives it
-(docs/architecture.md, convention 3): it keeps the event's title and times
+(docs/decisions.md, convention 3): it keeps the event's title and times
 copied in, and its link to the page is cleared, never cascaded, if the page
 is deleted.
 """
@@ -27,7 +27,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from portal.blocks import BodyBlock
-from portal.models.pages import SEARCH_FIELDS, ChineseSearchMixin
+from portal.models.pages import ChineseSearchMixin
 from portal.search import cjk_index_text
 
 #: The earliest check-in may open: a day (in minutes) before the start.
@@ -49,7 +49,6 @@ class EventIndexPage(RoutablePageMixin, ChineseSearchMixin, Page):
     intro = models.TextField(_("introduction"), blank=True)
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
-    search_fields = Page.search_fields + SEARCH_FIELDS
     search_summary_field = "intro"
     parent_page_types = ["portal.HomePage"]
     subpage_types = ["events.EventPage"]
@@ -113,7 +112,6 @@ class CampaignPage(ChineseSearchMixin, Page):
         FieldPanel("banner"),
         FieldPanel("body"),
     ]
-    search_fields = Page.search_fields + SEARCH_FIELDS
     search_summary_field = "summary"
     parent_page_types = ["portal.HomePage"]
     subpage_types: list[str] = []
@@ -289,11 +287,10 @@ class EventPage(RoutablePageMixin, ChineseSearchMixin, Page):
         ),
         FieldPanel("body"),
     ]
-    search_fields = (
-        Page.search_fields
-        + SEARCH_FIELDS
-        + [index.FilterField("starts_at"), index.FilterField("event_type")]
-    )
+    search_fields = ChineseSearchMixin.search_fields + [
+        index.FilterField("starts_at"),
+        index.FilterField("event_type"),
+    ]
     search_summary_field = "summary"
     parent_page_types = ["events.EventIndexPage"]
     subpage_types: list[str] = []

@@ -1,6 +1,6 @@
 """The Celery app, configured from Django settings under the CELERY_ namespace.
 
-Celery is only the trigger (docs/architecture.md, decision 1): every job is a
+Celery is only the trigger (docs/decisions.md, decision 1): every job is a
 row first and a beat sweep re-enqueues what a lost message left pending.
 """
 

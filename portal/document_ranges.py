@@ -3,10 +3,11 @@
 Wagtail serves a document through its own view (WAGTAILDOCS_SERVE_METHOD
 "serve_view", so that the access hooks run) and ignores ``Range``. A browser
 then treats a lesson video as unseekable: every seek, and "resume where I
-left off", lands at the start. The hook below answers one byte range with
-206 Partial Content, as a web server would. It runs after every other
-``before_serve_document`` hook (order), so the access checks have passed
-when it answers. Anything else (no range, several ranges, an ``If-Range``
+left off", lands at the start. serve_byte_range answers one byte range with
+206 Partial Content, as a web server would. portal/wagtail_hooks.py
+registers it as a ``before_serve_document`` hook that runs after every other
+(order AFTER_ACCESS_CHECKS), so the access checks have passed when it
+answers. Anything else (no range, several ranges, an ``If-Range``
 condition, a file with no local path) goes on to Wagtail's own response,
 whole, which RFC 9110 allows.
 
@@ -23,7 +24,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import http_date
 
-from wagtail import hooks
 from wagtail.documents.models import document_served
 
 MAX_PART = 4 * 1024 * 1024
@@ -56,7 +56,6 @@ def byte_range(header: str, size: int) -> tuple[int, int] | bool | None:
     return start, end
 
 
-@hooks.register("before_serve_document", order=AFTER_ACCESS_CHECKS)
 def serve_byte_range(document, request: HttpRequest) -> HttpResponse | None:  # type: ignore[no-untyped-def]
     header = request.headers.get("range")
     if not header or request.headers.get("if-range") or request.method != "GET":

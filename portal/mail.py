@@ -16,16 +16,50 @@ An attachment is stored in the row in one of two forms:
 """
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
+from django.template import Context
+from django.template.loader import get_template
+from django.utils import translation
 
 #: The attribute of an EmailMessage that lists its attachments by reference.
 STORED_ATTACHMENTS = "portal_stored_attachments"
 
 #: The attribute of an EmailMessage that marks it as carrying a secret.
 SENSITIVE = "portal_sensitive"
+
+
+def templated_email(
+    *,
+    template: str,
+    context: dict[str, Any] | Callable[[], dict[str, Any]],
+    to: list[str],
+    language: str | None,
+) -> EmailMessage:
+    """The message rendered from `<template>_subject.txt` and
+    `<template>_body.txt` in `language` (the site's default when empty); not
+    queued: the caller adds attachments or headers, then email_enqueue.
+
+    The subject is one line (its whitespace collapsed: a header cannot hold a
+    line break). `context` may be a function, called inside the language's
+    override, for values that depend on it (a reversed link opens in the
+    recipient's language only if reversed there).
+    """
+    with translation.override(language or settings.LANGUAGE_CODE):
+        values = context() if callable(context) else context
+        subject = _plain_text(f"{template}_subject.txt", values)
+        body = _plain_text(f"{template}_body.txt", values)
+    return EmailMessage(subject=" ".join(subject.split()), body=body, to=to)
+
+
+def _plain_text(name: str, values: dict[str, Any]) -> str:
+    """A text template rendered without HTML escaping: an e-mail is not HTML,
+    and a course called "专利 & 商标" must not arrive as "专利 &amp; 商标"."""
+    return get_template(name).template.render(Context(values, autoescape=False))
 
 
 def mark_sensitive(message: EmailMessage) -> None:

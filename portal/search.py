@@ -1,4 +1,4 @@
-"""Chinese-aware text for Wagtail's search index (docs/architecture.md, decision 4).
+"""Chinese-aware text for Wagtail's search index (docs/decisions.md, decision 4).
 
 Chinese is written without spaces, so a full-text index that splits on spaces
 sees a whole sentence as one word. Indexing every overlapping pair of Chinese

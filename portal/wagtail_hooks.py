@@ -1,4 +1,7 @@
-"""Admin screens of the portal: vocabularies and the e-mail outbox."""
+"""Admin screens of the portal: vocabularies and the e-mail outbox; the
+portal's other Wagtail hooks (export log messages, the admin's help menu,
+script and stylesheet, byte ranges of documents). Every Wagtail hook of the
+portal is registered here (Wagtail discovers only this module)."""
 
 from django.templatetags.static import static
 from django.utils.html import format_html
@@ -9,7 +12,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from portal import document_ranges  # noqa: F401  (registers its hook)
+from portal import document_ranges
 from portal.exports import LOG_EXPORTED, ExportedFormatter
 from portal.models import Audience, District, OutgoingEmail
 
@@ -40,6 +43,14 @@ class VocabularyGroup(SnippetViewSetGroup):
 
 
 register_snippet(VocabularyGroup)
+
+# Range requests on documents, answered once the access checks (other apps'
+# before_serve_document hooks, default order 0) have passed.
+hooks.register(
+    "before_serve_document",
+    document_ranges.serve_byte_range,
+    order=document_ranges.AFTER_ACCESS_CHECKS,
+)
 
 
 class OutgoingEmailViewSet(ModelViewSet):

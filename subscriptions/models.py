@@ -2,7 +2,7 @@
 
 A user opts in to topics (and, optionally, audience groups); editors write an
 announcement in the admin and send it. Sending writes one AnnouncementDelivery
-row per recipient in one transaction (docs/architecture.md, decision 1); Celery tasks
+row per recipient in one transaction (docs/decisions.md, decision 1); Celery tasks
 then turn pending rows into outbox e-mails in batches, each row exactly once.
 """
 

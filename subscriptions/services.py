@@ -1,6 +1,6 @@
 """Writes of subscriptions and announcements.
 
-Sending an announcement (docs/architecture.md, decision 1): announcement_send writes one
+Sending an announcement (docs/decisions.md, decision 1): announcement_send writes one
 AnnouncementDelivery row per recipient in one transaction and enqueues batch
 tasks on commit; each batch (announcement_batch_send) turns its pending rows
 into outbox e-mails in one transaction, so a row is written to the outbox at

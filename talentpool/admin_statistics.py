@@ -8,7 +8,7 @@ the server (closed intranets: no chart library), each with a <title>, a
 
 Who may see them: superusers, and staff whose group may view or change
 experts. The expert export holds e-mail addresses and phone numbers
-(docs/architecture.md, decision 3): nobody else reaches it.
+(docs/decisions.md, decision 3): nobody else reaches it.
 """
 
 from typing import Any
@@ -27,7 +27,6 @@ from django.utils.translation import gettext, gettext_noop, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
-from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -411,9 +410,3 @@ class StatisticsViewSet(ViewSet):
                 name="experts_export",
             ),
         ]
-
-
-@hooks.register("construct_homepage_panels")
-def add_talent_pool_panel(request, panels) -> None:  # type: ignore[no-untyped-def]
-    if can_view_statistics(request.user):
-        panels.append(TalentPoolDashboardPanel(reverse("talentpool_statistics:index")))

@@ -1,7 +1,7 @@
 """The talent pool: experts, their qualifications and organisations, and the
 vocabularies that describe them.
 
-An expert's e-mail and phone are private (docs/architecture.md, decision 3): they are on
+An expert's e-mail and phone are private (docs/decisions.md, decision 3): they are on
 the model for staff and for the disclosure to an accepted enterprise, never in
 `Expert.public_dict()`, which is what public pages, the API and the search
 index are built from. Experts are never deleted: removing one is a status,
@@ -25,7 +25,7 @@ from wagtail.models import Page
 
 # Registers <id:…> before TalentSearchPage's routes are compiled.
 import portal.converters  # noqa: F401
-from portal.models.pages import SEARCH_FIELDS, ChineseSearchMixin
+from portal.models.pages import ChineseSearchMixin
 from portal.models.vocabularies import Term
 from talentpool.validators import (
     validate_credit_code,
@@ -484,7 +484,6 @@ class TalentSearchPage(RoutablePageMixin, ChineseSearchMixin, Page):
     intro = models.TextField(_("introduction"), blank=True)
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
-    search_fields = Page.search_fields + SEARCH_FIELDS
     search_summary_field = "intro"
     parent_page_types = ["portal.HomePage"]
     subpage_types: list[str] = []

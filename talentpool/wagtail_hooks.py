@@ -1,7 +1,10 @@
 """Admin screens of the talent pool, under one menu group: experts,
 organisations and the pool's vocabularies; the log actions on an expert's
-history."""
+history; the statistics panel on the dashboard. Every Wagtail hook of the
+talent pool is registered here (Wagtail discovers only this module); the
+views they name stay in their own modules."""
 
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -13,7 +16,11 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from portal.models import User
-from talentpool.admin_statistics import StatisticsViewSet
+from talentpool.admin_statistics import (
+    StatisticsViewSet,
+    TalentPoolDashboardPanel,
+    can_view_statistics,
+)
 from talentpool.admin_views import ExpertViewSet, OrganisationViewSet
 from talentpool.applications.admin_views import ExpertApplicationViewSet
 from talentpool.contacts.admin_views import (
@@ -176,3 +183,9 @@ def add_expert_application_buttons(snippet, user, next_url=None):  # type: ignor
     from talentpool.applications.admin_views import expert_listing_buttons
 
     return expert_listing_buttons(snippet, user) if isinstance(snippet, Expert) else []
+
+
+@hooks.register("construct_homepage_panels")
+def add_talent_pool_panel(request, panels) -> None:  # type: ignore[no-untyped-def]
+    if can_view_statistics(request.user):
+        panels.append(TalentPoolDashboardPanel(reverse("talentpool_statistics:index")))

@@ -49,6 +49,21 @@ def _clear_cache(request):
 
 
 @pytest.fixture(autouse=True)
+def _rate_windows_hold_still(monkeypatch):
+    """django-ratelimit counts in fixed windows (a minute, offset per key):
+    a test that sends 31 requests would see its count restart if a window
+    ended in the middle, more likely the slower the machine. Its clock is
+    held at the test's start, so "the 31st request in a minute" is exactly
+    that; each test starts from an empty cache (_clear_cache)."""
+    import types
+
+    from django_ratelimit import core
+
+    start = time.time()
+    monkeypatch.setattr(core, "time", types.SimpleNamespace(time=lambda: start))
+
+
+@pytest.fixture(autouse=True)
 def _force_login_passes_mfa(monkeypatch):
     """`client.force_login(user)` stands for a completed sign-in. For a user
     with an authenticator, a real sign-in passes allauth's MFA stage, which

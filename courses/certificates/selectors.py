@@ -1,5 +1,5 @@
 """Reads for the public certificate pages (reads live in selectors:
-docs/architecture.md, convention 6)."""
+docs/decisions.md, convention 6)."""
 
 from courses.models import Certificate
 

@@ -1,7 +1,7 @@
 """Certificate services: issue, render, e-mail, revoke, reissue, bulk runs.
 
-Every write is here (docs/architecture.md, convention 6). The rows are the
-truth and the tasks only triggers (docs/architecture.md, decision 1): each
+Every write is here (docs/decisions.md, convention 6). The rows are the
+truth and the tasks only triggers (docs/decisions.md, decision 1): each
 service states what it expects and may run twice without changing anything
 the second time.
 """
@@ -17,11 +17,10 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMessage
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wagtail.log_actions import log
@@ -303,8 +302,8 @@ def _store_signed(*, certificate_id: int, pdf: bytes, signed: bool) -> bool:
         if certificate.rendered_at:
             return False
         name = _pdf_name(certificate)
-        if default_storage_exists(name):
-            default_storage_delete(name)  # left by a render whose commit failed
+        if default_storage.exists(name):
+            default_storage.delete(name)  # left by a render whose commit failed
         certificate.pdf.save(name, ContentFile(pdf), save=False)
         certificate.rendered_at = timezone.now()
         certificate.signed = signed
@@ -322,35 +321,23 @@ def _store_signed(*, certificate_id: int, pdf: bytes, signed: bool) -> bool:
     return True
 
 
-def default_storage_exists(name: str) -> bool:
-    from django.core.files.storage import default_storage
-
-    return default_storage.exists(name)
-
-
-def default_storage_delete(name: str) -> None:
-    from django.core.files.storage import default_storage
-
-    default_storage.delete(name)
-
-
 def _email_certificate(*, certificate: Certificate) -> None:
-    from portal.mail import attach_stored
+    from portal.mail import attach_stored, templated_email
     from portal.services import email_enqueue
 
     language = certificate.user.language or settings.LANGUAGE_CODE
-    with translation.override(language):
-        context = {
+    message = templated_email(
+        template="courses/certificates/email/issued",
+        # Built in the learner's language: the link opens in it.
+        context=lambda: {
             "certificate": certificate,
             "verify_url": rendering.verify_url(certificate.code, language),
             "learning_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/")
             + _learning_path(),
-        }
-        subject = render_to_string(
-            "courses/certificates/email/issued_subject.txt", context
-        ).strip()
-        body = render_to_string("courses/certificates/email/issued_body.txt", context)
-    message = EmailMessage(subject=subject, body=body, to=[certificate.user.email])
+        },
+        to=[certificate.user.email],
+        language=language,
+    )
     # By reference: the stored PDF (never deleted) is read when the e-mail is
     # delivered, so the outbox row stays a few KiB.
     attach_stored(
@@ -518,23 +505,28 @@ def certificate_request_reopen(*, request_id: int) -> bool:
 
 
 def _email_revocation(*, certificate: Certificate) -> None:
+    from portal.mail import templated_email
     from portal.services import email_enqueue
 
     language = certificate.user.language or settings.LANGUAGE_CODE
-    with translation.override(language):
+
+    def context() -> dict[str, Any]:
+        # In the learner's language: the portal's name is in it.
         site_name, site_email = _site_contact()
-        context = {
+        return {
             "certificate": certificate,
             "verify_url": rendering.verify_url(certificate.code, language),
             "site_name": site_name,
             "site_email": site_email,
         }
-        subject = render_to_string(
-            "courses/certificates/email/revoked_subject.txt", context
-        ).strip()
-        body = render_to_string("courses/certificates/email/revoked_body.txt", context)
+
     email_enqueue(
-        message=EmailMessage(subject=subject, body=body, to=[certificate.user.email])
+        message=templated_email(
+            template="courses/certificates/email/revoked",
+            context=context,
+            to=[certificate.user.email],
+            language=language,
+        )
     )
 
 
@@ -595,6 +587,7 @@ def certificate_reissue(*, certificate_id: int, by: Any, note: str = "") -> Cert
 
 def certificates_expiry_remind() -> int:
     """Beat, daily: e-mail learners whose certificate expires soon, once each."""
+    from portal.mail import templated_email
     from portal.services import email_enqueue
 
     days = CertificateSettings.load().expiry_reminder_days
@@ -617,20 +610,15 @@ def certificates_expiry_remind() -> int:
             if certificate is None:
                 continue
             language = certificate.user.language or settings.LANGUAGE_CODE
-            with translation.override(language):
-                context = {
-                    "certificate": certificate,
-                    "verify_url": rendering.verify_url(certificate.code, language),
-                }
-                subject = render_to_string(
-                    "courses/certificates/email/expiry_subject.txt", context
-                ).strip()
-                body = render_to_string(
-                    "courses/certificates/email/expiry_body.txt", context
-                )
             email_enqueue(
-                message=EmailMessage(
-                    subject=subject, body=body, to=[certificate.user.email]
+                message=templated_email(
+                    template="courses/certificates/email/expiry",
+                    context={
+                        "certificate": certificate,
+                        "verify_url": rendering.verify_url(certificate.code, language),
+                    },
+                    to=[certificate.user.email],
+                    language=language,
                 )
             )
             certificate.expiry_reminded_at = timezone.now()

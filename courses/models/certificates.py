@@ -1,4 +1,4 @@
-"""Certificates: one per achievement, never deleted (docs/architecture.md, decision 2).
+"""Certificates: one per achievement, never deleted (docs/decisions.md, decision 2).
 
 A pending ``CertificateRequest`` (written when a course is completed, later
 when an event is attended) becomes exactly one ``Certificate``: the unique

@@ -22,7 +22,7 @@ from wagtail.snippets.models import register_snippet
 
 from courses.blocks import LessonBodyBlock, SharedContentBlock
 from courses.completion import criterion_choices
-from portal.models.pages import SEARCH_FIELDS, ChineseSearchMixin
+from portal.models.pages import ChineseSearchMixin
 
 
 @register_snippet
@@ -83,7 +83,6 @@ class CourseIndexPage(ChineseSearchMixin, Page):
     intro = models.TextField(_("introduction"), blank=True)
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
-    search_fields = Page.search_fields + SEARCH_FIELDS
     parent_page_types = ["portal.HomePage"]
     subpage_types = ["courses.CoursePage"]
 
@@ -198,7 +197,6 @@ class CoursePage(ChineseSearchMixin, Page):
             ),
         ),
     ]
-    search_fields = Page.search_fields + SEARCH_FIELDS
     search_summary_field = "summary"
     parent_page_types = ["courses.CourseIndexPage"]
     subpage_types = ["courses.LessonPage"]
@@ -263,7 +261,6 @@ class LessonPage(ChineseSearchMixin, Page):
         FieldPanel("minimum_minutes"),
         FieldPanel("body"),
     ]
-    search_fields = Page.search_fields + SEARCH_FIELDS
     search_summary_field = "summary"
     parent_page_types = ["courses.CoursePage"]
     subpage_types: list[str] = []

@@ -1,6 +1,6 @@
 """Learner records. They outlive the content: a course or lesson page may be
 unpublished, moved or deleted, and every enrolment, attempt, completion and
-hour stays, with the title it had copied in (docs/architecture.md, convention 3)."""
+hour stays, with the title it had copied in (docs/decisions.md, convention 3)."""
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator

@@ -4,7 +4,7 @@ tree (a header button and a listing action, wagtail_hooks.py).
 
 Who may see it: superusers, and staff whose group may view registrations
 (“Can view registration” in the group's settings). The list holds e-mail
-addresses (docs/architecture.md, decision 3): nobody else reaches it.
+addresses (docs/decisions.md, decision 3): nobody else reaches it.
 """
 
 from typing import Any

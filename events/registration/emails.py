@@ -6,13 +6,12 @@ commits."""
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 
 from events.ical import event_full_url, event_location, ics_for_event
 from events.models import EventPage, Registration
 from events.registration.qr import registration_qr_png
+from portal.mail import templated_email
 
 #: The e-mails, by template name. Only a held place has a QR code to show.
 KINDS = ("confirmed", "waiting", "promoted", "reminder")
@@ -35,9 +34,10 @@ def registration_email_message(
         raise ValueError(f"Unknown registration e-mail: {kind}")
     user = registration.user
     base = _base_url()
-    with translation.override(user.language or settings.LANGUAGE_CODE):
-        # Reversed inside the override: the links open in their language.
-        context = {
+
+    def context() -> dict:
+        # Built inside the language's override: the links open in it.
+        return {
             "registration": registration,
             "event": event,
             "user": user,
@@ -48,12 +48,12 @@ def registration_email_message(
             "my_registrations_url": base + reverse("events:my_registrations"),
             "with_qr": kind in WITH_QR,
         }
-        subject = render_to_string(
-            f"events/registration/email/{kind}_subject.txt", context
-        )
-        body = render_to_string(f"events/registration/email/{kind}_body.txt", context)
-    message = EmailMessage(
-        subject=" ".join(subject.split()), body=body, to=[user.email]
+
+    message = templated_email(
+        template=f"events/registration/email/{kind}",
+        context=context,
+        to=[user.email],
+        language=user.language,
     )
     message.attach(ICS_FILENAME, ics_for_event(event, base_url=base), "text/calendar")
     if kind in WITH_QR:

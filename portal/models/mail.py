@@ -1,5 +1,5 @@
 """The outbox: every e-mail is a row before it is a message
-(docs/architecture.md, decision 1)."""
+(docs/decisions.md, decision 1)."""
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _

@@ -19,8 +19,14 @@ from portal.search import cjk_index_text
 
 
 class ChineseSearchMixin:
-    """Adds the Chinese-aware index field that the site search queries."""
+    """Adds the Chinese-aware index field that the site search queries.
 
+    Listed before Page, it gives the page Page's search fields plus that one;
+    a page that indexes more fields adds them to
+    ChineseSearchMixin.search_fields.
+    """
+
+    search_fields = Page.search_fields + [index.SearchField("search_text")]
     search_summary_field = ""
 
     def search_text(self) -> str:
@@ -33,9 +39,6 @@ class ChineseSearchMixin:
         return cjk_index_text(*parts)
 
 
-SEARCH_FIELDS = [index.SearchField("search_text")]
-
-
 class HomePage(ChineseSearchMixin, Page):
     """The home page: a welcome, then the latest news, notices and policies,
     and what the apps add (portal.home: during a 4·26 campaign's window, the
@@ -45,7 +48,6 @@ class HomePage(ChineseSearchMixin, Page):
     body = StreamField(BodyBlock(), verbose_name=_("body"), blank=True)
 
     content_panels = Page.content_panels + [FieldPanel("intro"), FieldPanel("body")]
-    search_fields = Page.search_fields + SEARCH_FIELDS
     search_summary_field = "intro"
     max_count = 1
     parent_page_types = ["wagtailcore.Page"]
@@ -79,7 +81,6 @@ class StandardPage(ChineseSearchMixin, Page):
     body = StreamField(BodyBlock(), verbose_name=_("body"), blank=True)
 
     content_panels = Page.content_panels + [FieldPanel("summary"), FieldPanel("body")]
-    search_fields = Page.search_fields + SEARCH_FIELDS
     search_summary_field = "summary"
     subpage_types = ["portal.StandardPage"]
 
@@ -93,7 +94,6 @@ class NewsIndexPage(ChineseSearchMixin, Page):
     intro = models.TextField(_("introduction"), blank=True)
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
-    search_fields = Page.search_fields + SEARCH_FIELDS
     subpage_types = ["portal.NewsPage"]
     parent_page_types = ["portal.HomePage"]
     per_page = 10
@@ -135,7 +135,7 @@ class NewsPage(ChineseSearchMixin, Page):
         FieldPanel("image"),
         FieldPanel("body"),
     ]
-    search_fields = Page.search_fields + SEARCH_FIELDS + [index.FilterField("date")]
+    search_fields = ChineseSearchMixin.search_fields + [index.FilterField("date")]
     search_summary_field = "summary"
     parent_page_types = ["portal.NewsIndexPage"]
     subpage_types: list[str] = []
@@ -177,7 +177,6 @@ class NoticeIndexPage(ChineseSearchMixin, Page):
     intro = models.TextField(_("introduction"), blank=True)
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
-    search_fields = Page.search_fields + SEARCH_FIELDS
     subpage_types = ["portal.NoticePage"]
     parent_page_types = ["portal.HomePage"]
     per_page = 15
@@ -213,7 +212,7 @@ class NoticePage(ChineseSearchMixin, Page):
         FieldPanel("body"),
         InlinePanel("attachments", label=_("Attachments")),
     ]
-    search_fields = Page.search_fields + SEARCH_FIELDS + [index.FilterField("date")]
+    search_fields = ChineseSearchMixin.search_fields + [index.FilterField("date")]
     parent_page_types = ["portal.NoticeIndexPage"]
     subpage_types: list[str] = []
 
@@ -232,7 +231,6 @@ class PolicyIndexPage(ChineseSearchMixin, Page):
     intro = models.TextField(_("introduction"), blank=True)
 
     content_panels = Page.content_panels + [FieldPanel("intro")]
-    search_fields = Page.search_fields + SEARCH_FIELDS
     subpage_types = ["portal.PolicyDocumentPage"]
     parent_page_types = ["portal.HomePage"]
     per_page = 15
@@ -295,15 +293,11 @@ class PolicyDocumentPage(ChineseSearchMixin, Page):
         FieldPanel("body"),
         InlinePanel("attachments", label=_("Attachments")),
     ]
-    search_fields = (
-        Page.search_fields
-        + SEARCH_FIELDS
-        + [
-            index.SearchField("document_number"),
-            index.FilterField("issuer"),
-            index.FilterField("issued_date"),
-        ]
-    )
+    search_fields = ChineseSearchMixin.search_fields + [
+        index.SearchField("document_number"),
+        index.FilterField("issuer"),
+        index.FilterField("issued_date"),
+    ]
     search_summary_field = "summary"
     parent_page_types = ["portal.PolicyIndexPage"]
     subpage_types: list[str] = []

@@ -9,11 +9,9 @@ from datetime import date, datetime, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wagtail.log_actions import log
@@ -477,18 +475,15 @@ def _url(name: str) -> str:
 def _email(*, recipient: User, template: str, context: dict) -> None:
     """Queue an e-mail through the outbox, in the recipient's language; it is
     delivered once the surrounding transaction commits."""
+    from portal.mail import templated_email
     from portal.services import email_enqueue
 
-    language = recipient.language or settings.LANGUAGE_CODE
-    with translation.override(language):
-        # Reversed inside the override: the link opens in their language.
-        context = {**context, "url": _url(context["url_name"])}
-        subject = render_to_string(
-            f"talentpool/contacts/email/{template}_subject.txt", context
-        ).strip()
-        body = render_to_string(
-            f"talentpool/contacts/email/{template}_body.txt", context
-        )
     email_enqueue(
-        message=EmailMessage(subject=subject, body=body, to=[recipient.email])
+        message=templated_email(
+            template=f"talentpool/contacts/email/{template}",
+            # Reversed inside the override: the link opens in their language.
+            context=lambda: {**context, "url": _url(context["url_name"])},
+            to=[recipient.email],
+            language=recipient.language,
+        )
     )

@@ -34,7 +34,7 @@ MIN_MATCH = 0.6
 #: Largest page size; a larger one asked for is cut to this.
 PAGE_SIZE_MAX = 50
 #: Only this many results of a search can be paged through (scraping,
-#: DESIGN decision 3); `total` still says how many matched.
+#: docs/decisions.md, decision 3); `total` still says how many matched.
 RESULT_WINDOW = 1000
 #: Most experts the admin's search lists, best first.
 ADMIN_RESULTS_MAX = 500

@@ -10,7 +10,7 @@ Filtering is then an AND, and a facet's count the number of bits left
 experts.
 
 The bitmaps are built from ExpertSearchDocument.facets and kept in the
-process. They are not trusted blindly (DESIGN: no in-memory state that two
+process. They are not trusted blindly (docs/architecture.md: no in-memory state that two
 workers would disagree on): every index write adds an ExpertSearchChange row
 with a random stamp in its own transaction, and each search first reads the
 count and the sum of the stamps (a table of a few hundred rows at most). When

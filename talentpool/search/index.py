@@ -70,7 +70,7 @@ BATCH_SIZE = 500
 
 def _scrub(text: str, expert: Expert) -> str:
     """Text with the expert's e-mail and phone, and anything that looks like
-    an e-mail address or a phone number, taken out (DESIGN decision 3)."""
+    an e-mail address or a phone number, taken out (docs/decisions.md, decision 3)."""
     for private in (expert.email, expert.phone):
         if private:
             text = text.replace(private, " ")

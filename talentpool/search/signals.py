@@ -1,6 +1,6 @@
 """Keep the search index current when experts are edited one by one.
 
-Handlers only schedule work on commit (docs/architecture.md, convention 6): an
+Handlers only schedule work on commit (docs/decisions.md, convention 6): an
 expert's own edit is reindexed in the same process right after the commit,
 because it is one expert and the editor expects to find it at once; a renamed
 organisation or vocabulary term may concern thousands, so a Celery task does

@@ -205,16 +205,6 @@ def bigrams(run: str) -> list[str]:
     return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
-def latin_words(normalised: str) -> list[str]:
-    """Latin words and numbers of normalised text, stemmed, stop words out."""
-    words = []
-    for word in _WORD.findall(normalised):
-        if _HAS_CJK.match(word) or word in STOP_WORDS:
-            continue
-        words.append(stem(word)[:TOKEN_MAX_CHARS])
-    return words
-
-
 def text_tokens(normalised: str, *, phrase: bool = False) -> list[str]:
     """The tokens of normalised text: Chinese bigrams and Latin words; with
     `phrase` (a label), its Latin words also joined (integratedcircuit), so

@@ -1,19 +1,60 @@
 """The certificate PDF's fonts: CID-keyed CFF subsets that draw exactly what
-WeasyPrint's own (much larger) subsets draw (rendering._cid_subset)."""
+WeasyPrint's own (much larger) subsets draw (weasyprint_fonts._cid_subset),
+and a WeasyPrint of the versions that patch was tested on."""
 
 import io
 import subprocess
+import tomllib
+from pathlib import Path
 
 import pytest
+import weasyprint
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 from PIL import Image, ImageChops
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from courses.certificates import rendering, services
+from courses.certificates import rendering, services, weasyprint_fonts
 from tests.courses.factories import CertificateRequestFactory
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
+
+RANGE = weasyprint_fonts.TESTED_WEASYPRINT_VERSIONS
+TESTED = SpecifierSet(RANGE)
+
+
+def test_weasyprint_is_a_version_the_font_patch_was_tested_on():
+    """courses/certificates/weasyprint_fonts.py wraps WeasyPrint's private
+    font internals: another WeasyPrint may change them under the patch."""
+    installed = weasyprint.__version__
+    assert Version(installed) in TESTED, (
+        f"WeasyPrint {installed} is installed, but the font patch in "
+        "courses/certificates/weasyprint_fonts.py was tested on WeasyPrint"
+        f"{RANGE} only. Re-check the patch against this version (Font.__init__, "
+        "Font.clean, Font.type, build_fonts_dictionary and get_hb_object_data "
+        "in weasyprint/pdf/fonts.py and weasyprint/pdf/__init__.py), run the "
+        "pixel comparisons in this file, then widen TESTED_WEASYPRINT_VERSIONS "
+        "and the weasyprint requirement in pyproject.toml together."
+    )
+
+
+def test_pyproject_requires_the_tested_weasyprint_versions():
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    [requirement] = [
+        Requirement(line)
+        for line in dependencies
+        if Requirement(line).name.lower() == "weasyprint"
+    ]
+    assert requirement.specifier == TESTED, (
+        f"pyproject.toml requires weasyprint{requirement.specifier}, but the font "
+        "patch in courses/certificates/weasyprint_fonts.py was tested on "
+        f"WeasyPrint{RANGE} (TESTED_WEASYPRINT_VERSIONS): keep the two the "
+        "same, and re-check the patch before widening either."
+    )
 
 
 def raster(data: bytes, tmp_path) -> Image.Image:  # type: ignore[no-untyped-def]
@@ -65,7 +106,7 @@ def test_small_subsets_draw_every_glyph_as_weasyprint_does(tmp_path, monkeypatch
     ]
     pages = [(c, c.template_version.content) for c in certificates]
     small = rendering.render_pdfs(pages)
-    monkeypatch.setattr(rendering, "_cid_subset", lambda *args: None)
+    monkeypatch.setattr(weasyprint_fonts, "_cid_subset", lambda *args: None)
     stock = rendering.render_pdfs(pages)
     for name, mine, theirs in zip(names, small, stock, strict=True):
         listed = fonts(mine, tmp_path)
@@ -85,7 +126,7 @@ def test_small_subsets_draw_every_glyph_as_weasyprint_does(tmp_path, monkeypatch
 def test_fallback_fonts_are_small_renumbered_truetype_subsets(tmp_path, monkeypatch):
     """HanaMinA, HanaMinB and BabelStone Han (rare characters of names) are
     TrueType fonts: embedded as subsets of the used glyphs only, renumbered,
-    with a /CIDToGIDMap (rendering._truetype_subset), and drawing exactly
+    with a /CIDToGIDMap (weasyprint_fonts._truetype_subset), and drawing exactly
     what WeasyPrint's own subsets (every glyph id kept) draw."""
     names = ["赵\U0002a6a5", "张\U0002b820\U0002ceb0", "周\U00030000"]
     certificates = [
@@ -97,7 +138,7 @@ def test_fallback_fonts_are_small_renumbered_truetype_subsets(tmp_path, monkeypa
     ]
     pages = [(c, c.template_version.content) for c in certificates]
     small = rendering.render_pdfs(pages)
-    monkeypatch.setattr(rendering, "_truetype_subset", lambda *args: None)
+    monkeypatch.setattr(weasyprint_fonts, "_truetype_subset", lambda *args: None)
     stock = rendering.render_pdfs(pages)
     for name, family, mine, theirs in zip(
         names, ["HanaMinA", "HanaMinB", "BabelStone-Han"], small, stock, strict=True

@@ -27,6 +27,7 @@ from courses.models import (
     TrainingClass,
     TrainingClassMember,
 )
+from portal.mail import fields_to_message
 from portal.models import OutgoingEmail
 from tests.courses.factories import CertificateRequestFactory
 from tests.factories import UserFactory
@@ -159,6 +160,17 @@ class TestCompletionIssuesTheCertificate:
             data,
             "application/pdf",
         )
+
+    def test_the_e_mail_is_plain_text_not_escaped_html(self):
+        # A title with "&" or "<" is text: the subject and body say it as
+        # the course page does, never "&amp;".
+        title = "专利 & 商标 <实务>"
+        certificate = issue(CertificateRequestFactory(title=title))
+        services.certificate_render(certificate_id=certificate.pk)
+        message = fields_to_message(OutgoingEmail.objects.get())
+        assert title in message.subject
+        assert "&amp;" not in message.subject + message.body
+        assert "&lt;" not in message.subject + message.body
 
     def test_rendering_twice_stores_and_mails_once(self):
         certificate = issue(CertificateRequestFactory())

@@ -174,7 +174,9 @@ def test_no_countdown_before_the_countdown_days(client, home, usual):
 
 
 def test_the_countdown_script_is_served_and_reloads_at_zero(client):
-    script = Path(settings.BASE_DIR, "events", "static", "events", "countdown.js").read_text()
+    script = Path(
+        settings.BASE_DIR, "events", "static", "events", "countdown.js"
+    ).read_text()
     assert "window.location.reload()" in script
     assert "data-seconds" in script
 

@@ -1,5 +1,5 @@
 """Every e-mail is a row first; delivery is triggered on commit and swept
-(docs/architecture.md, decision 1)."""
+(docs/decisions.md, decision 1)."""
 
 from datetime import timedelta
 
