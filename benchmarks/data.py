@@ -12,8 +12,8 @@ def add_courses(count: int, enrolments: int) -> tuple:  # type: ignore[no-untype
     from courses.models import CourseIndexPage, CoursePage, Enrolment
     from courses.services import enrolment_self, lesson_mark_complete
     from portal.models import User
-    from tests.courses.factories import CoursePageFactory, LessonPageFactory
-    from tests.courses.reading import read_for_the_minimum_time
+    from testing.courses.factories import CoursePageFactory, LessonPageFactory
+    from testing.courses.reading import read_for_the_minimum_time
 
     catalogue = CourseIndexPage.objects.get()
     existing = CoursePage.objects.count()
@@ -76,7 +76,7 @@ def add_learners(
     from courses.models import CoursePage, LessonPage
     from courses.services import enrolment_self, lesson_mark_complete
     from portal.models import User
-    from tests.courses.reading import read_for_the_minimum_time
+    from testing.courses.reading import read_for_the_minimum_time
 
     generated = list(
         CoursePage.objects.filter(slug__startswith="bench-").order_by("-pk")

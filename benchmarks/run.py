@@ -116,8 +116,8 @@ def measure_page(  # type: ignore[no-untyped-def]
 
 
 def add_news(news_index, count: int) -> None:  # type: ignore[no-untyped-def]
-    """Publish `count` more news items under the news index (tests.factories)."""
-    from tests.factories import NewsPageFactory
+    """Publish `count` more news items under the news index (testing.factories)."""
+    from testing.factories import NewsPageFactory
 
     for _ in range(count):
         NewsPageFactory(
@@ -406,7 +406,7 @@ def run(bench_dir: str, load: float) -> None:
 
     for size in SIZES:
         missing = size - NewsPage.objects.live().count()
-        step(f"news up to {size} (tests.factories)", add_news, news_index, missing)
+        step(f"news up to {size} (testing.factories)", add_news, news_index, missing)
         label = f"{size} news items"
         print(f"Measuring with {label}")
         home = measure_page(client, "/", "home page `/`", label, expect="知识产权新闻")
@@ -447,7 +447,7 @@ def run(bench_dir: str, load: float) -> None:
     from courses.models import Enrolment
 
     learner, course, lesson = step(
-        f"{COURSES} courses and {ENROLMENTS} enrolments (tests.courses.factories)",
+        f"{COURSES} courses and {ENROLMENTS} enrolments (testing.courses.factories)",
         add_courses,
         COURSES,
         ENROLMENTS,

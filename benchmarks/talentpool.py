@@ -3,7 +3,7 @@
 Run as `.venv/bin/python -m benchmarks.talentpool [--experts N]`. Each run
 is a child process on a throwaway database:
 
-1. quality: the relevance set of tests/talentpool/relevance.py on SQLite,
+1. quality: the relevance set of testing/talentpool/relevance.py on SQLite,
    nDCG@10 per kind of query and overall (targets 0.9 overall, 0.8 a kind);
 2. speed on SQLite: N generated experts (100,000 by default) indexed, timed,
    then searches with text and two facets, facet counts included;
@@ -103,7 +103,7 @@ def child_quality() -> dict:
     from django.utils import timezone
 
     from talentpool.search import expert_search
-    from tests.talentpool.relevance import relevance_load, relevance_scores
+    from testing.talentpool.relevance import relevance_load, relevance_scores
 
     call_command("migrate", verbosity=0)
     keys = relevance_load(now=timezone.now())
@@ -410,7 +410,7 @@ def report(
     lines += [
         "",
         f"Relevance set: {quality['experts']} judged experts among filler "
-        "(tests/talentpool/relevance.py).",
+        "(testing/talentpool/relevance.py).",
         "",
         f"| {count:,} experts | SQLite | PostgreSQL |",
         "|---|--:|--:|",

@@ -1,27 +1,25 @@
 """Training classes in the admin, for training managers: the list, the form,
 a page with the trainees, and importing trainees from a CSV or XLSX file.
 
-The import is two steps. The upload keeps the file in the default storage
-under a random name that only the manager's session knows (nothing about it
-reaches the browser); the preview reads it, and the confirmation reads it
-again, checks it again and imports it, then deletes it. Rows are never taken
-back from the browser.
+The import is two steps (portal.admin_import): the upload keeps the file
+under a name only the manager's session knows, one per class; the preview
+reads it, and the confirmation reads it again, checks it again and imports
+it, then deletes it.
 """
+
+from typing import IO
 
 from django import forms
 from django.contrib.admin.utils import quote
-from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
-from django.core.validators import FileExtensionValidator
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import FormView, TemplateView
 
 from wagtail.admin import messages
 from wagtail.admin.forms import WagtailAdminModelForm
@@ -29,14 +27,11 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, ObjectList
 from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.ui.tables import Column
 from wagtail.admin.views import generic
-from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
-from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import Button
 
 from courses.admin_class_progress import ClassHistoryView, class_progress_url
 from courses.imports import (
-    EXTENSIONS,
     MAX_FILE_BYTES,
     MAX_ROWS,
     ImportPreview,
@@ -45,7 +40,12 @@ from courses.imports import (
 )
 from courses.models import TrainingClass, TrainingClassMember
 from courses.services import CourseError
-from portal import tabular
+from portal.admin_import import (
+    SpreadsheetForm,
+    SpreadsheetImportMixin,
+    SpreadsheetPreviewView,
+    SpreadsheetUploadView,
+)
 
 UPLOAD_FOLDER = "private/trainee-imports"
 SESSION_KEY = "courses.trainee_imports"
@@ -153,79 +153,30 @@ class TrainingClassInspectView(generic.InspectView):
         return context
 
 
-# --- import: keeping the uploaded file between preview and confirmation ------
-
-
-# The session slot is the class: one kept file per class and manager.
-
-
-def _pending_save(
-    request: HttpRequest, training_class: TrainingClass, upload: UploadedFile
-) -> None:
-    tabular.pending_upload_save(
-        request,
-        session_key=SESSION_KEY,
-        slot=str(training_class.pk),
-        folder=UPLOAD_FOLDER,
-        upload=upload,
-    )
-
-
-def _pending_load(
-    request: HttpRequest, training_class: TrainingClass
-) -> tuple[bytes, str] | None:
-    opened = tabular.pending_upload_open(
-        request, session_key=SESSION_KEY, slot=str(training_class.pk)
-    )
-    if opened is None:
-        return None
-    file, filename = opened
-    with file:
-        return file.read(), filename
-
-
-def _pending_discard(request: HttpRequest, training_class: TrainingClass) -> None:
-    tabular.pending_upload_discard(
-        request, session_key=SESSION_KEY, slot=str(training_class.pk)
-    )
-
-
 # --- import: the views -------------------------------------------------------
 
 
-class TraineeFileForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("Trainee list"),
-        validators=[FileExtensionValidator([ext.lstrip(".") for ext in EXTENSIONS])],
-        widget=forms.ClearableFileInput(attrs={"accept": ",".join(EXTENSIONS)}),
-    )
+class TraineeFileForm(SpreadsheetForm):
+    file_label = gettext_lazy("Trainee list")
+    max_bytes = MAX_FILE_BYTES
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
-        # Formatted here, in the request's language, not once at import time.
-        self.fields["file"].help_text = _(
+    def get_help_text(self) -> str:
+        return _(
             "A .csv or .xlsx file (first sheet), at most %(size)s MB and %(rows)s "
             "trainees. The first line names the columns: e-mail and name are "
             "required; organisation, audience group and district are optional."
         ) % {"size": MAX_FILE_BYTES // (1024 * 1024), "rows": MAX_ROWS}
 
-    def clean_file(self):  # type: ignore[no-untyped-def]
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_FILE_BYTES:
-            raise forms.ValidationError(
-                _("The file is larger than %(size)s MB.")
-                % {"size": MAX_FILE_BYTES // (1024 * 1024)}
-            )
-        return upload
 
-
-class TrainingClassImportMixin(PermissionCheckedMixin, WagtailAdminTemplateMixin):
-    """A step of the import: needs the right to change training classes."""
+class TrainingClassImportMixin(SpreadsheetImportMixin):
+    """A step of the import: needs the right to change training classes. The
+    session keeps one file per class."""
 
     model = TrainingClass
     permission_required = "change"
-    header_icon = "upload"
     page_title = gettext_lazy("Import trainees")
+    session_key = SESSION_KEY
+    upload_folder = UPLOAD_FOLDER
     index_url_name: str | None = None
     inspect_url_name: str | None = None
     import_url_name: str | None = None
@@ -257,88 +208,70 @@ class TrainingClassImportMixin(PermissionCheckedMixin, WagtailAdminTemplateMixin
     def upload_url(self) -> str:
         return reverse(self.import_url_name, args=(quote(self.training_class.pk),))
 
+    def get_session_slot(self) -> str:
+        return str(self.training_class.pk)
 
-class TraineeImportView(TrainingClassImportMixin, FormView):
+    def get_upload_url(self) -> str:
+        return self.upload_url
+
+    def get_preview_url(self) -> str:
+        return reverse(
+            self.import_preview_url_name, args=(quote(self.training_class.pk),)
+        )
+
+    def get_done_url(self) -> str:
+        return self.inspect_url
+
+
+class TraineeImportView(TrainingClassImportMixin, SpreadsheetUploadView):
     """Step 1: choose the file."""
 
     template_name = "courses/admin/trainee_import.html"
     form_class = TraineeFileForm
 
     def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
-        return super().get_context_data(
-            training_class=self.training_class, cancel_url=self.inspect_url, **kwargs
-        )
-
-    def form_valid(self, form: TraineeFileForm) -> HttpResponse:
-        upload = form.cleaned_data["file"]
-        _pending_save(self.request, self.training_class, upload)
-        return redirect(self.import_preview_url_name, quote(self.training_class.pk))
+        return super().get_context_data(training_class=self.training_class, **kwargs)
 
 
-class TraineeImportPreviewView(TrainingClassImportMixin, TemplateView):
+class TraineeImportPreviewView(TrainingClassImportMixin, SpreadsheetPreviewView):
     """Step 2: every row and every problem; confirm imports all or nothing."""
 
     template_name = "courses/admin/trainee_import_preview.html"
 
-    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
-        loaded = _pending_load(request, self.training_class)
-        if loaded is None:
-            return self._start_again()
-        content, filename = loaded
-        preview = trainee_file_read(content=content, filename=filename)
-        return self.render_to_response(
-            self.get_context_data(preview=preview, filename=filename)
-        )
+    def no_file_message(self) -> str:
+        return _("No uploaded file is waiting for this class: upload it again.")
 
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
-        if "cancel" in request.POST:
-            _pending_discard(request, self.training_class)
-            messages.success(request, _("The import was cancelled; nothing changed."))
-            return redirect(self.inspect_url)
-        loaded = _pending_load(request, self.training_class)
-        if loaded is None:
-            return self._start_again()
-        content, filename = loaded
+    def check_file(self, file: IO[bytes], filename: str) -> ImportPreview:
+        return trainee_file_read(content=file.read(), filename=filename)
+
+    def import_file(self, file: IO[bytes], filename: str) -> str | HttpResponse:
         # Read again: the vocabularies or the accounts may have changed since.
-        preview = trainee_file_read(content=content, filename=filename)
+        preview = self.check_file(file, filename)
         try:
             result = training_class_import(
                 training_class=self.training_class,
                 preview=preview,
-                invited_by=request.user,
+                invited_by=self.request.user,
             )
         except CourseError as error:
-            messages.error(request, str(error))
+            messages.error(self.request, str(error))
             return self.render_to_response(
-                self.get_context_data(preview=preview, filename=filename)
+                self.get_context_data(report=preview, filename=filename)
             )
-        _pending_discard(request, self.training_class)
-        messages.success(
-            request,
-            _(
-                "%(members)s trainees added to the class (%(accounts)s new accounts, "
-                "invited by e-mail); %(already)s were already in it."
-            )
-            % {
-                "members": result.members_added,
-                "accounts": result.users_created,
-                "already": result.already_members,
-            },
-        )
-        return redirect(self.inspect_url)
+        return _(
+            "%(members)s trainees added to the class (%(accounts)s new accounts, "
+            "invited by e-mail); %(already)s were already in it."
+        ) % {
+            "members": result.members_added,
+            "accounts": result.users_created,
+            "already": result.already_members,
+        }
 
-    def _start_again(self) -> HttpResponse:
-        messages.warning(
-            self.request,
-            _("No uploaded file is waiting for this class: upload it again."),
-        )
-        return redirect(self.upload_url)
-
-    def get_context_data(self, *, preview: ImportPreview, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, *, report: ImportPreview, **kwargs):  # type: ignore[no-untyped-def]
         member_ids = set(
             TrainingClassMember.objects.filter(
                 training_class=self.training_class,
-                user_id__in=[row.user_id for row in preview.rows if row.user_id],
+                user_id__in=[row.user_id for row in report.rows if row.user_id],
             ).values_list("user_id", flat=True)
         )
         rows = [
@@ -352,13 +285,13 @@ class TraineeImportPreviewView(TrainingClassImportMixin, TemplateView):
                     else _("Existing account")
                 ),
             }
-            for row in preview.rows
+            for row in report.rows
         ]
         return super().get_context_data(
+            report=report,
+            preview=report,
             training_class=self.training_class,
-            preview=preview,
             rows=rows,
-            upload_url=self.upload_url,
             **kwargs,
         )
 

@@ -2,8 +2,9 @@
 
 The figures come from courses.reports; this module turns them into a Wagtail
 report view with a filter form, CSV and XLSX exports and charts. Charts are
-inline SVG drawn here on the server: the portal runs on closed intranets, so no
-chart library, and each chart has a <title>, a <desc> and a table beside it.
+inline SVG drawn on the server (the report's bars by portal.charts, the
+dashboard's months here): the portal runs on closed intranets, so no chart
+library, and each chart has a <title>, a <desc> and a table beside it.
 
 Who may see them: superusers, and staff whose group has the "view enrolment"
 permission (courses.view_enrolment), offered in Wagtail's group settings.
@@ -22,7 +23,7 @@ from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.functional import cached_property
 from django.utils.http import content_disposition_header
-from django.utils.text import Truncator, capfirst
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from wagtail.admin.menu import MenuItem
@@ -33,6 +34,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 
 from courses import reports
 from courses.models import CoursePage, Enrolment, TrainingClass
+from portal.charts import Bar, BarLayout, bar_chart
 from portal.exports import spreadsheet_safe
 from portal.models import Audience, District
 
@@ -216,6 +218,20 @@ class TrainingReportView(ReportView):
 CHART_ROWS = 20
 
 
+#: The training report's chart: room for long group names and for
+#: "completions / enrolments · rate" right of the bars.
+CHART_LAYOUT = BarLayout(
+    label_width=210,
+    value_width=150,
+    row_height=30,
+    bar_inset=5,
+    top=34,
+    legend_y=8,
+    bottom=6,
+    legend_part_offset=140,
+)
+
+
 def report_chart(report: reports.TrainingReport) -> dict[str, Any]:
     """Horizontal bars, one per group: enrolments, and over them completions,
     so the filled share is the completion rate. At most CHART_ROWS groups:
@@ -224,36 +240,22 @@ def report_chart(report: reports.TrainingReport) -> dict[str, Any]:
         rows = report.rows[-CHART_ROWS:]
     else:
         rows = report.rows[:CHART_ROWS]
-    width, label_width, value_width, row_height = 760, 210, 150, 30
-    top = 34  # room for the legend
-    bar_area = width - label_width - value_width - 20
-    largest = max((row.enrolments for row in rows), default=0) or 1
-    bars = []
-    for i, row in enumerate(rows):
-        y = top + i * row_height
-        enrol_width = bar_area * row.enrolments / largest
-        bars.append(
-            {
-                "y": y,
-                "text_y": y + row_height / 2 + 4,
-                "bar_y": y + 5,
-                "enrolments_width": round(enrol_width, 1),
-                "completions_width": round(bar_area * row.completions / largest, 1),
-                "value_x": round(label_width + 10 + enrol_width + 6, 1),
-                "label": Truncator(row.label).chars(14),
-                "row": row,
-            }
-        )
-    return {
-        "width": width,
-        "height": top + len(rows) * row_height + 6,
-        "bar_x": label_width + 10,
-        "label_x": label_width,
-        "bar_height": row_height - 10,
-        "bars": bars,
-        "shown": len(rows),
-        "total": len(report.rows),
-    }
+    return bar_chart(
+        [
+            Bar(
+                label=row.label,
+                value=row.enrolments,
+                part=row.completions,
+                rate=row.completion_rate,
+            )
+            for row in rows
+        ],
+        chart_id="report-chart",
+        value_heading=_("Enrolments"),
+        part_heading=_("Completions"),
+        total=len(report.rows),
+        layout=CHART_LAYOUT,
+    )
 
 
 def _nice_step(largest: int, ticks: int = 4) -> int:

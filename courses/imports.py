@@ -8,7 +8,6 @@ what a clean file asks for, in one transaction.
 
 import io
 import logging
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
@@ -30,16 +29,18 @@ from courses.models import Enrolment, TrainingClass, TrainingClassMember
 from courses.services import CourseError, training_class_add_member
 from portal.models import Audience, District, User
 from portal.models.vocabularies import Term
-from portal.tabular import EXTENSIONS as EXTENSIONS  # used by admin_import
 from portal.tabular import (
     FileProblem,
+    FileReport,
     column_lookup,
+    data_lines,
     file_rows,
     find_header,
     term_key,
     term_lookup,
+    too_large_message,
 )
-from portal.validators import validate_printable
+from portal.validators import normalise_email, validate_printable
 
 logger = logging.getLogger(__name__)
 
@@ -115,17 +116,15 @@ class ImportRow:
 
 
 @dataclass
-class ImportPreview:
-    """What a file would import. `errors` hold (line, reason); line None
-    means the whole file. A preview with errors cannot be imported."""
+class ImportPreview(FileReport):
+    """What a file would import (errors and warnings: portal.tabular's
+    FileReport). A preview with errors cannot be imported."""
 
     rows: list[ImportRow] = field(default_factory=list)
-    errors: list[tuple[int | None, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
     @property
-    def is_valid(self) -> bool:
-        return bool(self.rows) and not self.errors
+    def row_count(self) -> int:
+        return len(self.rows)
 
     @property
     def new_accounts(self) -> int:
@@ -150,10 +149,7 @@ def trainee_file_read(*, content: bytes, filename: str) -> ImportPreview:
     preview = ImportPreview()
     try:
         if len(content) > MAX_FILE_BYTES:
-            raise FileProblem(
-                _("The file is larger than %(size)s MB.")
-                % {"size": MAX_FILE_BYTES // (1024 * 1024)}
-            )
+            raise FileProblem(too_large_message(MAX_FILE_BYTES))
         lines = file_rows(
             io.BytesIO(content), filename, max_unpacked_bytes=MAX_UNPACKED_BYTES
         )
@@ -172,35 +168,22 @@ def _check_lines(lines: Iterable[list[str]], preview: ImportPreview) -> None:
         "district": (term_lookup(District), _("Unknown district “%(value)s”.")),
     }
     seen: dict[str, int] = {}
-    data_rows = 0
-    for line, cells in numbered:
-        if line > MAX_LINES:
-            raise FileProblem(
-                _("The file has more than %(max)s lines.") % {"max": MAX_LINES}
-            )
-        values = {
-            column: cells[index] if index < len(cells) else ""
-            for index, column in columns.items()
-        }
-        if not any(values.values()):
-            continue  # blank lines between or after the trainees
-        data_rows += 1
-        if data_rows > MAX_ROWS:
-            raise FileProblem(
-                _(
-                    "The file has more than %(max)s trainees: "
-                    "split it into smaller files."
-                )
-                % {"max": MAX_ROWS}
-            )
+    for line, values in data_lines(
+        numbered,
+        columns,
+        header_line=header_line,
+        max_rows=MAX_ROWS,
+        max_lines=MAX_LINES,
+        too_many=_(
+            "The file has more than %(max)s trainees: split it into smaller files."
+        ),
+        none_found=_(
+            "The file has no trainees below the column names (line %(line)s)."
+        ),
+    ):
         row = _check_row(line, values, vocabularies, seen, preview.errors)
         if row is not None:
             preview.rows.append(row)
-    if data_rows == 0:
-        raise FileProblem(
-            _("The file has no trainees below the column names (line %(line)s).")
-            % {"line": header_line}
-        )
 
 
 def _find_header(
@@ -231,8 +214,7 @@ def _check_row(
 ) -> ImportRow | None:
     """The row, or None after adding each of its problems to `errors`."""
     problems: list[str] = []
-    # NFKC turns a full-width ＠ or letters typed with a Chinese IME into ASCII.
-    email = unicodedata.normalize("NFKC", values["email"]).strip().lower()
+    email = normalise_email(values["email"])
     if not email:
         problems.append(_("The e-mail address is missing."))
     else:

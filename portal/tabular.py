@@ -2,10 +2,13 @@
 as Excel saves them) and XLSX (first sheet), row by row.
 
 Shared by every import (trainees into a class, experts into the talent pool):
-each import says which columns it knows; this module turns a file into lists
-of cell texts, finds the line that names the columns and matches vocabulary
-cells to terms. Rows are streamed from a binary file object, so a file of a
-hundred thousand lines never sits in memory whole.
+each import says which columns it knows and how many rows it takes; this
+module turns a file into lists of cell texts, finds the line that names the
+columns, gives the values of each line below it within the limits, matches
+vocabulary cells to terms and holds what a check found (FileReport). Rows are
+streamed from a binary file object, so a file of a hundred thousand lines
+never sits in memory whole. The admin's upload, preview and confirmation
+steps are in portal.admin_import.
 """
 
 import codecs
@@ -16,6 +19,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import IO, Any, TypeVar
 from zipfile import BadZipFile, ZipFile
@@ -39,6 +43,32 @@ T = TypeVar("T", bound=Model)
 class FileProblem(Exception):
     """The file as a whole cannot be read; the message says why, in the
     active language."""
+
+
+@dataclass(kw_only=True)
+class FileReport:
+    """What checking a file found, whatever it imports. `errors` hold (line,
+    reason); line None means the whole file. `warnings` are said but stop
+    nothing. A report with errors, or without rows, cannot be imported."""
+
+    errors: list[tuple[int | None, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def row_count(self) -> int:
+        """The rows that passed the check."""
+        raise NotImplementedError
+
+    @property
+    def is_valid(self) -> bool:
+        return self.row_count > 0 and not self.errors
+
+
+def too_large_message(max_bytes: int) -> str:
+    """The file is over `max_bytes`, said in whole MB in the active language."""
+    return _("The file is larger than %(size)s MB.") % {
+        "size": max_bytes // (1024 * 1024)
+    }
 
 
 def file_extension(filename: str) -> str:
@@ -269,6 +299,39 @@ def row_values(cells: list[str], columns: Mapping[int, str]) -> dict[str, str]:
         column: cells[index] if index < len(cells) else ""
         for index, column in columns.items()
     }
+
+
+def data_lines(
+    numbered: Iterator[tuple[int, list[str]]],
+    columns: Mapping[int, str],
+    *,
+    header_line: int,
+    max_rows: int,
+    too_many: str,
+    none_found: str,
+    max_lines: int | None = None,
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line, {column: cell text}) for each line below the column names that
+    has a value in a known column; blank lines are skipped. Raises
+    FileProblem, after the rows before it, on the line past `max_lines` (when
+    given; blank lines count) or the row past `max_rows` (with `too_many`,
+    formatted with %(max)s), and at the end when there was no row at all
+    (with `none_found`, formatted with the header's %(line)s)."""
+    count = 0
+    for line, cells in numbered:
+        if max_lines is not None and line > max_lines:
+            raise FileProblem(
+                _("The file has more than %(max)s lines.") % {"max": max_lines}
+            )
+        values = row_values(cells, columns)
+        if not any(values.values()):
+            continue  # blank lines between or after the rows
+        count += 1
+        if count > max_rows:
+            raise FileProblem(too_many % {"max": max_rows})
+        yield line, values
+    if count == 0:
+        raise FileProblem(none_found % {"line": header_line})
 
 
 def term_key(text: str) -> str:

@@ -6,7 +6,12 @@ caught up: the sign-up form showed that one sentence in English.
 
 validate_printable: a name that goes on a certificate must be printable
 with the certificate's fonts.
+
+normalise_email: the one form of an e-mail address that accounts and
+imports store and compare.
 """
+
+import unicodedata
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
@@ -45,3 +50,11 @@ def validate_printable(value: str) -> None:
     characters = unprintable_characters(value or "")
     if characters:
         raise ValidationError(unprintable_message(characters), code="unprintable")
+
+
+def normalise_email(value: str) -> str:
+    """An e-mail address in the form the portal stores and compares: NFKC
+    (a full-width ＠ or letters typed with a Chinese IME become ASCII), no
+    surrounding spaces, lower case (accounts are unique whatever the case).
+    Used by account creation and by the trainee and expert imports."""
+    return unicodedata.normalize("NFKC", value or "").strip().lower()

@@ -3,8 +3,9 @@ its filter form, bar charts and tables, their CSV and XLSX exports, the
 export of expert records for staff, and a summary panel on the dashboard.
 
 The figures come from talentpool.statistics. Charts are inline SVG drawn on
-the server (closed intranets: no chart library), each with a <title>, a
-<desc> and the table of its figures beside it, as in the training report.
+the server by portal.charts (closed intranets: no chart library), each with a
+<title>, a <desc> and the table of its figures beside it, as in the training
+report.
 
 Who may see them: superusers, and staff whose group may view or change
 experts. The expert export holds e-mail addresses and phone numbers
@@ -22,7 +23,7 @@ from django.urls import path, reverse
 from django.utils import timezone, translation
 from django.utils.functional import cached_property
 from django.utils.http import content_disposition_header
-from django.utils.text import Truncator, capfirst
+from django.utils.text import capfirst
 from django.utils.translation import gettext, gettext_noop, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
@@ -34,6 +35,7 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.permissions import policy_registry
 
+from portal.charts import Bar, BarLayout, bar_chart
 from portal.exports import (
     csv_stream,
     export_log,
@@ -303,6 +305,19 @@ class ExpertExportView(StatisticsMixin, TemplateView):
 CHART_ROWS = 40
 
 
+#: The statistics' charts: a row per district (38 of them) stays short.
+CHART_LAYOUT = BarLayout(
+    label_width=200,
+    value_width=110,
+    row_height=26,
+    bar_inset=4,
+    top=30,
+    legend_y=6,
+    bottom=4,
+    legend_part_offset=180,
+)
+
+
 def table_chart(table: statistics.Table) -> dict[str, Any] | None:
     """Horizontal bars, one per row of `table` (at most CHART_ROWS: the first
     ones, which are the largest groups, or the latest months): the value
@@ -311,47 +326,24 @@ def table_chart(table: statistics.Table) -> dict[str, Any] | None:
     rows = (
         table.rows[-CHART_ROWS:] if table.key in _MONTHLY else table.rows[:CHART_ROWS]
     )
-    values = [row[table.chart_value] for row in rows]
-    if not any(values):
+    if not any(row[table.chart_value] for row in rows):
         return None
-    width, label_width, value_width, row_height = 760, 200, 110, 26
-    top = 30  # room for the legend
-    bar_area = width - label_width - value_width - 20
-    largest = max(values)
-    bars = []
-    for i, row in enumerate(rows):
-        y = top + i * row_height
-        value = row[table.chart_value]
-        part = row[table.chart_part] if table.chart_part is not None else None
-        value_width_px = bar_area * value / largest
-        bars.append(
-            {
-                "label": Truncator(str(row[0])).chars(14),
-                "full_label": row[0],
-                "value": value,
-                "part": part,
-                "text_y": y + row_height / 2 + 4,
-                "bar_y": y + 4,
-                "value_width": round(value_width_px, 1),
-                "part_width": round(bar_area * (part or 0) / largest, 1),
-                "value_x": round(label_width + 10 + value_width_px + 6, 1),
-            }
-        )
-    return {
-        "id": f"stats-{table.key.replace('_', '-')}",
-        "width": width,
-        "height": top + len(rows) * row_height + 4,
-        "bar_x": label_width + 10,
-        "label_x": label_width,
-        "bar_height": row_height - 8,
-        "value_heading": table.headings[table.chart_value],
-        "part_heading": (
-            table.headings[table.chart_part] if table.chart_part is not None else ""
-        ),
-        "bars": bars,
-        "shown": len(rows),
-        "total": len(table.rows),
-    }
+    part = table.chart_part
+    return bar_chart(
+        [
+            Bar(
+                label=row[0],
+                value=row[table.chart_value],
+                part=row[part] if part is not None else None,
+            )
+            for row in rows
+        ],
+        chart_id=f"stats-{table.key.replace('_', '-')}",
+        value_heading=table.headings[table.chart_value],
+        part_heading=table.headings[part] if part is not None else "",
+        total=len(table.rows),
+        layout=CHART_LAYOUT,
+    )
 
 
 _MONTHLY = ("applications", "contact_requests")

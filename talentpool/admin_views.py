@@ -1,15 +1,16 @@
 """The talent pool in the admin: experts, organisations, importing experts
 from a file, and changing an expert's status with a reason.
 
-The import is two steps, like the trainee import: the upload is kept in the
-default storage under a name only the session knows (portal.tabular); the
-preview checks it; the confirmation checks it again and imports it, all or
-nothing, then deletes it.
+The import is two steps, like the trainee import (portal.admin_import): the
+upload is kept in the default storage under a name only the session knows;
+the preview checks it; the confirmation checks it again and imports it, all
+or nothing, then deletes it.
 """
+
+from typing import IO
 
 from django import forms
 from django.contrib.admin.utils import quote
-from django.core.validators import FileExtensionValidator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
@@ -17,7 +18,7 @@ from django.utils.functional import cached_property
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import FormView, TemplateView
+from django.views.generic import FormView
 
 from wagtail.admin import messages
 from wagtail.admin.forms.choosers import BaseFilterForm
@@ -38,13 +39,13 @@ from wagtail.snippets.views import snippets as snippet_views
 from wagtail.snippets.views.chooser import SnippetChooserViewSet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
-from portal.tabular import (
-    EXTENSIONS,
-    pending_upload_discard,
-    pending_upload_open,
-    pending_upload_save,
+from portal.admin_import import (
+    SpreadsheetForm,
+    SpreadsheetImportMixin,
+    SpreadsheetPreviewView,
+    SpreadsheetUploadView,
 )
-from talentpool.imports import SAMPLE_ROWS, expert_file_check
+from talentpool.imports import SAMPLE_ROWS, ExpertFileReport, expert_file_check
 from talentpool.models import Expert, ExpertStatus, Organisation
 from talentpool.search import experts_matching
 from talentpool.services import (
@@ -65,17 +66,12 @@ MAX_ERRORS_SHOWN = 1000
 # --- import --------------------------------------------------------------------
 
 
-class ExpertFileForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("Expert list"),
-        validators=[FileExtensionValidator([ext.lstrip(".") for ext in EXTENSIONS])],
-        widget=forms.ClearableFileInput(attrs={"accept": ",".join(EXTENSIONS)}),
-    )
+class ExpertFileForm(SpreadsheetForm):
+    file_label = gettext_lazy("Expert list")
+    max_bytes = MAX_UPLOAD_BYTES
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
-        # Formatted here, in the request's language, not once at import time.
-        self.fields["file"].help_text = _(
+    def get_help_text(self) -> str:
+        return _(
             "A .csv (UTF-8 or GBK) or .xlsx file (first sheet), at most %(size)s MB. "
             "The first line names the columns: external_id, name, category, "
             "ip_types, services, industries, district, organization, languages, "
@@ -84,26 +80,21 @@ class ExpertFileForm(forms.Form):
             "Several values in one cell are separated by ; ； 、 or |."
         ) % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)}
 
-    def clean_file(self):  # type: ignore[no-untyped-def]
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(
-                _(
-                    "The file is larger than %(size)s MB: import it with "
-                    "manage.py import_experts, or split it."
-                )
-                % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)}
-            )
-        return upload
+    def too_large(self) -> str:
+        return _(
+            "The file is larger than %(size)s MB: import it with "
+            "manage.py import_experts, or split it."
+        ) % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)}
 
 
-class ExpertImportMixin(PermissionCheckedMixin, WagtailAdminTemplateMixin):
+class ExpertImportMixin(SpreadsheetImportMixin):
     """A step of the import: needs the rights to add and change experts."""
 
     model = Expert
     permission_required = "add"
-    header_icon = "upload"
     page_title = gettext_lazy("Import experts")
+    session_key = SESSION_KEY
+    upload_folder = UPLOAD_FOLDER
     index_url_name: str | None = None
     import_url_name: str | None = None
     import_preview_url_name: str | None = None
@@ -123,88 +114,55 @@ class ExpertImportMixin(PermissionCheckedMixin, WagtailAdminTemplateMixin):
             {"url": "", "label": self.get_page_title()},
         ]
 
+    def get_session_slot(self) -> str:
+        return SESSION_SLOT
 
-class ExpertImportView(ExpertImportMixin, FormView):
+    def get_upload_url(self) -> str:
+        return reverse(self.import_url_name)
+
+    def get_preview_url(self) -> str:
+        return reverse(self.import_preview_url_name)
+
+    def get_done_url(self) -> str:
+        return reverse(self.index_url_name)
+
+
+class ExpertImportView(ExpertImportMixin, SpreadsheetUploadView):
     """Step 1: choose the file."""
 
     template_name = "talentpool/admin/expert_import.html"
     form_class = ExpertFileForm
 
-    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
-        return super().get_context_data(
-            cancel_url=reverse(self.index_url_name), **kwargs
-        )
 
-    def form_valid(self, form: ExpertFileForm) -> HttpResponse:
-        pending_upload_save(
-            self.request,
-            session_key=SESSION_KEY,
-            slot=SESSION_SLOT,
-            folder=UPLOAD_FOLDER,
-            upload=form.cleaned_data["file"],
-        )
-        return redirect(self.import_preview_url_name)
-
-
-class ExpertImportPreviewView(ExpertImportMixin, TemplateView):
+class ExpertImportPreviewView(ExpertImportMixin, SpreadsheetPreviewView):
     """Step 2: what the file would do and every problem; confirm imports all
     or nothing."""
 
     template_name = "talentpool/admin/expert_import_preview.html"
+    max_errors_shown = MAX_ERRORS_SHOWN
 
-    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
-        pending = pending_upload_open(
-            request, session_key=SESSION_KEY, slot=SESSION_SLOT
-        )
-        if pending is None:
-            return self._start_again()
-        file, filename = pending
-        with file:
-            report = expert_file_check(file=file, filename=filename)
-        return self.render_to_response(self.get_context_data(report=report))
+    def check_file(self, file: IO[bytes], filename: str) -> ExpertFileReport:
+        return expert_file_check(file=file, filename=filename)
 
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
-        if "cancel" in request.POST:
-            pending_upload_discard(request, session_key=SESSION_KEY, slot=SESSION_SLOT)
-            messages.success(request, _("The import was cancelled; nothing changed."))
-            return redirect(self.index_url_name)
-        pending = pending_upload_open(
-            request, session_key=SESSION_KEY, slot=SESSION_SLOT
-        )
-        if pending is None:
-            return self._start_again()
-        file, filename = pending
+    def import_file(self, file: IO[bytes], filename: str) -> str | HttpResponse:
         try:
-            with file:
-                result = experts_import(file=file, filename=filename, user=request.user)
+            result = experts_import(
+                file=file, filename=filename, user=self.request.user
+            )
         except ImportRefused as refused:
-            messages.error(request, str(refused))
+            messages.error(self.request, str(refused))
             return self.render_to_response(self.get_context_data(report=refused.report))
         except TalentPoolError as error:
-            messages.error(request, str(error))
-            return redirect(self.import_preview_url_name)
-        pending_upload_discard(request, session_key=SESSION_KEY, slot=SESSION_SLOT)
-        messages.success(
-            request,
-            _("%(created)s experts added and %(updated)s updated.")
-            % {"created": result.created, "updated": result.updated},
-        )
-        return redirect(self.index_url_name)
+            messages.error(self.request, str(error))
+            return redirect(self.get_preview_url())
+        return _("%(created)s experts added and %(updated)s updated.") % {
+            "created": result.created,
+            "updated": result.updated,
+        }
 
-    def _start_again(self) -> HttpResponse:
-        messages.warning(
-            self.request, _("No uploaded file is waiting: upload it again.")
-        )
-        return redirect(self.import_url_name)
-
-    def get_context_data(self, *, report, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, *, report: ExpertFileReport, **kwargs):  # type: ignore[no-untyped-def]
         return super().get_context_data(
-            report=report,
-            errors=report.errors[:MAX_ERRORS_SHOWN],
-            more_errors=max(0, len(report.errors) - MAX_ERRORS_SHOWN),
-            more_rows=max(0, report.rows - SAMPLE_ROWS),
-            upload_url=reverse(self.import_url_name),
-            **kwargs,
+            report=report, more_rows=max(0, report.rows - SAMPLE_ROWS), **kwargs
         )
 
 

@@ -24,13 +24,15 @@ from portal.models import District, IPType
 from portal.models.vocabularies import Term
 from portal.tabular import (
     FileProblem,
+    FileReport,
     column_lookup,
+    data_lines,
     file_rows,
     find_header,
-    row_values,
     term_key,
     term_lookup,
 )
+from portal.validators import normalise_email
 from talentpool.models import (
     Expert,
     ExpertCategory,
@@ -199,22 +201,20 @@ class ExpertRow:
 
 
 @dataclass
-class ExpertFileReport:
-    """What a file would do. `errors` hold (line, reason); line None means the
-    whole file. A report with errors, or without rows, cannot be imported."""
+class ExpertFileReport(FileReport):
+    """What a file would do (errors and warnings: portal.tabular's
+    FileReport). A report with errors, or without rows, cannot be imported."""
 
     filename: str
     columns: frozenset[str] = frozenset()
     rows: int = 0
     new: int = 0
     updated: int = 0
-    errors: list[tuple[int | None, str]] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
     sample: list[ExpertRow] = field(default_factory=list)
 
     @property
-    def is_valid(self) -> bool:
-        return self.rows > 0 and not self.errors
+    def row_count(self) -> int:
+        return self.rows
 
 
 class _Checker:
@@ -334,8 +334,7 @@ class _Checker:
         return licence
 
     def _email(self, value: str, problems: list[str]) -> str:
-        # NFKC turns a full-width ＠ or letters typed with a Chinese IME into ASCII.
-        email = unicodedata.normalize("NFKC", value).strip().lower()
+        email = normalise_email(value)
         if not email:
             return ""
         try:
@@ -444,17 +443,15 @@ def expert_file_batches(
     report.columns = frozenset(columns.values())
     checker = _Checker(report)
     batch: list[ExpertRow] = []
-    data_rows = 0
-    for line, cells in numbered:
-        values = row_values(cells, columns)
-        if not any(values.values()):
-            continue  # blank lines between or after the experts
-        data_rows += 1
-        if data_rows > MAX_ROWS:
-            raise FileProblem(
-                _("The file has more than %(max)s experts: split it.")
-                % {"max": MAX_ROWS}
-            )
+    # data_lines raises for a file without a row: there is no batch left then.
+    for line, values in data_lines(
+        numbered,
+        columns,
+        header_line=header_line,
+        max_rows=MAX_ROWS,
+        too_many=_("The file has more than %(max)s experts: split it."),
+        none_found=_("The file has no experts below the column names (line %(line)s)."),
+    ):
         row = checker.row(line, values)
         if row is not None:
             batch.append(row)
@@ -463,11 +460,6 @@ def expert_file_batches(
             batch = []
     if batch:
         yield checker.batch(batch)
-    if data_rows == 0:
-        raise FileProblem(
-            _("The file has no experts below the column names (line %(line)s).")
-            % {"line": header_line}
-        )
 
 
 def expert_file_check(*, file: IO[bytes], filename: str) -> ExpertFileReport:

@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from portal.validators import normalise_email
+
 
 class UserManager(DjangoUserManager):
     """Creates users keyed by e-mail; there is no username."""
@@ -16,7 +18,7 @@ class UserManager(DjangoUserManager):
     def _create_user(self, email, password, **extra_fields):  # type: ignore[override]
         if not email:
             raise ValueError("An e-mail address is required.")
-        email = self.normalize_email(email).lower()
+        email = normalise_email(email)
         user = self.model(email=email, **extra_fields)
         user.set_password(password)
         user.save(using=self._db)

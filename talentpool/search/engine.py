@@ -11,6 +11,7 @@ own text ranking is involved.
 
 import heapq
 import math
+import re
 from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
@@ -18,12 +19,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Case, IntegerField, QuerySet, When
 
-from talentpool.models import (
-    Expert,
-    ExpertStatus,
-    ExpertToken,
-    Verification,
-)
+from talentpool.models import LISTED, Expert, ExpertToken
 from talentpool.search.bits import bits_for_tokens, bits_to_ids, ids_to_bits
 from talentpool.search.facets import facet_bitmaps
 from talentpool.search.index import FACETS
@@ -54,6 +50,32 @@ def _quoted(model: type) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
+def listed_where(alias: str = "", *, literal: bool = False) -> tuple[str, list[Any]]:
+    """The listed rule (talentpool.models.LISTED, which ExpertQuerySet.listed
+    filters on) as an SQL condition on the expert table, its columns
+    prefixed with `alias` (``"e."``), and its parameters: the values as
+    ``%s`` parameters, or, with `literal`, spelled out in the SQL (and no
+    parameters)."""
+    terms: list[str] = []
+    params: list[Any] = []
+    for lookup, value in LISTED.items():
+        name, _, operator = lookup.partition("__")
+        column = alias + Expert._meta.get_field(name).column
+        if operator == "isnull":
+            terms.append(f"{column} IS NULL" if value else f"{column} IS NOT NULL")
+        elif operator:
+            raise ValueError(f"The listed rule's {lookup!r} has no SQL here.")
+        elif literal:
+            text = str(getattr(value, "value", value))
+            if not re.fullmatch(r"[a-z0-9_]+", text):
+                raise ValueError(f"{text!r} cannot be spelled out in SQL here.")
+            terms.append(f"{column} = '{text}'")
+        else:
+            terms.append(f"{column} = %s")
+            params.append(value)
+    return " AND ".join(terms), params
+
+
 def _fetch(
     required: list[str], bonus: list[str], *, listed: bool
 ) -> list[tuple[Any, ...]]:
@@ -64,11 +86,9 @@ def _fetch(
     where: list[str] = []
     params: list[Any] = []
     if listed:
-        where.append(
-            "e.status = %s AND e.verification_status = %s"
-            " AND e.publication_consent_at IS NOT NULL AND e.lapsed_at IS NULL"
-        )
-        params += [ExpertStatus.PUBLIC, Verification.VERIFIED]
+        condition, condition_params = listed_where("e.")
+        where.append(condition)
+        params += condition_params
     # The date only orders the hits. PostgreSQL gives it as fixed-width UTC
     # text, which sorts as the date does and costs a fifth of building
     # 90,000 aware datetimes (most of a common word's time there); SQLite
@@ -292,14 +312,11 @@ def _hits_ranker(
 # both), without reading one row per match.
 
 
-#: Listed: public, verified, consented, not lapsed. Literal values, spelled
-#: as in the partial index of migration 0007, which only then serves the
-#: query (a parameter could be anything when the query is planned).
-LISTED_SQL = (
-    f"status = '{ExpertStatus.PUBLIC.value}'"
-    f" AND verification_status = '{Verification.VERIFIED.value}'"
-    " AND publication_consent_at IS NOT NULL AND lapsed_at IS NULL"
-)
+#: Listed: public, verified, consented, not lapsed (talentpool.models.LISTED).
+#: Literal values, spelled as in the partial index of migration 0007, which
+#: only then serves the query (a parameter could be anything when the query
+#: is planned); tests/talentpool/test_listed_rule.py checks the two agree.
+LISTED_SQL = listed_where(literal=True)[0]
 
 
 def _listed_order(with_dates: bool) -> list[tuple[Any, ...]]:

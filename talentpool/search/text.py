@@ -19,6 +19,8 @@ from functools import lru_cache
 
 import opencc
 
+from portal.search import CJK, bigrams
+
 #: Longest query considered, in characters: longer input is cut, not refused.
 QUERY_MAX_CHARS = 100
 #: Most distinct tokens a query is turned into.
@@ -26,10 +28,11 @@ QUERY_MAX_TOKENS = 40
 #: Longest token stored; longer Latin words are cut to this.
 TOKEN_MAX_CHARS = 64
 
-_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
-_WORD = re.compile(rf"[{_CJK}]+|[a-z0-9]+")
-_CJK_RUN = re.compile(rf"[{_CJK}]+")
-_HAS_CJK = re.compile(rf"[{_CJK}]")
+# Chinese runs, and Latin words of a-z and digits only (in text_normalise's
+# output): unlike the site search's words, one never runs on into Chinese.
+_WORD = re.compile(rf"[{CJK}]+|[a-z0-9]+")
+_CJK_RUN = re.compile(rf"[{CJK}]+")
+_HAS_CJK = re.compile(rf"[{CJK}]")
 _SPACES = re.compile(r"\s+")
 
 #: English words that carry no meaning in a query or a label.
@@ -196,13 +199,6 @@ def stem(word: str) -> str:
             return word[:-3] + "y"
         return word[:-1]
     return word
-
-
-def bigrams(run: str) -> list[str]:
-    """Overlapping pairs of a Chinese run; a single character stays itself."""
-    if len(run) < 2:
-        return [run]
-    return [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def text_tokens(normalised: str, *, phrase: bool = False) -> list[str]:

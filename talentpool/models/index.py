@@ -1,0 +1,116 @@
+"""What the talent pool's search keeps of each expert: the document, the
+tokens with their weights, the same tokens as bitmaps, and the log of
+changes that tells every process when to reload (talentpool.search)."""
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from talentpool.models.experts import Expert
+
+
+class ExpertSearchDocument(models.Model):
+    """What the talent pool's search knows of an expert, built by
+    talentpool.search from the public fields only (never e-mail or phone):
+    `text` is the normalised public text (Simplified, lower case, with the
+    name's pinyin), the input an external engine would index; `facets` the
+    vocabulary codes as ``key=code`` words, read with each match."""
+
+    expert = models.OneToOneField(
+        Expert,
+        verbose_name=_("expert"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="search_document",
+    )
+    # facets first: a search reads them for every match, and SQLite then
+    # need not step over the long text to reach them.
+    facets = models.TextField(_("facet codes"), blank=True)
+    text = models.TextField(_("indexed text"), blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("expert search document")
+        verbose_name_plural = _("expert search documents")
+
+    def __str__(self) -> str:
+        return str(self.expert_id)
+
+
+class ExpertToken(models.Model):
+    """One search token of an expert and what it weighs (the weight of the
+    most important field it is found in: name above categories above
+    organisation above biography). A token is listed once per expert (the
+    indexer keeps one weight per token). The unique index holds the weight
+    too: a search then reads token, expert and weight from the index alone,
+    without visiting the table, which is three times faster on SQLite with
+    100,000 experts (docs/talentpool-search.md)."""
+
+    expert = models.ForeignKey(
+        Expert, verbose_name=_("expert"), on_delete=models.CASCADE, related_name="+"
+    )
+    token = models.CharField(_("token"), max_length=64)
+    weight = models.PositiveSmallIntegerField(_("weight"))
+
+    class Meta:
+        verbose_name = _("expert search token")
+        verbose_name_plural = _("expert search tokens")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token", "expert", "weight"],
+                name="talentpool_experttoken_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(weight__gt=0), name="talentpool_experttoken_weight_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.token
+
+
+class ExpertTokenBits(models.Model):
+    """The experts that have a token with a weight, as bits: bit *n* of
+    ``bits`` (little-endian, trailing zero bytes left out) stands for the
+    expert whose id is ``chunk * 8192 + n``.
+
+    The same facts as ExpertToken, kept by the indexer in the same
+    transaction, read the other way: a word that most experts have is a
+    dozen rows of at most 1 KiB here instead of tens of thousands of rows
+    there, and the search combines them with integer operations
+    (talentpool.search.bits; docs/talentpool-search.md)."""
+
+    token = models.CharField(_("token"), max_length=64)
+    weight = models.PositiveSmallIntegerField(_("weight"))
+    chunk = models.PositiveIntegerField(_("chunk"))
+    bits = models.BinaryField(_("bits"))
+
+    class Meta:
+        verbose_name = _("expert search bitmap")
+        verbose_name_plural = _("expert search bitmaps")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["token", "weight", "chunk"],
+                name="talentpool_experttokenbits_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.token}/{self.weight}/{self.chunk}"
+
+
+class ExpertSearchChange(models.Model):
+    """A write to the search index, in the same transaction as the documents
+    it changed, with a random stamp. The search keeps its facet bitmaps in
+    memory while the count and the sum of the stamps stay the same, so every
+    process sees a committed change at its next search, and a rolled-back one
+    never (talentpool.search.facets). Old rows are pruned as new ones come."""
+
+    stamp = models.PositiveIntegerField(_("stamp"))
+
+    class Meta:
+        verbose_name = _("expert search change")
+        verbose_name_plural = _("expert search changes")
+
+    def __str__(self) -> str:
+        return str(self.pk)

@@ -1,0 +1,1 @@
+"""Test data for the courses app: factories and reading a lesson."""

@@ -1,0 +1,1 @@
+"""Test data for the talent pool: factories and the search relevance set."""
