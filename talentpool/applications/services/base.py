@@ -4,10 +4,7 @@ with, and the e-mail to the applicant or expert."""
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
 
 from wagtail.log_actions import log
 
@@ -46,24 +43,23 @@ def _send(
     """Render talentpool/applications/email/<template>_{subject,body}.txt in
     the recipient's language and put it in the outbox (in the caller's
     transaction: it is delivered only if that commits)."""
+    from portal.mail import templated_email
     from portal.services import email_enqueue
 
     if not to:
         return
-    language = (user.language if user else "") or settings.LANGUAGE_CODE
-    with translation.override(language):
-        context = {
+    message = templated_email(
+        template=f"talentpool/applications/email/{template}",
+        # Inside the recipient's language: the links open in it.
+        context=lambda: {
             **context,
             "apply_url": _absolute(reverse("expert_applications:status")),
             "profile_url": _absolute(reverse("expert_applications:profile")),
-        }
-        subject = render_to_string(
-            f"talentpool/applications/email/{template}_subject.txt", context
-        ).strip()
-        body = render_to_string(
-            f"talentpool/applications/email/{template}_body.txt", context
-        )
-    email_enqueue(message=EmailMessage(subject=subject, body=body, to=[to]))
+        },
+        to=[to],
+        language=user.language if user else "",
+    )
+    email_enqueue(message=message)
 
 
 def _email_applicant(application: ExpertApplication, template: str) -> None:
