@@ -31,6 +31,11 @@ def register_source_records(source_type: str, provider: Any) -> None:
     _source_records[source_type] = provider
 
 
+def source_records(source_type: str) -> Any:
+    """The provider registered for a ledger source, or None."""
+    return _source_records.get(source_type)
+
+
 def ledger_table(*, user: Any, source_type: str, source_key: int) -> Table:
     table = Table(
         key="ledger",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from courses.evidence.achievements import (
-    _source_records,
     certificate_tables,
     ledger_table,
+    source_records,
 )
 from courses.evidence.lessons import course_tables
 from courses.evidence.tables import Evidence, Table, learner_table, shanghai
@@ -128,8 +128,8 @@ def certificate_evidence(*, certificate_id: int) -> Evidence | None:
                     empty=_("No enrolment of this learner in the course was found."),
                 )
             ]
-    elif source in _source_records:
-        records = _source_records[source](
+    elif (provider := source_records(source)) is not None:
+        records = provider(
             user=user, source_key=request.source_key, title=request.title
         )
     extra, _certificates = certificate_tables(
