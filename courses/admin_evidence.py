@@ -223,7 +223,7 @@ class EnrolmentEvidenceView(EvidenceView):
         return records.enrolment_evidence(enrolment_id=self.kwargs["enrolment_id"])
 
     def filename(self) -> str:
-        return f"evidence-enrolment-{self.evidence.enrolment.pk}"  # type: ignore[union-attr]
+        return f"evidence-enrolment-{self.evidence.enrolment.pk}"  # type: ignore[union-attr]  # the view found the evidence before naming the file
 
     def links(self) -> list[dict]:
         certificate = self.evidence.certificate
@@ -255,7 +255,7 @@ class CertificateEvidenceView(EvidenceView):
         )
 
     def filename(self) -> str:
-        return f"evidence-{self.evidence.certificate.serial}"  # type: ignore[union-attr]
+        return f"evidence-{self.evidence.certificate.serial}"  # type: ignore[union-attr]  # the view found the evidence before naming the file
 
     def links(self) -> list[dict]:
         certificate = self.evidence.certificate

@@ -56,7 +56,7 @@ MEMBERS_PER_PAGE = 100
 
 
 class TrainingClassForm(WagtailAdminModelForm):
-    def clean(self):  # type: ignore[no-untyped-def]
+    def clean(self):
         cleaned_data = super().clean()
         starts_on, ends_on = cleaned_data.get("starts_on"), cleaned_data.get("ends_on")
         if starts_on and ends_on and ends_on < starts_on:
@@ -76,7 +76,7 @@ def _import_menu_item(url: str) -> MenuItem:
     return MenuItem(_("Import trainees"), url=url, icon_name="upload", priority=15)
 
 
-def _certificates_url(user, training_class) -> str | None:  # type: ignore[no-untyped-def]
+def _certificates_url(user, training_class) -> str | None:
     """The bulk certificate run for this class, for those allowed to start one."""
     if not user.has_perm("courses.add_certificatebatch"):
         return None
@@ -89,10 +89,10 @@ def _certificates_url(user, training_class) -> str | None:  # type: ignore[no-un
 class TrainingClassIndexView(generic.IndexView):
     import_url_name: str | None = None
 
-    def get_base_queryset(self):  # type: ignore[no-untyped-def]
+    def get_base_queryset(self):
         return super().get_base_queryset().annotate(member_count=Count("members"))
 
-    def get_list_more_buttons(self, instance):  # type: ignore[no-untyped-def]
+    def get_list_more_buttons(self, instance):
         buttons = super().get_list_more_buttons(instance)
         if self.import_url_name and self.user_has_permission("change"):
             url = reverse(self.import_url_name, args=(quote(instance.pk),))
@@ -110,7 +110,7 @@ class TrainingClassEditView(generic.EditView):
     import_url_name: str | None = None
 
     @cached_property
-    def header_more_buttons(self):  # type: ignore[no-untyped-def]
+    def header_more_buttons(self):
         url = reverse(self.import_url_name, args=(quote(self.object.pk),))
         return [*super().header_more_buttons, _import_button(url, priority=5)]
 
@@ -121,7 +121,7 @@ class TrainingClassInspectView(generic.InspectView):
     import_url_name: str | None = None
 
     @cached_property
-    def header_more_buttons(self):  # type: ignore[no-untyped-def]
+    def header_more_buttons(self):
         buttons = super().header_more_buttons
         if self.user_has_permission("change"):
             url = reverse(self.import_url_name, args=(quote(self.object.pk),))
@@ -137,7 +137,7 @@ class TrainingClassInspectView(generic.InspectView):
     def get_courses_display_value(self) -> str:
         return "、".join(course.title for course in self.object.courses.all()) or "-"
 
-    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         members = (
             TrainingClassMember.objects.filter(training_class=self.object)
@@ -182,7 +182,7 @@ class TrainingClassImportMixin(SpreadsheetImportMixin):
     import_url_name: str | None = None
     import_preview_url_name: str | None = None
 
-    def setup(self, request: HttpRequest, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def setup(self, request: HttpRequest, *args, **kwargs) -> None:
         super().setup(request, *args, **kwargs)
         self.training_class = get_object_or_404(TrainingClass, pk=kwargs["pk"])
 
@@ -229,7 +229,7 @@ class TraineeImportView(TrainingClassImportMixin, SpreadsheetUploadView):
     template_name = "courses/admin/trainee_import.html"
     form_class = TraineeFileForm
 
-    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, **kwargs):
         return super().get_context_data(training_class=self.training_class, **kwargs)
 
 
@@ -267,7 +267,7 @@ class TraineeImportPreviewView(TrainingClassImportMixin, SpreadsheetPreviewView)
             "already": result.already_members,
         }
 
-    def get_context_data(self, *, report: ImportPreview, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, *, report: ImportPreview, **kwargs):
         member_ids = set(
             TrainingClassMember.objects.filter(
                 training_class=self.training_class,
@@ -344,7 +344,7 @@ class TrainingClassViewSet(ModelViewSet):
         base_form_class=TrainingClassForm,
     )
 
-    def get_common_view_kwargs(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_common_view_kwargs(self, **kwargs):
         return super().get_common_view_kwargs(
             import_url_name=self.get_url_name("import"),
             import_preview_url_name=self.get_url_name("import_preview"),
@@ -353,14 +353,14 @@ class TrainingClassViewSet(ModelViewSet):
         )
 
     @property
-    def import_view(self):  # type: ignore[no-untyped-def]
+    def import_view(self):
         return self.construct_view(TraineeImportView)
 
     @property
-    def import_preview_view(self):  # type: ignore[no-untyped-def]
+    def import_preview_view(self):
         return self.construct_view(TraineeImportPreviewView)
 
-    def get_urlpatterns(self):  # type: ignore[no-untyped-def]
+    def get_urlpatterns(self):
         return [
             *super().get_urlpatterns(),
             path("import/<int:pk>/", self.import_view, name="import"),

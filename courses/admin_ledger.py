@@ -487,7 +487,7 @@ def _signed(hours: Any) -> str:
 
 
 class LedgerMenuItem(MenuItem):
-    def is_shown(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def is_shown(self, request) -> bool:
         return can_view_ledger(request.user)
 
 

@@ -41,7 +41,7 @@ from portal.models import Audience, District
 permission_policy = ModelPermissionPolicy(Enrolment)
 
 
-def can_view_reports(user) -> bool:  # type: ignore[no-untyped-def]
+def can_view_reports(user) -> bool:
     return permission_policy.user_has_permission(user, "view")
 
 
@@ -151,7 +151,7 @@ class TrainingReportView(ReportView):
             filters=self.form.report_filters(),
         )
 
-    def get(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def get(self, request, *args, **kwargs):
         if self.report is None:
             self.is_export = False  # show the errors instead of a file
         return super().get(request, *args, **kwargs)
@@ -174,9 +174,9 @@ class TrainingReportView(ReportView):
             context["xlsx_export_url"] = self.get_export_url(self.FORMAT_XLSX)
         return context
 
-    def render_to_response(self, context, **response_kwargs):  # type: ignore[no-untyped-def]
+    def render_to_response(self, context, **response_kwargs):
         if self.is_export:
-            rows = [*context["object_list"], self.report.totals]  # type: ignore[union-attr]
+            rows = [*context["object_list"], self.report.totals]
             return self.as_spreadsheet(rows, self.request.GET["export"])
         return super().render_to_response(context, **response_kwargs)
 
@@ -185,12 +185,12 @@ class TrainingReportView(ReportView):
 
     def get_filename(self) -> str:
         today = timezone.localdate().isoformat()
-        return f"training-report-{self.report.dimension}-{today}"  # type: ignore[union-attr]
+        return f"training-report-{self.report.dimension}-{today}"
 
-    def get_heading(self, queryset, field):  # type: ignore[no-untyped-def]
-        return reports.heading_for(field, dimension=self.report.dimension)  # type: ignore[union-attr]
+    def get_heading(self, queryset, field):
+        return reports.heading_for(field, dimension=self.report.dimension)
 
-    def write_csv_response(self, queryset):  # type: ignore[no-untyped-def]
+    def write_csv_response(self, queryset):
         # Written whole, not streamed: the headings must be translated while
         # the admin user's language is active, which ends with the view.
         # Wagtail's writer yields UTF-8 bytes; Excel needs the BOM to know it.
@@ -201,7 +201,7 @@ class TrainingReportView(ReportView):
         )
         return response
 
-    def write_xlsx(self, queryset, output: BytesIO) -> None:  # type: ignore[no-untyped-def]
+    def write_xlsx(self, queryset, output: BytesIO) -> None:
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(title=str(_("Training report"))[:31])
         sheet.column_dimensions["A"].width = 36
@@ -345,5 +345,5 @@ class TrainingDashboardPanel(Component):
 
 
 class TrainingReportMenuItem(MenuItem):
-    def is_shown(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def is_shown(self, request) -> bool:
         return can_view_reports(request.user)

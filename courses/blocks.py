@@ -55,7 +55,7 @@ class VideoBlock(blocks.StructBlock):
         label = _("Video")
         template = "courses/blocks/video_block.html"
 
-    def clean(self, value):  # type: ignore[no-untyped-def]
+    def clean(self, value):
         value = super().clean(value)
         errors = {}
         if not value.get("video") and not value.get("embed"):
@@ -103,7 +103,7 @@ class PdfBlock(blocks.StructBlock):
         label = _("PDF document")
         template = "courses/blocks/pdf_block.html"
 
-    def clean(self, value):  # type: ignore[no-untyped-def]
+    def clean(self, value):
         value = super().clean(value)
         document = value.get("document")
         if document and document.file_extension.lower() != "pdf":
@@ -153,7 +153,7 @@ class QuizQuestionBlock(blocks.StructBlock):
         icon = "help"
         label = _("Question")
 
-    def clean(self, value):  # type: ignore[no-untyped-def]
+    def clean(self, value):
         value = super().clean(value)
         kind = value.get("kind")
         options = list(value.get("options") or [])
@@ -235,7 +235,7 @@ class QuizBlock(blocks.StructBlock):
         label = _("Quiz")
         template = "courses/blocks/quiz_block.html"
 
-    def clean(self, value):  # type: ignore[no-untyped-def]
+    def clean(self, value):
         value = super().clean(value)
         # An error rather than a silent clamp: an editor who asks for 20 of 12
         # questions has usually lost questions, and should see it.

@@ -267,8 +267,8 @@ def _check_row(
         email=email,
         name=name,
         organisation=organisation,
-        audience=terms["audience"],  # type: ignore[arg-type]
-        district=terms["district"],  # type: ignore[arg-type]
+        audience=terms["audience"],
+        district=terms["district"],
     )
 
 

@@ -52,16 +52,16 @@ CONFINED = [
 ]
 
 
-def _extension(document) -> str:  # type: ignore[no-untyped-def]
+def _extension(document) -> str:
     return os.path.splitext(document.file.name or "")[1].lstrip(".").lower()
 
 
-def is_measured_kind(document) -> bool:  # type: ignore[no-untyped-def]
+def is_measured_kind(document) -> bool:
     """Whether lessons need a fact about this file: a video or a PDF."""
     return _extension(document) in VIDEO_EXTENSIONS + PDF_EXTENSIONS
 
 
-def _local_path(storage, name: str) -> str | None:  # type: ignore[no-untyped-def]
+def _local_path(storage, name: str) -> str | None:
     """The file's path on this machine, or None (S3 and other remote storages)."""
     try:
         return storage.path(name)
@@ -70,7 +70,7 @@ def _local_path(storage, name: str) -> str | None:  # type: ignore[no-untyped-de
 
 
 @contextmanager
-def _local_copy(document) -> Iterator[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _local_copy(document) -> Iterator[tuple[str, str]]:
     """(a path on this machine, the file's SHA-1): the stored file itself when
     media are on disk, else a temporary copy, removed afterwards. SHA-1 is
     what Wagtail's Document.file_hash holds, so the two compare."""
@@ -123,7 +123,7 @@ def _ffprobe(arguments: list[str], path: str) -> dict:
     return json.loads(result.stdout or b"{}")
 
 
-def _seconds(value) -> float | None:  # type: ignore[no-untyped-def]
+def _seconds(value) -> float | None:
     try:
         seconds = float(value)
     except (TypeError, ValueError):  # "N/A", missing
@@ -237,7 +237,7 @@ def video_lengths(*, document_ids: Iterable[int]) -> dict[int, float]:
     )
 
 
-def document_saving(sender, instance, raw=False, update_fields=None, **kwargs):  # type: ignore[no-untyped-def]
+def document_saving(sender, instance, raw=False, update_fields=None, **kwargs):
     """pre_save of Wagtail's Document: note whether the file is another one
     than the stored row's. Code other than Wagtail's forms (the demo loader,
     a script) may replace it without updating Document.file_hash."""
@@ -255,7 +255,7 @@ def document_saving(sender, instance, raw=False, update_fields=None, **kwargs): 
     instance._media_file_replaced = stored != instance.file.name
 
 
-def document_saved(sender, instance, raw=False, update_fields=None, **kwargs):  # type: ignore[no-untyped-def]
+def document_saved(sender, instance, raw=False, update_fields=None, **kwargs):
     """post_save of Wagtail's Document: measure the file, after the commit.
     A save that touched other fields only (Wagtail storing the hash it
     computed, say) has nothing new to measure."""

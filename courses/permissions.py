@@ -21,13 +21,13 @@ from courses.models import (
 from portal import staff
 
 
-def is_course_staff(user) -> bool:  # type: ignore[no-untyped-def]
+def is_course_staff(user) -> bool:
     # has_perm, not is_superuser: it answers False to staff whose session has
     # not proved MFA (portal.staff), superusers included.
     return bool(user.is_authenticated and user.has_perm("wagtailadmin.access_admin"))
 
 
-def can_view_lesson(*, user, lesson) -> bool:  # type: ignore[no-untyped-def]
+def can_view_lesson(*, user, lesson) -> bool:
     if not user.is_authenticated:
         return False
     if is_course_staff(user):
@@ -37,7 +37,7 @@ def can_view_lesson(*, user, lesson) -> bool:  # type: ignore[no-untyped-def]
     ).exists()
 
 
-def lesson_access_response(*, request: HttpRequest, lesson) -> HttpResponse | None:  # type: ignore[no-untyped-def]
+def lesson_access_response(*, request: HttpRequest, lesson) -> HttpResponse | None:
     """None when the visitor may see the lesson; otherwise where to send them."""
     if can_view_lesson(user=request.user, lesson=lesson):
         return None
@@ -51,7 +51,7 @@ def lesson_access_response(*, request: HttpRequest, lesson) -> HttpResponse | No
     return redirect(lesson.get_parent().url)
 
 
-def can_see_file(*, user, target) -> bool:  # type: ignore[no-untyped-def]
+def can_see_file(*, user, target) -> bool:
     """Whether `user` may fetch a document or an image (`target`), asked when
     the file itself is requested: Wagtail's document view and the portal's
     image view (portal.media) both call this through their hooks.

@@ -43,11 +43,11 @@ class _Tally:
     video_minutes: int
 
 
-def _rich_text(value) -> str:  # type: ignore[no-untyped-def]
+def _rich_text(value) -> str:
     return unescape(strip_tags(getattr(value, "source", value) or ""))
 
 
-def _walk(stream, tally: _Tally) -> None:  # type: ignore[no-untyped-def]
+def _walk(stream, tally: _Tally) -> None:
     """Collect what a learner sees in `stream` (a lesson's or shared content's
     body). Quizzes are not reading (a quiz lesson completes by passing)."""
     for block in stream:
@@ -80,7 +80,7 @@ def text_minutes(text: str) -> float:
     )
 
 
-def lesson_minimum_minutes(lesson) -> int:  # type: ignore[no-untyped-def]
+def lesson_minimum_minutes(lesson) -> int:
     """The least whole minutes between a learner's first opening of `lesson`
     and its completion. The editor's `minimum_minutes` wins when set (0: no
     minimum). Otherwise: the visible text (headings, paragraphs, callouts,
@@ -140,7 +140,7 @@ def reading_wait(
     )
 
 
-def lesson_page_wait(*, lesson, progress) -> ReadingWait | None:  # type: ignore[no-untyped-def]
+def lesson_page_wait(*, lesson, progress) -> ReadingWait | None:
     """What the lesson page tells an enrolled learner about the minimum time:
     None unless this is a reading lesson they have opened and not completed."""
     if (

@@ -331,7 +331,7 @@ def _label(dimension: str, key: Any, values: dict) -> str:
     return str(key)  # an organisation
 
 
-def _sort_key(dimension: str):  # type: ignore[no-untyped-def]
+def _sort_key(dimension: str):
     if dimension == Dimension.MONTH:
         return lambda row: row.key
     return lambda row: (row.key is None, -row.enrolments, row.label)

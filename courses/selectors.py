@@ -46,7 +46,7 @@ def course_lessons(course: CoursePage) -> list[LessonPage]:
 
 def course_progress(
     *, enrolment: Enrolment, course: CoursePage, lessons=None
-) -> CourseProgress:  # type: ignore[no-untyped-def]
+) -> CourseProgress:
     lessons = course_lessons(course) if lessons is None else lessons
     done = set(
         LessonProgress.objects.filter(
@@ -80,14 +80,14 @@ def course_progress(
     return progress
 
 
-def enrolment_in(*, user, course: CoursePage) -> Enrolment | None:  # type: ignore[no-untyped-def]
+def enrolment_in(*, user, course: CoursePage) -> Enrolment | None:
     """The user's enrolment in the course, or None (also for visitors)."""
     if not user.is_authenticated:
         return None
     return Enrolment.objects.filter(user=user, course_key=course.pk).first()
 
 
-def completed_course_keys(*, user) -> set[int]:  # type: ignore[no-untyped-def]
+def completed_course_keys(*, user) -> set[int]:
     if not user.is_authenticated:
         return set()
     return set(
@@ -97,12 +97,12 @@ def completed_course_keys(*, user) -> set[int]:  # type: ignore[no-untyped-def]
     )
 
 
-def missing_prerequisites(*, user, course: CoursePage) -> list[CoursePage]:  # type: ignore[no-untyped-def]
+def missing_prerequisites(*, user, course: CoursePage) -> list[CoursePage]:
     done = completed_course_keys(user=user)
     return [c for c in course.prerequisites.all() if c.pk not in done]
 
 
-def catalogue(*, index: CourseIndexPage, user, page_number=None):  # type: ignore[no-untyped-def]
+def catalogue(*, index: CourseIndexPage, user, page_number=None):
     """One page of the catalogue: each course with the user's enrolment."""
     from django.core.paginator import Paginator
 
@@ -129,7 +129,7 @@ def catalogue(*, index: CourseIndexPage, user, page_number=None):  # type: ignor
     return page
 
 
-def course_page_context(*, course: CoursePage, user) -> dict:  # type: ignore[no-untyped-def]
+def course_page_context(*, course: CoursePage, user) -> dict:
     from courses.services import enrolment_refusal
 
     lessons = course_lessons(course)
@@ -167,7 +167,7 @@ def course_page_context(*, course: CoursePage, user) -> dict:  # type: ignore[no
     }
 
 
-def _quiz_grants(*, enrolment: Enrolment, course: CoursePage, attempts) -> dict:  # type: ignore[no-untyped-def]
+def _quiz_grants(*, enrolment: Enrolment, course: CoursePage, attempts) -> dict:
     """Extra attempts granted, by (lesson_key, quiz_key), for the quizzes among
     `attempts` (submitted attempts of the enrolment) that the course's own
     allowance no longer covers. Grants only matter there, so the common case
@@ -199,7 +199,7 @@ def _quiz_grants(*, enrolment: Enrolment, course: CoursePage, attempts) -> dict:
     return {(g["lesson_key"], g["quiz_key"]): g["total"] for g in grants}
 
 
-def quizzes_used_up(*, enrolment: Enrolment, course: CoursePage, lessons) -> list:  # type: ignore[no-untyped-def]
+def quizzes_used_up(*, enrolment: Enrolment, course: CoursePage, lessons) -> list:
     """The quizzes of required lessons the learner has not passed and has no
     attempt left at (the course's allowance plus grants), as (lesson, quiz
     block) pairs in course order: the course cannot be completed until a
@@ -316,7 +316,7 @@ def lesson_page_context(
     user,
     enrolment: Enrolment | None = None,
     progress: LessonProgress | None = None,
-) -> dict:  # type: ignore[no-untyped-def]
+) -> dict:
     """What the lesson page shows. `enrolment` and `progress` are the ones the
     page's visit has just loaded; without them (a preview) they are read."""
     from courses.services import quiz_attempts_left, quiz_retry_at
@@ -397,7 +397,7 @@ class MyLearning:
     ledger: list
 
 
-def my_learning(*, user) -> MyLearning:  # type: ignore[no-untyped-def]
+def my_learning(*, user) -> MyLearning:
     enrolments = list(
         Enrolment.objects.filter(user=user).select_related("course", "training_class")
     )

@@ -39,7 +39,7 @@ def preload_certificate_rendering(**kwargs: object) -> None:
 
 
 @functools.cache
-def _malloc_trim():  # type: ignore[no-untyped-def]
+def _malloc_trim():
     """glibc's malloc_trim, or None (another C library)."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

@@ -33,7 +33,7 @@ def _next_lesson_url(lesson: LessonPage) -> str:
 def enrol(request: HttpRequest, course_id: int) -> HttpResponse:
     course = get_object_or_404(CoursePage.objects.live(), pk=course_id)
     try:
-        services.enrolment_self(user=request.user, course=course)  # type: ignore[arg-type]
+        services.enrolment_self(user=request.user, course=course)
     except services.CourseError as error:
         messages.error(request, str(error))
         return redirect(course.url)
@@ -55,7 +55,7 @@ def complete(request: HttpRequest, lesson_id: int) -> HttpResponse:
     wants_json = request.headers.get("Accept", "").startswith("application/json")
     try:
         lesson = _lesson_for(request, lesson_id)
-        services.lesson_mark_complete(user=request.user, lesson=lesson)  # type: ignore[arg-type]
+        services.lesson_mark_complete(user=request.user, lesson=lesson)
     except services.CourseError as error:
         if wants_json:
             answer = {"ok": False, "error": str(error)}
@@ -89,7 +89,7 @@ def heartbeat(request: HttpRequest, lesson_id: int) -> JsonResponse:
         )
     try:
         lesson = _lesson_for(request, lesson_id)
-        progress = services.video_heartbeat(user=request.user, lesson=lesson, beat=beat)  # type: ignore[arg-type]
+        progress = services.video_heartbeat(user=request.user, lesson=lesson, beat=beat)
     except services.CourseError as error:
         return JsonResponse({"ok": False, "error": str(error)}, status=400)
     return JsonResponse(
@@ -110,7 +110,7 @@ def quiz_start(request: HttpRequest, lesson_id: int, quiz_key: str) -> HttpRespo
         messages.error(request, str(error))
         return redirect("courses:my_learning")
     try:
-        services.quiz_attempt_start(user=request.user, lesson=lesson, quiz_key=quiz_key)  # type: ignore[arg-type]
+        services.quiz_attempt_start(user=request.user, lesson=lesson, quiz_key=quiz_key)
     except services.CourseError as error:
         # Back to the quiz, which says why (attempts used up, the wait, passed).
         messages.error(request, str(error))
@@ -137,7 +137,7 @@ def quiz_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
     try:
         attempt = services.quiz_attempt_submit(
             user=request.user, attempt_id=attempt.pk, answers=answers
-        )  # type: ignore[arg-type]
+        )
     except services.CourseError as error:
         if attempt.status == QuizAttempt.Status.OPEN:
             # The form comes back with the message and the answers given so

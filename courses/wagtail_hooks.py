@@ -33,7 +33,7 @@ from portal import staff
 
 
 @hooks.register("register_admin_urls")
-def register_class_progress_urls():  # type: ignore[no-untyped-def]
+def register_class_progress_urls():
     return [
         path(
             "reports/training/classes/",
@@ -54,7 +54,7 @@ def register_class_progress_urls():  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_reports_menu_item")
-def register_class_progress_menu_item():  # type: ignore[no-untyped-def]
+def register_class_progress_menu_item():
     return admin_class_progress.ClassProgressMenuItem(
         gettext_lazy("Class progress"),
         reverse("courses_class_progress_index"),
@@ -65,7 +65,7 @@ def register_class_progress_menu_item():  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_permissions")
-def register_grant_permission():  # type: ignore[no-untyped-def]
+def register_grant_permission():
     # "Can add extra quiz attempts" is what lets a manager grant attempts.
     return Permission.objects.filter(
         content_type__app_label="courses", codename="add_quizattemptgrant"
@@ -76,7 +76,7 @@ def register_grant_permission():  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_admin_urls")
-def register_evidence_urls():  # type: ignore[no-untyped-def]
+def register_evidence_urls():
     urlpatterns = [
         path(
             "enrolment/<int:enrolment_id>/",
@@ -97,17 +97,17 @@ def register_evidence_urls():  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_admin_viewset")
-def register_training_class_viewset():  # type: ignore[no-untyped-def]
+def register_training_class_viewset():
     return admin_import.TrainingClassViewSet("training_classes")
 
 
 @hooks.register("register_log_actions")
-def register_import_log_action(actions):  # type: ignore[no-untyped-def]
+def register_import_log_action(actions):
     @actions.register_action(LOG_TRAINEES_IMPORTED)
     class TraineesImported(LogFormatter):
         label = gettext_lazy("Import trainees")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             data = log_entry.data or {}
             return _(
                 "Trainees imported: %(members)s added, %(accounts)s new accounts."
@@ -121,7 +121,7 @@ def register_import_log_action(actions):  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_admin_urls")
-def register_ledger_urls():  # type: ignore[no-untyped-def]
+def register_ledger_urls():
     urlpatterns = [
         path("", admin_ledger.LedgerIndexView.as_view(), name="index"),
         path("export/", admin_ledger.LedgerExportView.as_view(), name="export"),
@@ -153,7 +153,7 @@ def register_ledger_urls():  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_admin_menu_item")
-def register_ledger_menu_item():  # type: ignore[no-untyped-def]
+def register_ledger_menu_item():
     # Between "Training classes" (250) and "Certificates" (260).
     return admin_ledger.LedgerMenuItem(
         gettext_lazy("Hours ledger"),
@@ -165,7 +165,7 @@ def register_ledger_menu_item():  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_permissions")
-def register_ledger_permissions():  # type: ignore[no-untyped-def]
+def register_ledger_permissions():
     # "Can view" opens the ledger and its exports, "Can add" the corrections,
     # in Wagtail's group settings; nobody is offered change or delete.
     return Permission.objects.filter(
@@ -175,12 +175,12 @@ def register_ledger_permissions():  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_log_actions")
-def register_ledger_log_actions(actions):  # type: ignore[no-untyped-def]
+def register_ledger_log_actions(actions):
     @actions.register_action(ledger.LOG_REVERSED)
     class Reversed(LogFormatter):
         label = gettext_lazy("Reverse hours")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             data = log_entry.data or {}
             return _("Hours reversed (%(hours)s) for “%(title)s”: %(reason)s") % {
                 "hours": data.get("hours", ""),
@@ -192,7 +192,7 @@ def register_ledger_log_actions(actions):  # type: ignore[no-untyped-def]
     class Adjusted(LogFormatter):
         label = gettext_lazy("Adjust hours")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             data = log_entry.data or {}
             return _("Hours adjusted by %(hours)s: %(reason)s") % {
                 "hours": data.get("hours", ""),
@@ -203,7 +203,7 @@ def register_ledger_log_actions(actions):  # type: ignore[no-untyped-def]
     class RequestCancelled(LogFormatter):
         label = gettext_lazy("Cancel certificate request")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             reason = (log_entry.data or {}).get("reason", "")
             return _("Certificate request cancelled: %(reason)s") % {"reason": reason}
 
@@ -218,7 +218,7 @@ def register_ledger_log_actions(actions):  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_admin_urls")
-def register_report_url():  # type: ignore[no-untyped-def]
+def register_report_url():
     return [
         path(
             "reports/training/",
@@ -229,7 +229,7 @@ def register_report_url():  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_reports_menu_item")
-def register_report_menu_item():  # type: ignore[no-untyped-def]
+def register_report_menu_item():
     return admin_reports.TrainingReportMenuItem(
         gettext_lazy("Training report"),
         reverse("courses_training_report"),
@@ -240,13 +240,13 @@ def register_report_menu_item():  # type: ignore[no-untyped-def]
 
 
 @hooks.register("construct_homepage_panels")
-def add_training_panel(request, panels) -> None:  # type: ignore[no-untyped-def]
+def add_training_panel(request, panels) -> None:
     if admin_reports.can_view_reports(request.user):
         panels.append(admin_reports.TrainingDashboardPanel())
 
 
 @hooks.register("register_permissions")
-def register_report_permission():  # type: ignore[no-untyped-def]
+def register_report_permission():
     # "Can view enrolment" is what opens the report, in Wagtail's group settings.
     return Permission.objects.filter(
         content_type__app_label="courses", codename="view_enrolment"
@@ -258,7 +258,7 @@ def register_report_permission():  # type: ignore[no-untyped-def]
 
 @hooks.register("before_serve_document")  # Wagtail's /documents/ view
 @hooks.register("before_serve_image")  # portal.media: image files under /media/
-def protect_lesson_files(target, request):  # type: ignore[no-untyped-def]
+def protect_lesson_files(target, request):
     # Not found, rather than forbidden: whoever may not see a lesson file
     # does not learn that it exists either.
     if not can_see_file(user=request.user, target=target):
@@ -278,12 +278,12 @@ from courses.certificates import wagtail_hooks as _certificates  # noqa: E402,F4
 
 
 @hooks.register("register_log_actions")
-def register_training_record_log_actions(actions):  # type: ignore[no-untyped-def]
+def register_training_record_log_actions(actions):
     @actions.register_action("courses.quiz.attempts_granted")
     class AttemptsGranted(LogFormatter):
         label = gettext_lazy("Grant quiz attempts")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             data = log_entry.data or {}
             return _("%(extra)s more attempts at %(lesson)s: %(reason)s") % {
                 "extra": data.get("extra", "?"),

@@ -73,12 +73,12 @@ def _unfinished(*, site_root: Page, now: datetime.datetime) -> list[CampaignPage
     )
 
 
-def _in_force(campaigns: list[CampaignPage], now: datetime.datetime):  # type: ignore[no-untyped-def]
+def _in_force(campaigns: list[CampaignPage], now: datetime.datetime):
     started = [c for c in campaigns if c.starts_at <= now < c.ends_at]
     return max(started, key=lambda c: (c.starts_at, c.pk)) if started else None
 
 
-def _coming(campaigns: list[CampaignPage], now: datetime.datetime):  # type: ignore[no-untyped-def]
+def _coming(campaigns: list[CampaignPage], now: datetime.datetime):
     for campaign in campaigns:  # ordered by start
         if (
             campaign.starts_at > now

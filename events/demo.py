@@ -113,7 +113,7 @@ def load_demo_content() -> list[str]:
         raise RuntimeError("The home page is missing: run migrate first.")
     now = timezone.now().replace(second=0, microsecond=0)
 
-    def child(parent, model, slug: str, **fields):  # type: ignore[no-untyped-def]
+    def child(parent, model, slug: str, **fields):
         page = model.objects.child_of(parent).filter(slug=slug).first()
         if page is None:
             page = model(slug=slug, **fields)

@@ -16,7 +16,7 @@ from portal.clientip import client_ip
 from portal.mail import mark_sensitive
 
 
-def _site_settings():  # type: ignore[no-untyped-def]
+def _site_settings():
     from wagtail.models import Site
 
     from portal.models import SiteSettings

@@ -50,7 +50,7 @@ class SpreadsheetForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(EXTENSIONS)}),
     )
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["file"].label = self.file_label
         # Formatted here, in the request's language, not once at import time.
@@ -63,7 +63,7 @@ class SpreadsheetForm(forms.Form):
         """Said when the file is over `max_bytes`."""
         return too_large_message(self.max_bytes)
 
-    def clean_file(self):  # type: ignore[no-untyped-def]
+    def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > self.max_bytes:
             raise forms.ValidationError(self.too_large())
@@ -96,7 +96,7 @@ class SpreadsheetImportMixin(PermissionCheckedMixin, WagtailAdminTemplateMixin):
 class SpreadsheetUploadView(SpreadsheetImportMixin, FormView):
     """Step 1: choose the file."""
 
-    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, **kwargs):
         return super().get_context_data(cancel_url=self.get_done_url(), **kwargs)
 
     def form_valid(self, form: SpreadsheetForm) -> HttpResponse:
@@ -131,7 +131,7 @@ class SpreadsheetPreviewView(SpreadsheetImportMixin, TemplateView):
         """Said when no kept file waits (imported, cancelled or expired)."""
         return _("No uploaded file is waiting: upload it again.")
 
-    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         pending = self._pending_open()
         if pending is None:
             return self._start_again()
@@ -142,7 +142,7 @@ class SpreadsheetPreviewView(SpreadsheetImportMixin, TemplateView):
             self.get_context_data(report=report, filename=filename)
         )
 
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if "cancel" in request.POST:
             self._pending_discard()
             messages.success(request, _("The import was cancelled; nothing changed."))
@@ -159,7 +159,7 @@ class SpreadsheetPreviewView(SpreadsheetImportMixin, TemplateView):
         messages.success(request, outcome)
         return redirect(self.get_done_url())
 
-    def get_context_data(self, *, report: FileReport, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, *, report: FileReport, **kwargs):
         shown = report.errors
         if self.max_errors_shown is not None:
             shown = shown[: self.max_errors_shown]

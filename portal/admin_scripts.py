@@ -51,7 +51,7 @@ def render_chooser(
     else:
         return _wagtail_render(self, name, value, attrs, renderer)
     try:
-        id_ = attrs["id"]  # type: ignore[index]
+        id_ = attrs["id"]  # type: ignore[index]  # Wagtail always passes attrs to render()
     except (KeyError, TypeError) as e:
         raise TypeError(
             "BaseChooser cannot be rendered without an 'id' attribute"
@@ -69,4 +69,4 @@ def render_chooser(
 def install() -> None:
     """Make every Wagtail chooser widget render without an inline script.
     May run twice."""
-    BaseChooser.render = render_chooser  # type: ignore[method-assign]
+    BaseChooser.render = render_chooser

@@ -48,7 +48,7 @@ def _shown(url: str) -> str:
     return f"{parts.scheme}://{host}{parts.path}"
 
 
-def check_broker_credentials(app_configs, **kwargs) -> list[checks.CheckMessage]:  # type: ignore[no-untyped-def]
+def check_broker_credentials(app_configs, **kwargs) -> list[checks.CheckMessage]:
     """portal.W001: a Redis/AMQP broker without a password; portal.W003: a
     filesystem broker whose folders anyone may write to."""
     url = str(getattr(settings, "CELERY_BROKER_URL", "") or "")
@@ -86,7 +86,7 @@ def check_broker_credentials(app_configs, **kwargs) -> list[checks.CheckMessage]
     return messages
 
 
-def check_cache_credentials(app_configs, **kwargs) -> list[checks.CheckMessage]:  # type: ignore[no-untyped-def]
+def check_cache_credentials(app_configs, **kwargs) -> list[checks.CheckMessage]:
     """portal.W002: a Redis cache (REDIS_URL) without a password."""
     messages: list[checks.CheckMessage] = []
     for alias, cache in settings.CACHES.items():
@@ -110,7 +110,7 @@ def check_cache_credentials(app_configs, **kwargs) -> list[checks.CheckMessage]:
     return messages
 
 
-def check_certificate_fonts(app_configs, **kwargs) -> list[checks.CheckMessage]:  # type: ignore[no-untyped-def]
+def check_certificate_fonts(app_configs, **kwargs) -> list[checks.CheckMessage]:
     """portal.W004: a font family of the certificate is not installed. Its
     characters would print as boxes, and the name forms refuse them
     (portal.fonts)."""

@@ -56,7 +56,7 @@ def byte_range(header: str, size: int) -> tuple[int, int] | bool | None:
     return start, end
 
 
-def serve_byte_range(document, request: HttpRequest) -> HttpResponse | None:  # type: ignore[no-untyped-def]
+def serve_byte_range(document, request: HttpRequest) -> HttpResponse | None:
     header = request.headers.get("range")
     if not header or request.headers.get("if-range") or request.method != "GET":
         return None

@@ -174,7 +174,7 @@ class ExportedFormatter(LogFormatter):
 
     label = _("Export personal data")
 
-    def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+    def format_message(self, log_entry) -> str:
         data = log_entry.data or {}
         rows = data.get("rows", 0)
         message = ngettext(

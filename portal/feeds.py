@@ -115,7 +115,7 @@ class NoticeFeed(NewsFeed):
             .order_by("-date", "-first_published_at")[:FEED_ITEMS]
         )
 
-    def item_description(self, item: NoticePage) -> str:  # type: ignore[override]
+    def item_description(self, item: NoticePage) -> str:
         text = item.search_description or _body_text(item)
         return Truncator(text).words(DESCRIPTION_WORDS)
 
@@ -130,7 +130,7 @@ class NoticeAtomFeed(NoticeFeed):
     subtitle = NoticeFeed.description
 
 
-def feed_view(feed_class: type[Feed]):  # type: ignore[no-untyped-def]
+def feed_view(feed_class: type[Feed]):
     """A view that answers each request with a new feed object: the feeds keep
     the request (for absolute links), which a shared instance would mix up
     between threads."""
@@ -148,7 +148,7 @@ class BilingualSitemap(Sitemap):
     (/news/ and /en/news/). Pages with view restrictions (private, password,
     groups) are left out by Wagtail's `public()`; the admin is not a page."""
 
-    def _urls(self, page, protocol, domain):  # type: ignore[no-untyped-def]
+    def _urls(self, page, protocol, domain):
         urls = []
         last_mods = set()
         for item in self.paginator.page(page).object_list.iterator():

@@ -17,7 +17,7 @@ User = get_user_model()
 class TermChoiceField(forms.ModelChoiceField):
     """A vocabulary select that shows the label in the active language."""
 
-    def label_from_instance(self, obj) -> str:  # type: ignore[no-untyped-def]
+    def label_from_instance(self, obj) -> str:
         return obj.label
 
 
@@ -42,7 +42,7 @@ class SignupExtraForm(forms.Form):
     )
     audience = _audience_field(required=False)
 
-    def signup(self, request: HttpRequest, user) -> None:  # type: ignore[no-untyped-def]
+    def signup(self, request: HttpRequest, user) -> None:
         """Called by allauth inside its sign-up transaction."""
         user.real_name = self.cleaned_data["real_name"].strip()
         user.audience = self.cleaned_data.get("audience")
@@ -107,7 +107,7 @@ class AccountDeleteForm(forms.Form):
         label=_("I understand that my account and profile will be deleted for good."),
     )
 
-    def __init__(self, *args, user, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, user, **kwargs) -> None:
         self.user = user
         super().__init__(*args, **kwargs)
 
@@ -137,7 +137,7 @@ class PolicyFilterForm(forms.Form):
         label=_("Year issued"), required=False, coerce=int, empty_value=None
     )
 
-    def __init__(self, *args, library: PolicyIndexPage, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, library: PolicyIndexPage, **kwargs) -> None:
         from portal import selectors
 
         super().__init__(*args, **kwargs)
@@ -154,7 +154,7 @@ class PrintableNameMixin:
     """The real name goes on certificates: refuse what they cannot print."""
 
     def clean_real_name(self) -> str:
-        name = self.cleaned_data["real_name"].strip()  # type: ignore[attr-defined]
+        name = self.cleaned_data["real_name"].strip()
         validate_printable(name)
         return name
 

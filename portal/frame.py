@@ -131,17 +131,17 @@ def for_request(request: HttpRequest) -> RequestFrame:
         # Wagtail's own SiteSettings.for_request finds them on the request.
         from portal.models import SiteSettings
 
-        frame.settings._request = request  # type: ignore[attr-defined]
+        frame.settings._request = request
         setattr(request, SiteSettings.get_cache_attr_name(), frame.settings)
     result = RequestFrame(frame=frame, may_use_admin=may_use_admin)
-    request._portal_frame = result  # type: ignore[attr-defined]
+    request._portal_frame = result  # type: ignore[attr-defined]  # cache attribute of our own on the request
     return result
 
 
 # --- invalidation ----------------------------------------------------------------
 
 
-def _now_and_on_commit(function) -> None:  # type: ignore[no-untyped-def]
+def _now_and_on_commit(function) -> None:
     """Run `function` now and again when the current transaction commits.
 
     Now, so that this transaction's own later reads (and tests, which never

@@ -88,7 +88,7 @@ def rate_limit(
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             # Both counters are incremented, whichever is over.
             limited = is_ratelimited(
                 request=request,
@@ -125,7 +125,7 @@ def public_api(view: View) -> View:
     for search engines."""
 
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = view(request, *args, **kwargs)
         response["Access-Control-Allow-Origin"] = "*"
         response["X-Robots-Tag"] = "noindex"

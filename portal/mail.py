@@ -138,7 +138,7 @@ def message_to_fields(message: EmailMessage) -> dict:
     }
 
 
-def remove_content(email) -> list[str]:  # type: ignore[no-untyped-def]
+def remove_content(email) -> list[str]:
     """Empty what an OutgoingEmail row says (the caller saves it); returns the
     columns changed. Gone: the body, the HTML, the headers (List-Unsubscribe
     carries a token) and the bytes of inline attachments. Kept: subject,
@@ -155,7 +155,7 @@ def remove_content(email) -> list[str]:  # type: ignore[no-untyped-def]
     return ["body", "html_body", "headers", "attachments"]
 
 
-def fields_to_message(email, connection=None) -> EmailMultiAlternatives:  # type: ignore[no-untyped-def]
+def fields_to_message(email, connection=None) -> EmailMultiAlternatives:
     """The Django message for an OutgoingEmail row, ready for a real backend."""
     message = EmailMultiAlternatives(
         subject=email.subject,

@@ -26,7 +26,7 @@ class StaffMFAMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.user = SimpleLazyObject(  # type: ignore[assignment]
+        request.user = SimpleLazyObject(  # type: ignore[assignment]  # the lazy object stands in for the user
             lambda: staff.mark_request_user(request, get_user(request))
         )
         if request.path_info.startswith(ADMIN_PREFIXES):

@@ -112,7 +112,7 @@ def permissions_policy(**features: list[str]) -> Callable:
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> HttpResponse:
             response = view(*args, **kwargs)
-            response._permissions_policy = features  # type: ignore[attr-defined]
+            response._permissions_policy = features  # type: ignore[attr-defined]  # attribute of our own, read by the middleware
             return response
 
         return wrapped

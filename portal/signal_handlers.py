@@ -14,7 +14,7 @@ from wagtail.signals import page_unpublished, post_page_move
 from portal import frame
 
 
-def _page_changed(sender, instance=None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def _page_changed(sender, instance=None, **kwargs) -> None:
     # Any page: a title, slug, "show in menus" or live flag of a site root's
     # child changes the menu. Saves of other pages forget it too: cheaper
     # than telling them apart, and rare next to reads.
@@ -22,15 +22,15 @@ def _page_changed(sender, instance=None, **kwargs) -> None:  # type: ignore[no-u
         frame.frames_invalidate()
 
 
-def _frame_changed(sender, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def _frame_changed(sender, **kwargs) -> None:
     frame.frames_invalidate()
 
 
-def _permissions_changed(sender, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def _permissions_changed(sender, **kwargs) -> None:
     frame.permissions_invalidate()
 
 
-def _user_changed(sender, instance, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def _user_changed(sender, instance, **kwargs) -> None:
     # is_superuser or is_active may have changed.
     frame.admin_access_invalidate(user_id=instance.pk)
 

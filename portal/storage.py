@@ -31,7 +31,7 @@ class S3MediaStorage(S3Storage):
     def get_default_settings(self) -> dict:
         return {**super().get_default_settings(), "file_overwrite": False}
 
-    def url(self, name, parameters=None, expire=None, http_method=None):  # type: ignore[no-untyped-def]
+    def url(self, name, parameters=None, expire=None, http_method=None):
         if name.startswith(CHECKED_FOLDERS):
             return urljoin(settings.MEDIA_URL, filepath_to_uri(name))
         return super().url(

@@ -342,7 +342,7 @@ def term_key(text: str) -> str:
 def term_lookup(model: type[T]) -> dict[str, T]:
     """Active terms of a vocabulary by code, Chinese label and English label."""
     lookup: dict[str, T] = {}
-    for term in model.objects.filter(is_active=True):  # type: ignore[attr-defined]
+    for term in model.objects.filter(is_active=True):  # type: ignore[attr-defined]  # T is a vocabulary model; its manager is not on the type
         for text in (term.code, term.name_zh, term.name_en):
             lookup.setdefault(term_key(text), term)
     return lookup

@@ -60,7 +60,7 @@ def account_delete(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user = request.user
         logout(request)
-        services.user_delete(user=user)  # type: ignore[arg-type]
+        services.user_delete(user=user)  # type: ignore[arg-type]  # request.user may be AnonymousUser; the view requires login
         messages.success(request, _("Your account has been deleted."))
         return redirect("/")
     return render(request, "account/delete.html", {"form": form})

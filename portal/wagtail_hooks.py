@@ -88,17 +88,17 @@ class OutgoingEmailViewSet(ModelViewSet):
 
 
 @hooks.register("register_admin_viewset")
-def register_outbox_viewset():  # type: ignore[no-untyped-def]
+def register_outbox_viewset():
     return OutgoingEmailViewSet("outgoing_email")
 
 
 @hooks.register("register_log_actions")
-def register_export_log_action(actions):  # type: ignore[no-untyped-def]
+def register_export_log_action(actions):
     actions.register_action(LOG_EXPORTED)(ExportedFormatter)
 
 
 @hooks.register("construct_help_menu")
-def remove_links_to_the_internet(request, menu_items):  # type: ignore[no-untyped-def]
+def remove_links_to_the_internet(request, menu_items):
     """Wagtail's release notes and editor guide live on wagtail.org, which a
     closed government intranet cannot reach."""
     menu_items[:] = [
@@ -109,7 +109,7 @@ def remove_links_to_the_internet(request, menu_items):  # type: ignore[no-untype
 
 
 @hooks.register("insert_global_admin_js")
-def admin_init_script():  # type: ignore[no-untyped-def]
+def admin_init_script():
     """static/js/admin-init.js on every admin page: it starts the inline
     panels, date pickers and choosers that Wagtail starts with inline scripts,
     which the admin's Content-Security-Policy refuses (portal/admin_scripts.py).
@@ -119,7 +119,7 @@ def admin_init_script():  # type: ignore[no-untyped-def]
 
 
 @hooks.register("insert_global_admin_css")
-def admin_stylesheet():  # type: ignore[no-untyped-def]
+def admin_stylesheet():
     """static/css/admin.css on every admin page: the layout and chart colours
     of the portal's own admin screens, which the admin's
     Content-Security-Policy would refuse as style= attributes."""

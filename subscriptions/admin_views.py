@@ -41,7 +41,7 @@ permission_policy = ModelPermissionPolicy(Announcement)
 
 
 class AnnouncementForm(WagtailAdminModelForm):
-    def clean(self):  # type: ignore[no-untyped-def]
+    def clean(self):
         cleaned_data = super().clean()
         if bool(cleaned_data.get("subject_en")) != bool(cleaned_data.get("body_en")):
             self.add_error(
@@ -60,18 +60,18 @@ class _DraftOnlyMixin:
 
     report_url_name: str | None = None
 
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         announcement = get_object_or_404(Announcement, pk=unquote(str(kwargs["pk"])))
         if announcement.status != Announcement.Status.DRAFT:
             messages.warning(
                 request, _("This announcement was sent: it can no longer be changed.")
             )
             return redirect(self.report_url_name, quote(announcement.pk))
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]  # mixin: dispatch comes from Wagtail's view
 
 
 class AnnouncementCreateView(generic.CreateView):
-    def save_instance(self):  # type: ignore[no-untyped-def]
+    def save_instance(self):
         instance = self.form.save(commit=False)
         instance.created_by = self.request.user
         instance.save()
@@ -89,7 +89,7 @@ class AnnouncementEditView(_DraftOnlyMixin, generic.EditView):
     preview_url_name: str | None = None
 
     @cached_property
-    def header_more_buttons(self):  # type: ignore[no-untyped-def]
+    def header_more_buttons(self):
         url = reverse(self.preview_url_name, args=(quote(self.object.pk),))
         return [
             *super().header_more_buttons,
@@ -135,7 +135,7 @@ class AnnouncementPreviewView(_AnnouncementView):
     page_title = gettext_lazy("Preview and send")
     template_name = "subscriptions/admin/preview.html"
 
-    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, **kwargs):
         announcement = self.object
         languages = ["zh-hans"]
         if announcement.subject_en and announcement.body_en:
@@ -183,11 +183,11 @@ class AnnouncementSendView(PermissionCheckedMixin, BaseObjectMixin, View):
     preview_url_name: str | None = None
     report_url_name: str | None = None
 
-    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             count = services.announcement_send(
                 announcement=self.object,
-                by=request.user,  # type: ignore[arg-type]
+                by=request.user,
             )
         except services.SubscriptionError as error:
             messages.error(request, str(error))
@@ -208,7 +208,7 @@ class AnnouncementReportView(_AnnouncementView):
     page_title = gettext_lazy("Delivery report")
     template_name = "subscriptions/admin/report.html"
 
-    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, **kwargs):
         return super().get_context_data(
             announcement=self.object,
             report=selectors.announcement_report(announcement=self.object),
@@ -226,7 +226,7 @@ class AnnouncementCsvView(PermissionCheckedMixin, BaseObjectMixin, View):
     permission_policy = permission_policy
     permission_required = "view"
 
-    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         out = io.StringIO()
         out.write("\ufeff")
         writer = csv.writer(out)
@@ -242,7 +242,7 @@ class AnnouncementCsvView(PermissionCheckedMixin, BaseObjectMixin, View):
             ]
         )
 
-        def when(value):  # type: ignore[no-untyped-def]
+        def when(value):
             return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
         rows = 0
@@ -309,7 +309,7 @@ class AnnouncementViewSet(ModelViewSet):
         base_form_class=AnnouncementForm,
     )
 
-    def get_common_view_kwargs(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_common_view_kwargs(self, **kwargs):
         return super().get_common_view_kwargs(
             preview_url_name=self.get_url_name("preview"),
             send_url_name=self.get_url_name("send"),
@@ -318,7 +318,7 @@ class AnnouncementViewSet(ModelViewSet):
             **kwargs,
         )
 
-    def get_urlpatterns(self):  # type: ignore[no-untyped-def]
+    def get_urlpatterns(self):
         return [
             *super().get_urlpatterns(),
             path(

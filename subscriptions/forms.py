@@ -37,13 +37,13 @@ class SubscriptionForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, needs_consent: bool = True, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, needs_consent: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.needs_consent = needs_consent
         if not needs_consent:
             del self.fields["consent"]
 
-    def clean(self):  # type: ignore[no-untyped-def]
+    def clean(self):
         cleaned_data = super().clean()
         if (
             self.needs_consent

@@ -337,7 +337,7 @@ def announcement_batch_send(*, announcement_id: int, first: int, last: int) -> i
         outgoing: list[OutgoingEmail] = []
         skip = []
         for delivery in deliveries:
-            if not delivery.subscribed:  # type: ignore[attr-defined]
+            if not delivery.subscribed:
                 skip.append(delivery.pk)
                 continue
             language = announcement.language_for(

@@ -20,18 +20,18 @@ from subscriptions.forms import SubscriptionForm
 def subscription_settings(request: HttpRequest) -> HttpResponse:
     """What the user receives: topics and audience groups, or nothing."""
     user = request.user
-    subscription = selectors.subscription_of(user=user)  # type: ignore[arg-type]
+    subscription = selectors.subscription_of(user=user)  # type: ignore[arg-type]  # request.user may be AnonymousUser; the view requires login
     active = subscription is not None and subscription.is_active
     if request.method == "POST" and "withdraw" in request.POST:
-        services.subscription_withdraw(user=user)  # type: ignore[arg-type]
+        services.subscription_withdraw(user=user)  # type: ignore[arg-type]  # request.user may be AnonymousUser; the view requires login
         if active:
             messages.success(request, _("You are unsubscribed from all announcements."))
         return redirect("subscriptions:settings")
     initial = {}
     if active:
         initial = {
-            "topics": list(subscription.topics.all()),  # type: ignore[union-attr]
-            "audiences": list(subscription.audiences.all()),  # type: ignore[union-attr]
+            "topics": list(subscription.topics.all()),  # type: ignore[union-attr]  # active implies a subscription
+            "audiences": list(subscription.audiences.all()),  # type: ignore[union-attr]  # active implies a subscription
         }
     form = SubscriptionForm(
         request.POST if request.method == "POST" else None,
@@ -40,7 +40,7 @@ def subscription_settings(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         result = services.subscription_update(
-            user=user,  # type: ignore[arg-type]
+            user=user,  # type: ignore[arg-type]  # request.user may be AnonymousUser; the view requires login
             topics=list(form.cleaned_data["topics"]),
             audiences=list(form.cleaned_data["audiences"]),
         )

@@ -30,10 +30,10 @@ class TopicViewSet(ModelViewSet):
 class SubscriptionRecordPolicy(ModelPermissionPolicy):
     """Subscriptions are the users' own consent: read here, never written."""
 
-    def user_has_permission(self, user, action):  # type: ignore[no-untyped-def]
+    def user_has_permission(self, user, action):
         return action == "view" and super().user_has_permission(user, action)
 
-    def users_with_any_permission(self, actions):  # type: ignore[no-untyped-def]
+    def users_with_any_permission(self, actions):
         if "view" not in actions:
             return User.objects.none()
         return super().users_with_any_permission(["view"])
@@ -70,7 +70,7 @@ class SubscriptionViewSet(ModelViewSet):
     ]
     form_fields = ["consented_at"]
 
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request):
         return Subscription.objects.select_related("user")
 
 
@@ -86,12 +86,12 @@ class SubscriptionsGroup(ViewSetGroup):
 
 
 @hooks.register("register_admin_viewset")
-def register_subscriptions():  # type: ignore[no-untyped-def]
+def register_subscriptions():
     return SubscriptionsGroup()
 
 
 @hooks.register("register_permissions")
-def announcement_permissions():  # type: ignore[no-untyped-def]
+def announcement_permissions():
     """Offered in the group settings: who writes and sends announcements."""
     from django.contrib.auth.models import Permission
 

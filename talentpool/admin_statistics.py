@@ -52,7 +52,7 @@ PERMISSIONS = ["view", "change"]
 EXPORT_FORMATS = ("csv", "xlsx")
 
 
-def can_view_statistics(user) -> bool:  # type: ignore[no-untyped-def]
+def can_view_statistics(user) -> bool:
     return policy_registry.get_by_type(Expert).user_has_any_permission(
         user, PERMISSIONS
     )
@@ -89,7 +89,7 @@ class StatisticsForm(forms.Form):
     )
     months = forms.TypedChoiceField(label=_("Months shown"), coerce=int, choices=())
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Formatted here, in the request's language.
         self.fields["months"].choices = [
@@ -165,7 +165,7 @@ class StatisticsView(StatisticsMixin, TemplateView):
             return None
         return statistics.pool_statistics(filters=self.form.statistics_filters())
 
-    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         export = self.export_format()
         if export and self.stats is not None:
             if export == "csv":
@@ -254,7 +254,7 @@ class ExpertExportView(StatisticsMixin, TemplateView):
     temporary file, then sent). A bad filter or format goes back to the
     statistics screen, which says what is wrong."""
 
-    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:  # type: ignore[no-untyped-def]
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         export = self.export_format()
         if export is None or not self.form.is_valid():
             query = request.GET.copy()
@@ -275,7 +275,7 @@ class ExpertExportView(StatisticsMixin, TemplateView):
         return self.xlsx_response(filters)
 
     def csv_response(self, filters: statistics.StatisticsFilters) -> HttpResponse:
-        def rows():  # type: ignore[no-untyped-def]
+        def rows():
             yield statistics.export_headings()
             yield from statistics.expert_export_rows(filters=filters)
 
@@ -371,7 +371,7 @@ class TalentPoolDashboardPanel(Component):
 
 
 class StatisticsMenuItem(MenuItem):
-    def is_shown(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def is_shown(self, request) -> bool:
         return can_view_statistics(request.user)
 
 
@@ -386,14 +386,14 @@ class StatisticsViewSet(ViewSet):
     menu_name = "talent-pool-statistics"
     menu_item_class = StatisticsMenuItem
 
-    def get_common_view_kwargs(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_common_view_kwargs(self, **kwargs):
         return super().get_common_view_kwargs(
             index_url_name=self.get_url_name("index"),
             experts_export_url_name=self.get_url_name("experts_export"),
             **kwargs,
         )
 
-    def get_urlpatterns(self):  # type: ignore[no-untyped-def]
+    def get_urlpatterns(self):
         return [
             path("", self.construct_view(StatisticsView), name="index"),
             path(

@@ -160,7 +160,7 @@ class ExpertImportPreviewView(ExpertImportMixin, SpreadsheetPreviewView):
             "updated": result.updated,
         }
 
-    def get_context_data(self, *, report: ExpertFileReport, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, *, report: ExpertFileReport, **kwargs):
         return super().get_context_data(
             report=report, more_rows=max(0, report.rows - SAMPLE_ROWS), **kwargs
         )
@@ -180,7 +180,7 @@ class ExpertStatusForm(forms.Form):
         ),
     )
 
-    def clean(self):  # type: ignore[no-untyped-def]
+    def clean(self):
         cleaned_data = super().clean()
         status = cleaned_data.get("status")
         if (
@@ -204,7 +204,7 @@ class ExpertStatusView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormVi
     edit_url_name: str | None = None
     index_url_name: str | None = None
 
-    def setup(self, request: HttpRequest, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def setup(self, request: HttpRequest, *args, **kwargs) -> None:
         super().setup(request, *args, **kwargs)
         self.expert = get_object_or_404(Expert, pk=kwargs["pk"])
 
@@ -214,7 +214,7 @@ class ExpertStatusView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormVi
     def get_initial(self) -> dict:
         return {"status": self.expert.status, "reason": self.expert.status_reason}
 
-    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, **kwargs):
         return super().get_context_data(
             expert=self.expert,
             cancel_url=reverse(self.edit_url_name, args=(quote(self.expert.pk),)),
@@ -255,7 +255,7 @@ class ExpertChooserFilterForm(BaseFilterForm):
         required=False,
     )
 
-    def filter(self, objects):  # type: ignore[no-untyped-def]
+    def filter(self, objects):
         objects = super().filter(objects)
         query = self.cleaned_data.get("q")
         if query:
@@ -281,7 +281,7 @@ class ExpertChooserViewSet(SnippetChooserViewSet):
 class ExpertIndexView(snippet_views.IndexView):
     import_url_name: str | None = None
 
-    def search_queryset(self, queryset):  # type: ignore[no-untyped-def]
+    def search_queryset(self, queryset):
         # The talent pool's own search: Traditional, pinyin and English
         # queries, and Chinese words inside longer text, as on the site.
         if not self.is_searching:
@@ -289,7 +289,7 @@ class ExpertIndexView(snippet_views.IndexView):
         return experts_matching(queryset, self.search_query)
 
     @cached_property
-    def header_more_buttons(self):  # type: ignore[no-untyped-def]
+    def header_more_buttons(self):
         buttons = super().header_more_buttons
         if self.user_has_permission("add"):
             buttons = [
@@ -308,7 +308,7 @@ class ExpertEditView(snippet_views.EditView):
     status_url_name: str | None = None
 
     @cached_property
-    def header_more_buttons(self):  # type: ignore[no-untyped-def]
+    def header_more_buttons(self):
         url = reverse(self.status_url_name, args=(quote(self.object.pk),))
         return [
             *super().header_more_buttons,
@@ -427,7 +427,7 @@ class ExpertViewSet(SnippetViewSet):
         ]
     )
 
-    def get_common_view_kwargs(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_common_view_kwargs(self, **kwargs):
         return super().get_common_view_kwargs(
             import_url_name=self.get_url_name("import"),
             import_preview_url_name=self.get_url_name("import_preview"),
@@ -436,18 +436,18 @@ class ExpertViewSet(SnippetViewSet):
         )
 
     @property
-    def import_view(self):  # type: ignore[no-untyped-def]
+    def import_view(self):
         return self.construct_view(ExpertImportView)
 
     @property
-    def import_preview_view(self):  # type: ignore[no-untyped-def]
+    def import_preview_view(self):
         return self.construct_view(ExpertImportPreviewView)
 
     @property
-    def status_view(self):  # type: ignore[no-untyped-def]
+    def status_view(self):
         return self.construct_view(ExpertStatusView)
 
-    def get_urlpatterns(self):  # type: ignore[no-untyped-def]
+    def get_urlpatterns(self):
         return [
             *super().get_urlpatterns(),
             path("import/", self.import_view, name="import"),

@@ -163,7 +163,7 @@ BIOGRAPHY = (
 )
 
 
-def _terms(model) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _terms(model) -> dict[str, object]:
     return {term.code: term for term in model.objects.all()}
 
 
@@ -198,18 +198,18 @@ def _rows(rng: random.Random) -> list[list[str]]:
             firm=rng.choice(FIRMS), university=rng.choice(UNIVERSITIES)
         )
         biography = BIOGRAPHY.format(
-            category=categories[category].name_zh,  # type: ignore[attr-defined]
+            category=categories[category].name_zh,  # type: ignore[attr-defined]  # _terms() values are vocabulary terms
             years=years,
             industries="、".join(
-                industries[c].name_zh  # type: ignore[attr-defined]
+                industries[c].name_zh  # type: ignore[attr-defined]  # _terms() values are vocabulary terms
                 for c in chosen_industries
             ),
             services="、".join(
-                services[c].name_zh  # type: ignore[attr-defined]
+                services[c].name_zh  # type: ignore[attr-defined]  # _terms() values are vocabulary terms
                 for c in chosen_services
             ),
             ip_types="、".join(
-                ip_types[c].name_zh  # type: ignore[attr-defined]
+                ip_types[c].name_zh  # type: ignore[attr-defined]  # _terms() values are vocabulary terms
                 for c in chosen_ip
             ),
         )
@@ -275,7 +275,7 @@ def _search_page() -> tuple[TalentSearchPage, bool]:
             "联系方式仅在专家同意后向已认证的企业公开。"
         ),
     )
-    home.add_child(instance=page)  # type: ignore[union-attr]
+    home.add_child(instance=page)
     page.save_revision().publish()
     return page, True
 

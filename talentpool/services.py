@@ -252,9 +252,9 @@ class _BatchWriter:
             if column not in self.columns:
                 continue
             relation = Expert._meta.get_field(name)
-            through = relation.remote_field.through  # type: ignore[union-attr]
-            source = f"{relation.m2m_field_name()}_id"  # type: ignore[union-attr]
-            target = f"{relation.m2m_reverse_field_name()}_id"  # type: ignore[union-attr]
+            through = relation.remote_field.through
+            source = f"{relation.m2m_field_name()}_id"
+            target = f"{relation.m2m_reverse_field_name()}_id"
             current: dict[int, set[int]] = {}
             for expert_id, term_id in through.objects.filter(
                 **{f"{source}__in": old_ids}

@@ -81,7 +81,7 @@ def _rate(name: str) -> str:
     return rates.get(name, DEFAULT_RATES[name])
 
 
-def rate_limit(name: str, *, api: bool = False):  # type: ignore[no-untyped-def]
+def rate_limit(name: str, *, api: bool = False):
     return http.rate_limit(
         f"talentpool.{name}", rate=lambda: _rate(name), per_user=True, api=api
     )

@@ -49,10 +49,10 @@ class KeptRecordPermissionPolicy(ModelPermissionPolicy):
     """Experts are never deleted, not even by a superuser: removing one is a
     status with a reason, and the entry keeps its history."""
 
-    def user_has_permission(self, user, action):  # type: ignore[no-untyped-def]
+    def user_has_permission(self, user, action):
         return action != "delete" and super().user_has_permission(user, action)
 
-    def users_with_any_permission(self, actions):  # type: ignore[no-untyped-def]
+    def users_with_any_permission(self, actions):
         actions = [action for action in actions if action != "delete"]
         if not actions:
             return User.objects.none()
@@ -62,7 +62,7 @@ class KeptRecordPermissionPolicy(ModelPermissionPolicy):
 register_permission_policy(Expert, KeptRecordPermissionPolicy(Expert))
 
 
-def _vocabulary_viewset(term_model, icon: str, label) -> type[SnippetViewSet]:  # type: ignore[no-untyped-def]
+def _vocabulary_viewset(term_model, icon: str, label) -> type[SnippetViewSet]:
     return type(
         f"{term_model.__name__}ViewSet",
         (SnippetViewSet,),
@@ -103,12 +103,12 @@ register_snippet(TalentPoolGroup)
 
 
 @hooks.register("register_log_actions")
-def register_talentpool_log_actions(actions):  # type: ignore[no-untyped-def]
+def register_talentpool_log_actions(actions):
     @actions.register_action(LOG_IMPORTED)
     class ExpertImported(LogFormatter):
         label = gettext_lazy("Import experts")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             data = log_entry.data or {}
             message = (
                 _("Added from %(file)s, line %(line)s.")
@@ -121,7 +121,7 @@ def register_talentpool_log_actions(actions):  # type: ignore[no-untyped-def]
     class ExpertStatusChanged(LogFormatter):
         label = gettext_lazy("Change status")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             data = log_entry.data or {}
 
             def label(value: str) -> str:
@@ -140,7 +140,7 @@ def register_talentpool_log_actions(actions):  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_log_actions")
-def register_enterprise_log_actions(actions):  # type: ignore[no-untyped-def]
+def register_enterprise_log_actions(actions):
     actions.register_action(
         LOG_ENTERPRISE_REGISTERED,
         gettext_lazy("Register enterprise"),
@@ -156,7 +156,7 @@ def register_enterprise_log_actions(actions):  # type: ignore[no-untyped-def]
     class EnterpriseRejected(LogFormatter):
         label = gettext_lazy("Reject enterprise")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             data = log_entry.data or {}
             return _("Rejected. Reason: %(reason)s") % {
                 "reason": data.get("reason", "")
@@ -164,14 +164,14 @@ def register_enterprise_log_actions(actions):  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_log_actions")
-def register_application_log_actions(actions):  # type: ignore[no-untyped-def]
+def register_application_log_actions(actions):
     from talentpool.applications.admin_hooks import register_log_actions
 
     register_log_actions(actions)
 
 
 @hooks.register("construct_homepage_summary_items")
-def add_application_summary(request, items):  # type: ignore[no-untyped-def]
+def add_application_summary(request, items):
     from talentpool.applications.admin_hooks import ApplicationsSummaryItem
 
     if request.user.has_perm("talentpool.change_expert"):
@@ -179,13 +179,13 @@ def add_application_summary(request, items):  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_snippet_listing_buttons")
-def add_expert_application_buttons(snippet, user, next_url=None):  # type: ignore[no-untyped-def]
+def add_expert_application_buttons(snippet, user, next_url=None):
     from talentpool.applications.admin_views import expert_listing_buttons
 
     return expert_listing_buttons(snippet, user) if isinstance(snippet, Expert) else []
 
 
 @hooks.register("construct_homepage_panels")
-def add_talent_pool_panel(request, panels) -> None:  # type: ignore[no-untyped-def]
+def add_talent_pool_panel(request, panels) -> None:
     if can_view_statistics(request.user):
         panels.append(TalentPoolDashboardPanel(reverse("talentpool_statistics:index")))

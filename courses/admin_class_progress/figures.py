@@ -135,7 +135,7 @@ class MemberRow:
     flags: list[str] = field(default_factory=list)
 
     @property
-    def user(self):  # type: ignore[no-untyped-def]
+    def user(self):
         return self.member.user
 
     @property
@@ -175,7 +175,7 @@ def _later(*moments: datetime.datetime | None) -> datetime.datetime | None:
     return max((m for m in moments if m), default=None)
 
 
-def _capped(start, end, cap_seconds: int) -> int:  # type: ignore[no-untyped-def]
+def _capped(start, end, cap_seconds: int) -> int:
     if not start or not end or end < start:
         return 0
     return int(min((end - start).total_seconds(), cap_seconds))
@@ -438,7 +438,7 @@ def minutes(seconds: int) -> int:
 # --- the audit trail ----------------------------------------------------------
 
 
-def class_changes(training_class: TrainingClass):  # type: ignore[no-untyped-def]
+def class_changes(training_class: TrainingClass):
     """Wagtail's log entries on the class and on its members' enrolments in
     its courses (quiz attempts granted, corrections), newest first."""
     # Log entries name their object by its id as text.

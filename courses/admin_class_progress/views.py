@@ -65,11 +65,11 @@ grant_policy = ModelPermissionPolicy(QuizAttemptGrant)
 MEMBERS_PER_PAGE = 50
 
 
-def can_view_progress(user) -> bool:  # type: ignore[no-untyped-def]
+def can_view_progress(user) -> bool:
     return view_policy.user_has_permission(user, "view")
 
 
-def can_grant_attempts(user) -> bool:  # type: ignore[no-untyped-def]
+def can_grant_attempts(user) -> bool:
     return grant_policy.user_has_permission(user, "add")
 
 
@@ -329,14 +329,14 @@ class ClassHistoryView(history.HistoryView):
     quiz attempt granted to a trainee is a change to the class's records."""
 
     @cached_property
-    def columns(self):  # type: ignore[no-untyped-def]
+    def columns(self):
         return [
             *super().columns[:1],
             Column("label", label=gettext_lazy("Record"), width="25%"),
             *super().columns[1:],
         ]
 
-    def get_base_queryset(self):  # type: ignore[no-untyped-def]
+    def get_base_queryset(self):
         return self._annotate_queryset(class_changes(self.object))
 
 
@@ -344,11 +344,11 @@ class ClassHistoryView(history.HistoryView):
 
 
 class ClassProgressMenuItem(MenuItem):
-    def is_shown(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def is_shown(self, request) -> bool:
         return can_view_progress(request.user)
 
 
-def class_progress_url(user, training_class) -> str | None:  # type: ignore[no-untyped-def]
+def class_progress_url(user, training_class) -> str | None:
     """For the class's screens: a link here, for those who may follow it."""
     if not can_view_progress(user):
         return None

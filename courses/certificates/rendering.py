@@ -45,7 +45,7 @@ class TemplateAssetError(Exception):
 
 
 @functools.cache
-def font_config():  # type: ignore[no-untyped-def]
+def font_config():
     """One FontConfiguration per process: fontconfig's scan is the slow part."""
     from weasyprint.text.fonts import FontConfiguration
 
@@ -71,7 +71,7 @@ def preload() -> None:
     signing.preload()
 
 
-def url_fetcher():  # type: ignore[no-untyped-def]
+def url_fetcher():
     """Give WeasyPrint files from storage and data: URIs; nothing from a network.
 
     A file that cannot be read stops the rendering (fail_on_errors): a
@@ -82,7 +82,7 @@ def url_fetcher():  # type: ignore[no-untyped-def]
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     class StorageFetcher(URLFetcher):
-        def fetch(self, url, headers=None):  # type: ignore[no-untyped-def]
+        def fetch(self, url, headers=None):
             if url.startswith("data:"):
                 return super().fetch(url, headers)
             if url.startswith(MEDIA_SCHEME):
@@ -99,7 +99,7 @@ def url_fetcher():  # type: ignore[no-untyped-def]
 # --- The frozen content of a template ----------------------------------------
 
 
-def _image_ref(image) -> dict | None:  # type: ignore[no-untyped-def]
+def _image_ref(image) -> dict | None:
     if image is None:
         return None
     return {"id": image.pk, "file": image.file.name, "hash": image.file_hash or ""}
@@ -379,7 +379,7 @@ def template_preview_response(
     # and all; the admin's Content-Security-Policy refuses inline styles. This
     # one response allows that stylesheet by its hash: no other <style>, no
     # style= attribute (the wording an editor types is escaped text).
-    response._csp_update = {"style-src": style_hashes(html)}  # type: ignore[attr-defined]
+    response._csp_update = {"style-src": style_hashes(html)}  # type: ignore[attr-defined]  # attribute of our own, read by the CSP middleware
     return response
 
 

@@ -48,7 +48,7 @@ def _read(path: str, what: str) -> bytes:
         ) from error
 
 
-def _load_certificates(data: bytes, what: str) -> list:  # type: ignore[type-arg]
+def _load_certificates(data: bytes, what: str) -> list:
     from cryptography import x509
 
     try:
@@ -66,7 +66,7 @@ def _passphrase() -> bytes | None:
     return value.encode() if value else None
 
 
-def _key_and_certificates() -> tuple:  # type: ignore[type-arg]
+def _key_and_certificates() -> tuple:
     """(private key, signing certificate, other certificates), as cryptography
     objects, from the PEM/DER files or the PKCS#12 file of the settings."""
     from cryptography.hazmat.primitives import serialization
@@ -190,7 +190,7 @@ def load_signer() -> SimpleSigner | None:
     return signer
 
 
-def _key_bytes(key) -> int:  # type: ignore[no-untyped-def]
+def _key_bytes(key) -> int:
     return (getattr(key, "key_size", 0) + 7) // 8 or 512
 
 
@@ -206,7 +206,7 @@ def _signer_class() -> type:
         """A signed attribute that is the same in every signature of one
         signer, built once and then read back from its DER bytes."""
 
-        def __init__(self, provider: CMSAttributeProvider, kept: dict) -> None:  # type: ignore[type-arg]
+        def __init__(self, provider: CMSAttributeProvider, kept: dict) -> None:
             self.provider = provider
             self.attribute_type = provider.attribute_type
             self.kept = kept
@@ -237,7 +237,7 @@ def _signer_class() -> type:
             {"signing_certificate_v2", "cms_algorithm_protection"}
         )
 
-        def _signed_attr_providers(  # type: ignore[no-untyped-def]
+        def _signed_attr_providers(
             self, data_digest, digest_algorithm, *args, **kwargs
         ):
             kept = self.__dict__.setdefault("_kept_attributes", {})
@@ -301,7 +301,7 @@ def signing_errors() -> list[str]:
     return []
 
 
-def _timestamper():  # type: ignore[no-untyped-def]
+def _timestamper():
     from pyhanko.sign import timestamps
 
     url = settings.PORTAL_CERTIFICATE_TSA_URL
@@ -368,7 +368,7 @@ def sign_pdf(
     return output.getvalue()
 
 
-def check_signing_configuration(app_configs, **kwargs):  # type: ignore[no-untyped-def]
+def check_signing_configuration(app_configs, **kwargs):
     """System check courses.E101: a configured key must be usable.
 
     Runs with ``manage.py check``, ``migrate`` and ``runserver``; the Celery

@@ -19,7 +19,14 @@ from django_ratelimit import ALL
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    JsonResponse,
+)
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -131,7 +138,7 @@ def _unavailable(
 @never_cache
 @login_required
 @require_safe
-def download(request: HttpRequest, certificate_id: int) -> HttpResponse:
+def download(request: HttpRequest, certificate_id: int) -> HttpResponseBase:
     """The PDF for its owner, or for staff with the certificate view permission
     (the admin's own PDF view asks the same) in a session that proved MFA;
     404 for anyone else, so ids reveal nothing.

@@ -39,12 +39,12 @@ register_snippet(CertificateAdminGroup)
 
 
 @hooks.register("register_log_actions")
-def register_certificate_log_actions(actions):  # type: ignore[no-untyped-def]
+def register_certificate_log_actions(actions):
     @actions.register_action("courses.certificate.issued")
     class Issued(LogFormatter):
         label = gettext_lazy("Issue certificate")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             data = log_entry.data or {}
             if data.get("replaces"):
                 message = _("Certificate issued in place of %(serial)s") % {
@@ -65,7 +65,7 @@ def register_certificate_log_actions(actions):  # type: ignore[no-untyped-def]
     class Revoked(LogFormatter):
         label = gettext_lazy("Revoke")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             reason = (log_entry.data or {}).get("reason")
             if reason:
                 return _("Certificate revoked: %(reason)s") % {"reason": reason}
@@ -75,7 +75,7 @@ def register_certificate_log_actions(actions):  # type: ignore[no-untyped-def]
     class Superseded(LogFormatter):
         label = gettext_lazy("Reissue")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             data = log_entry.data or {}
             if data.get("by"):
                 return _("Superseded by the new certificate %(serial)s") % {
@@ -93,7 +93,7 @@ def register_certificate_log_actions(actions):  # type: ignore[no-untyped-def]
     class BatchStarted(LogFormatter):
         label = gettext_lazy("Start bulk run")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             items = (log_entry.data or {}).get("items")
             if items is None:
                 return _("Bulk run started")

@@ -44,7 +44,7 @@ def _sfnt_table(data: bytes, tag: bytes) -> bytes | None:
     return None
 
 
-def _cid_subset(font, to_unicode: dict, hinting: bool) -> bytes | None:  # type: ignore[no-untyped-def]
+def _cid_subset(font, to_unicode: dict, hinting: bool) -> bytes | None:
     """The used glyphs of a CID-keyed CFF font as a bare CFF program that
     keeps every glyph's CID, or None when the font is not one of those.
 
@@ -134,7 +134,7 @@ class _TrueTypeSubset(bytes):
 
 
 @functools.cache
-def _subset_plan_api():  # type: ignore[no-untyped-def]
+def _subset_plan_api():
     """(ffi, libharfbuzz-subset, libharfbuzz) for HarfBuzz's subset plan
     (exported since HarfBuzz 6.0), which WeasyPrint's bindings do not
     declare; None without it."""
@@ -173,7 +173,7 @@ def _subset_plan_api():  # type: ignore[no-untyped-def]
     return ffi, subset, core
 
 
-def _truetype_subset(font, to_unicode: dict, hinting: bool) -> bytes | None:  # type: ignore[no-untyped-def]
+def _truetype_subset(font, to_unicode: dict, hinting: bool) -> bytes | None:
     """The used glyphs of a TrueType (glyf) font, renumbered, with the map
     that finds each CID (the glyph id WeasyPrint wrote) among them; None
     when the font is not one of those.
@@ -231,7 +231,7 @@ def _truetype_subset(font, to_unicode: dict, hinting: bool) -> bytes | None:  # 
         len(drop),
     )
 
-    def cast(pointer, kind, source, target):  # type: ignore[no-untyped-def]
+    def cast(pointer, kind, source, target):
         return target.cast(kind, int(source.cast("uintptr_t", pointer)))
 
     plan = plan_subset.hb_subset_plan_create_or_fail(
@@ -269,7 +269,7 @@ def _truetype_subset(font, to_unicode: dict, hinting: bool) -> bytes | None:  # 
 _identity_cids: dict[str, bool] = {}
 
 
-def _cids_are_glyph_ids(font) -> bool:  # type: ignore[no-untyped-def]
+def _cids_are_glyph_ids(font) -> bool:
     """Whether every glyph of the font has its glyph id as its CID (true of
     Noto CJK and Source Han: ROS Adobe-Identity-0). Read once per font from
     the CFF table's charset, in place (no copy of the font)."""
@@ -294,7 +294,7 @@ def _cids_are_glyph_ids(font) -> bool:  # type: ignore[no-untyped-def]
     return known
 
 
-def _cff_charset_is_identity(cff) -> bool:  # type: ignore[no-untyped-def]
+def _cff_charset_is_identity(cff) -> bool:
     """A CID-keyed CFF font whose charset gives glyph i the CID i."""
 
     def card(at: int, size: int) -> int:
@@ -412,23 +412,23 @@ def install_cid_font_subsetting() -> None:
     original_type = fonts.Font.type
     original_build = weasyprint.pdf.build_fonts_dictionary
 
-    def get_hb_object_data(hb_object, ot_color=None, glyph=None):  # type: ignore[no-untyped-def]
+    def get_hb_object_data(hb_object, ot_color=None, glyph=None):
         if ot_color is None and getattr(_font_init, "deferring", False):
             return _DeferredFace()
         return original_get_data(hb_object, ot_color, glyph)
 
-    def materialise(font) -> None:  # type: ignore[no-untyped-def]
+    def materialise(font) -> None:
         if isinstance(font.file_content, _DeferredFace):
             font.file_content = original_get_data(font.hb_face)
 
-    def init(font, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def init(font, *args, **kwargs):
         _font_init.deferring = True
         try:
             original_init(font, *args, **kwargs)
         finally:
             _font_init.deferring = False
 
-    def clean(font, to_unicode, hinting):  # type: ignore[no-untyped-def]
+    def clean(font, to_unicode, hinting):
         if to_unicode:
             for subsetter in (_cid_subset, _truetype_subset):
                 try:
@@ -443,7 +443,7 @@ def install_cid_font_subsetting() -> None:
         materialise(font)
         return original_clean(font, to_unicode, hinting)
 
-    def font_type(font):  # type: ignore[no-untyped-def]
+    def font_type(font):
         if isinstance(font.file_content, _DeferredFace):
             shared = getattr(_font_init, "subsets", {}).get(font.hash)
             if shared is not None:
@@ -455,7 +455,7 @@ def install_cid_font_subsetting() -> None:
         materialise(font)
         return original_type.fget(font)
 
-    def build_fonts_dictionary(pdf, fonts_, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def build_fonts_dictionary(pdf, fonts_, *args, **kwargs):
         import pydyf
 
         for font in fonts_.values():

@@ -51,7 +51,7 @@ def _option(text: str, correct: bool = False) -> dict:
 
 def _question(
     kind: str, text: str, options=(), answer: str = "", explanation: str = ""
-) -> dict:  # type: ignore[no-untyped-def]
+) -> dict:
     return {
         "type": "item",
         "id": _id(),
@@ -65,7 +65,7 @@ def _question(
     }
 
 
-def _document(title: str, filename: str, content: bytes):  # type: ignore[no-untyped-def]
+def _document(title: str, filename: str, content: bytes):
     Document = get_document_model()
     document = Document.objects.filter(title=title).first()
     if document is None:
@@ -78,7 +78,7 @@ def _document(title: str, filename: str, content: bytes):  # type: ignore[no-unt
     return document
 
 
-def _handout(spec: dict):  # type: ignore[no-untyped-def]
+def _handout(spec: dict):
     """The course's handout PDF, rendered by WeasyPrint the first time."""
     title = f"{spec['title']}（讲义）"
     existing = get_document_model().objects.filter(title=title).first()

@@ -16,7 +16,7 @@ from courses.models import CertificateSettings, CertificateTemplate
 HERE = Path(__file__).resolve().parent
 
 
-def _image(title: str, filename: str):  # type: ignore[no-untyped-def]
+def _image(title: str, filename: str):
     Image = get_image_model()
     image = Image.objects.filter(title=title).first()
     if image is None:

@@ -169,7 +169,7 @@ class CertificateTemplate(PreviewableMixin, models.Model):
     # Live preview in the snippet editor, on sample data.
     preview_modes = [("", _("Certificate (HTML)")), ("pdf", _("Certificate (PDF)"))]
 
-    def serve_preview(self, request, mode_name):  # type: ignore[no-untyped-def]
+    def serve_preview(self, request, mode_name):
         from courses.certificates import rendering
 
         return rendering.template_preview_response(

@@ -216,7 +216,7 @@ class CoursePage(ChineseSearchMixin, Page):
                 {"enrolment_closes": _("Enrolment must close after it opens.")}
             )
 
-    def enrolment_is_open(self, now=None) -> bool:  # type: ignore[no-untyped-def]
+    def enrolment_is_open(self, now=None) -> bool:
         now = now or timezone.now()
         if self.enrolment_opens and now < self.enrolment_opens:
             return False
@@ -299,7 +299,7 @@ class LessonPage(ChineseSearchMixin, Page):
             self._cached_parent_obj = cached
         return cached
 
-    def serve(self, request: HttpRequest, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def serve(self, request: HttpRequest, *args, **kwargs):
         from courses import permissions, selectors, services
 
         enrolment = selectors.enrolment_in(user=request.user, course=self.course())

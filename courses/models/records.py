@@ -302,14 +302,14 @@ class HoursLedgerQuerySet(models.QuerySet):
     """The ledger's rows are written once: update(), bulk_update() and
     delete() refuse."""
 
-    def update(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, *args, **kwargs):
         raise LedgerIsAppendOnly(
             "The hours ledger is append-only: reverse or adjust, never update."
         )
 
     bulk_update = update
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args, **kwargs):
         raise LedgerIsAppendOnly(
             "The hours ledger is append-only: reverse or adjust, never delete."
         )
@@ -404,7 +404,7 @@ class HoursLedgerEntry(models.Model):
     def __str__(self) -> str:
         return f"{self.user} · {self.title} · {self.hours}"
 
-    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs):
         # Written once (convention 3): a row that exists is never saved again,
         # and a new one is always an INSERT, whatever primary key it was given.
         if (
@@ -419,7 +419,7 @@ class HoursLedgerEntry(models.Model):
         kwargs["force_insert"] = True
         super().save(**kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args, **kwargs):
         raise LedgerIsAppendOnly(
             "The hours ledger is append-only: reverse or adjust, never delete."
         )

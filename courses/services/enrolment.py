@@ -38,7 +38,7 @@ def enrolment_refusal(*, user: User, course: CoursePage) -> str | None:
 
 def _enrol(
     *, user: User, course: CoursePage, source: str, training_class=None
-) -> Enrolment:  # type: ignore[no-untyped-def]
+) -> Enrolment:
     existing = Enrolment.objects.filter(user=user, course_key=course.pk).first()
     if existing:
         return existing

@@ -32,19 +32,19 @@ from portal.models import User
 class QuizWait(CourseError):
     """A new attempt asked for before the quiz's wait after a failed one is over."""
 
-    def __init__(self, *, until) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *, until) -> None:
         self.until = until
         super().__init__(quiz_wait_message(until))
 
 
-def _quiz_block(lesson: LessonPage, quiz_key: str):  # type: ignore[no-untyped-def]
+def _quiz_block(lesson: LessonPage, quiz_key: str):
     for block in lesson.quiz_blocks():
         if block.id == quiz_key:
             return block
     raise CourseError(_("This quiz is not part of the lesson."))
 
 
-def _layout(block, rng: random.Random) -> dict:  # type: ignore[no-untyped-def]
+def _layout(block, rng: random.Random) -> dict:
     """The attempt's questions, with the answers kept server-side.
 
     Draws the block's `draw` questions at random from its bank (all of them
@@ -101,7 +101,7 @@ def quiz_attempts_left(
     return max(0, course.max_attempts + granted - submitted)
 
 
-def quiz_retry_at(*, block, last: QuizAttempt | None):  # type: ignore[no-untyped-def]
+def quiz_retry_at(*, block, last: QuizAttempt | None):
     """When a learner may start the next attempt after `last` (their latest
     submitted attempt), or None when they need not wait: the quiz's
     wait_minutes after a failed attempt was submitted, rounded up to the
@@ -115,7 +115,7 @@ def quiz_retry_at(*, block, last: QuizAttempt | None):  # type: ignore[no-untype
     return until if until > timezone.now() else None
 
 
-def quiz_wait_message(until) -> str:  # type: ignore[no-untyped-def]
+def quiz_wait_message(until) -> str:
     """The wait's message with its end, in the active language and in
     Asia/Shanghai time (decision 9)."""
     return _(

@@ -18,7 +18,7 @@ class VideoTracking:
 
 
 @register.simple_tag
-def video_tracking(document) -> VideoTracking:  # type: ignore[no-untyped-def]
+def video_tracking(document) -> VideoTracking:
     """The video's measured length (one query) and the fastest speed that
     counts (settings.PORTAL_VIDEO_MAX_PLAYBACK_RATE)."""
     facts = (

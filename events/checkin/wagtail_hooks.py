@@ -41,22 +41,22 @@ def _buttons(page: Any, user: Any, priority: int) -> Any:
 
 
 @hooks.register("register_page_header_buttons")
-def checkin_header_buttons(page, user, view_name, next_url=None):  # type: ignore[no-untyped-def]
+def checkin_header_buttons(page, user, view_name, next_url=None):
     yield from _buttons(page, user, 46)
 
 
 @hooks.register("register_page_listing_more_buttons")
-def checkin_listing_buttons(page, user, next_url=None):  # type: ignore[no-untyped-def]
+def checkin_listing_buttons(page, user, next_url=None):
     yield from _buttons(page, user, 46)
 
 
 @hooks.register("register_log_actions")
-def register_checkin_log_actions(actions):  # type: ignore[no-untyped-def]
+def register_checkin_log_actions(actions):
     @actions.register_action(LOG_CHECKED_IN)
     class CheckedIn(LogFormatter):
         label = gettext_lazy("Check in")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             data = log_entry.data or {}
             title = data.get("title")
             if title and data.get("again"):
@@ -69,7 +69,7 @@ def register_checkin_log_actions(actions):  # type: ignore[no-untyped-def]
     class CheckInReversed(LogFormatter):
         label = gettext_lazy("Reverse check-in")
 
-        def format_message(self, log_entry) -> str:  # type: ignore[no-untyped-def]
+        def format_message(self, log_entry) -> str:
             data = log_entry.data or {}
             return _("Check-in at %(event)s reversed: %(reason)s") % {
                 "event": data.get("title", ""),

@@ -31,7 +31,7 @@ from portal.exports import export_log, sheet_title, xlsx_response, xlsx_row
 PERMISSIONS = ["view", "change"]
 
 
-def can_view_attendees(user) -> bool:  # type: ignore[no-untyped-def]
+def can_view_attendees(user) -> bool:
     return policy_registry.get_by_type(Registration).user_has_any_permission(
         user, PERMISSIONS
     )
@@ -53,7 +53,7 @@ def export_headings() -> list[str]:
     ]
 
 
-def _local(value):  # type: ignore[no-untyped-def]
+def _local(value):
     # XLSX has no time zones: write the time as read in Shanghai.
     return timezone.localtime(value) if value is not None else None
 

@@ -35,7 +35,7 @@ def register(request: HttpRequest, event_id: int) -> HttpResponse:
         return redirect_to_login(_event_url(request, event))
     try:
         registration = services.registration_create(
-            user=request.user,  # type: ignore[arg-type]
+            user=request.user,
             event=event,
         )
     except services.RegistrationError as error:
@@ -74,7 +74,7 @@ def cancel(request: HttpRequest, registration_id: int) -> HttpResponse:
     back = http.safe_next(request, reverse("events:my_registrations"))
     try:
         registration = services.registration_cancel(
-            user=request.user,  # type: ignore[arg-type]
+            user=request.user,  # type: ignore[arg-type]  # request.user may be AnonymousUser; the view requires login
             registration_id=registration_id,
         )
     except services.RegistrationError as error:
@@ -95,7 +95,7 @@ def my_registrations(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "events/registration/my_registrations.html",
-        selectors.registrations_of_user(user=request.user),  # type: ignore[arg-type]
+        selectors.registrations_of_user(user=request.user),  # type: ignore[arg-type]  # request.user may be AnonymousUser; the view requires login
     )
 
 
@@ -105,7 +105,7 @@ def registration_detail(request: HttpRequest, code: str) -> HttpResponse:
     """One registration: status, the event, the QR code to show at the door.
     Another user's code is not found."""
     registration = selectors.registration_of_user(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,  # type: ignore[arg-type]  # request.user may be AnonymousUser; the view requires login
         code=code,
     )
     if registration is None:
@@ -153,7 +153,7 @@ def registration_qr(request: HttpRequest, code: str) -> HttpResponse:
     """The QR code as a PNG download, for the owner of a confirmed
     registration."""
     registration = selectors.registration_of_user(
-        user=request.user,  # type: ignore[arg-type]
+        user=request.user,  # type: ignore[arg-type]  # request.user may be AnonymousUser; the view requires login
         code=code,
     )
     if registration is None or registration.status != services.Status.CONFIRMED:

@@ -17,7 +17,7 @@ URL_NAME = "events_registration_attendees"
 
 
 @hooks.register("register_admin_urls")
-def register_attendees_url():  # type: ignore[no-untyped-def]
+def register_attendees_url():
     return [
         path(
             "event-registrations/<int:event_id>/",
@@ -28,14 +28,14 @@ def register_attendees_url():  # type: ignore[no-untyped-def]
 
 
 @hooks.register("register_permissions")
-def register_registration_permission():  # type: ignore[no-untyped-def]
+def register_registration_permission():
     # "Can view registration" opens the attendee list, in the group settings.
     return Permission.objects.filter(
         content_type__app_label="events", codename="view_registration"
     )
 
 
-def _attendees_button(page, user, button_class, priority):  # type: ignore[no-untyped-def]
+def _attendees_button(page, user, button_class, priority):
     if issubclass(page.specific_class or type(page), EventPage) and can_view_attendees(
         user
     ):
@@ -48,17 +48,17 @@ def _attendees_button(page, user, button_class, priority):  # type: ignore[no-un
 
 
 @hooks.register("register_page_header_buttons")
-def attendees_header_button(page, user, view_name, next_url=None):  # type: ignore[no-untyped-def]
+def attendees_header_button(page, user, view_name, next_url=None):
     yield from _attendees_button(page, user, widgets.Button, 45)
 
 
 @hooks.register("register_page_listing_more_buttons")
-def attendees_listing_button(page, user, next_url=None):  # type: ignore[no-untyped-def]
+def attendees_listing_button(page, user, next_url=None):
     yield from _attendees_button(page, user, widgets.Button, 45)
 
 
 @hooks.register("after_publish_page")
-def promote_after_publish(request, page):  # type: ignore[no-untyped-def]
+def promote_after_publish(request, page):
     # More places published: the waiting list gets them (after the commit).
     if isinstance(page, EventPage):
         from events.registration.tasks import promote_waiting_registrations

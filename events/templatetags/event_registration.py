@@ -11,7 +11,7 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def event_registration_state(context: dict[str, Any], event) -> PanelState:  # type: ignore[no-untyped-def]
+def event_registration_state(context: dict[str, Any], event) -> PanelState:
     request = context.get("request")
     user = getattr(request, "user", None)
     return event_panel_state(event=event, user=user)

@@ -15,7 +15,7 @@ class UserManager(DjangoUserManager):
 
     use_in_migrations = True
 
-    def _create_user(self, email, password, **extra_fields):  # type: ignore[override]
+    def _create_user(self, email, password, **extra_fields):
         if not email:
             raise ValueError("An e-mail address is required.")
         email = normalise_email(email)
@@ -24,12 +24,12 @@ class UserManager(DjangoUserManager):
         user.save(using=self._db)
         return user
 
-    def create_user(self, email, password=None, **extra_fields):  # type: ignore[override]
+    def create_user(self, email, password=None, **extra_fields):
         extra_fields.setdefault("is_staff", False)
         extra_fields.setdefault("is_superuser", False)
         return self._create_user(email, password, **extra_fields)
 
-    def create_superuser(self, email, password=None, **extra_fields):  # type: ignore[override]
+    def create_superuser(self, email, password=None, **extra_fields):
         extra_fields.setdefault("is_staff", True)
         extra_fields.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra_fields)
@@ -38,9 +38,9 @@ class UserManager(DjangoUserManager):
 class User(AbstractUser):
     """A person with an account: trainee, expert, editor or administrator."""
 
-    username = None  # type: ignore[assignment]
-    first_name = None  # type: ignore[assignment]
-    last_name = None  # type: ignore[assignment]
+    username = None  # type: ignore[assignment]  # removes AbstractUser's field
+    first_name = None  # type: ignore[assignment]  # removes AbstractUser's field
+    last_name = None  # type: ignore[assignment]  # removes AbstractUser's field
     email = models.EmailField(_("e-mail address"), unique=True)
     real_name = models.CharField(
         _("real name"),
@@ -109,7 +109,7 @@ class User(AbstractUser):
             self.__dict__["_staff_powers"] = bool(check())
         return self.__dict__["_staff_powers"]
 
-    def has_perm(self, perm, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_perm(self, perm, obj=None) -> bool:
         return self.staff_powers and super().has_perm(perm, obj)
 
     def has_module_perms(self, app_label: str) -> bool:

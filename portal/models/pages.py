@@ -30,7 +30,7 @@ class ChineseSearchMixin:
     search_summary_field = ""
 
     def search_text(self) -> str:
-        parts: list[str] = [self.title]  # type: ignore[attr-defined]
+        parts: list[str] = [self.title]  # type: ignore[attr-defined]  # mixin: title comes from Wagtail's Page
         if self.search_summary_field:
             parts.append(getattr(self, self.search_summary_field, "") or "")
         body = getattr(self, "body", None)

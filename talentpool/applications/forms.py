@@ -96,9 +96,9 @@ class ProfileForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for key, model in MULTI_TERMS.items():
-            self.fields[key].choices = _choices(model)  # type: ignore[attr-defined]
+            self.fields[key].choices = _choices(model)
         for key, model in SINGLE_TERMS.items():
-            self.fields[key].choices = _choices(model, blank=True)  # type: ignore[attr-defined]
+            self.fields[key].choices = _choices(model, blank=True)
 
 
 class ConsentForm(forms.Form):
@@ -131,7 +131,7 @@ class QualificationForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = _choices(ExpertCategory, blank=True)  # type: ignore[attr-defined]
+        self.fields["category"].choices = _choices(ExpertCategory, blank=True)
 
     def clean_licence_number(self) -> str:
         value = self.cleaned_data["licence_number"]

@@ -41,10 +41,10 @@ class _LimitedPolicy(ModelPermissionPolicy):
 
     allowed: frozenset[str] = frozenset()
 
-    def user_has_permission(self, user, action):  # type: ignore[no-untyped-def]
+    def user_has_permission(self, user, action):
         return action in self.allowed and super().user_has_permission(user, action)
 
-    def users_with_any_permission(self, actions):  # type: ignore[no-untyped-def]
+    def users_with_any_permission(self, actions):
         actions = [action for action in actions if action in self.allowed]
         if not actions:
             return User.objects.none()
@@ -90,7 +90,7 @@ class EnterpriseReviewForm(forms.Form):
         ),
     )
 
-    def clean(self):  # type: ignore[no-untyped-def]
+    def clean(self):
         cleaned_data = super().clean()
         if (
             cleaned_data.get("decision") == "reject"
@@ -113,14 +113,14 @@ class EnterpriseReviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Fo
     edit_url_name: str | None = None
     index_url_name: str | None = None
 
-    def setup(self, request: HttpRequest, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def setup(self, request: HttpRequest, *args, **kwargs) -> None:
         super().setup(request, *args, **kwargs)
         self.enterprise = get_object_or_404(Enterprise, pk=kwargs["pk"])
 
     def get_page_subtitle(self) -> str:
         return str(self.enterprise)
 
-    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, **kwargs):
         return super().get_context_data(
             enterprise=self.enterprise,
             cancel_url=reverse(self.edit_url_name, args=(quote(self.enterprise.pk),)),
@@ -130,12 +130,12 @@ class EnterpriseReviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Fo
     def form_valid(self, form: EnterpriseReviewForm) -> HttpResponse:
         try:
             if form.cleaned_data["decision"] == "verify":
-                enterprise_verify(enterprise=self.enterprise, user=self.request.user)  # type: ignore[arg-type]
+                enterprise_verify(enterprise=self.enterprise, user=self.request.user)
                 message = _("%(name)s is verified; its user was e-mailed.")
             else:
                 enterprise_reject(
                     enterprise=self.enterprise,
-                    user=self.request.user,  # type: ignore[arg-type]
+                    user=self.request.user,
                     reason=form.cleaned_data["reason"],
                 )
                 message = _("%(name)s is rejected; its user was e-mailed.")
@@ -150,7 +150,7 @@ class EnterpriseEditView(snippet_views.EditView):
     review_url_name: str | None = None
 
     @cached_property
-    def header_more_buttons(self):  # type: ignore[no-untyped-def]
+    def header_more_buttons(self):
         url = reverse(self.review_url_name, args=(quote(self.object.pk),))
         return [
             *super().header_more_buttons,
@@ -211,16 +211,16 @@ class EnterpriseViewSet(SnippetViewSet):
         ]
     )
 
-    def get_common_view_kwargs(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_common_view_kwargs(self, **kwargs):
         return super().get_common_view_kwargs(
             review_url_name=self.get_url_name("review"), **kwargs
         )
 
     @property
-    def review_view(self):  # type: ignore[no-untyped-def]
+    def review_view(self):
         return self.construct_view(EnterpriseReviewView)
 
-    def get_urlpatterns(self):  # type: ignore[no-untyped-def]
+    def get_urlpatterns(self):
         return [
             *super().get_urlpatterns(),
             path("review/<int:pk>/", self.review_view, name="review"),
@@ -260,7 +260,7 @@ class ContactRequestViewSet(SnippetViewSet):
         "created_at",
     ]
 
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request):
         return ContactRequest.objects.select_related("enterprise", "expert")
 
 
@@ -287,7 +287,7 @@ class ContactDisclosureViewSet(SnippetViewSet):
     ordering = ["-disclosed_at", "-pk"]
     inspect_view_fields = ["request", "subject", "viewer", "disclosed_at"]
 
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request):
         return ContactDisclosure.objects.select_related(
             "viewer", "request__enterprise", "request__expert"
         )

@@ -41,7 +41,7 @@ class EnterpriseForm(forms.Form):
         help_text=_("Shown only to an expert who accepted your request."),
     )
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["district"].queryset = District.objects.filter(is_active=True)
         self.fields["industry"].queryset = Industry.objects.filter(is_active=True)
@@ -81,14 +81,14 @@ class ContactRequestForm(forms.Form):
         label=_("Answer needed by"), required=False, widget=DateInput
     )
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["ip_type"].queryset = IPType.objects.filter(is_active=True)
         self.fields["industry"].queryset = Industry.objects.filter(is_active=True)
         self.fields["ip_type"].label_from_instance = lambda term: term.label
         self.fields["industry"].label_from_instance = lambda term: term.label
 
-    def clean_deadline(self):  # type: ignore[no-untyped-def]
+    def clean_deadline(self):
         deadline = self.cleaned_data["deadline"]
         if deadline is not None and deadline < timezone.localdate():
             raise ValidationError(_("The date to answer by is in the past."))

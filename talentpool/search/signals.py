@@ -28,7 +28,7 @@ from talentpool.search.tasks import reindex_experts_using
 RELATIONS = ("categories", "ip_types", "services", "industries", "languages")
 
 
-def _expert_saved(sender, instance: Expert, raw: bool = False, **kwargs) -> None:  # type: ignore[no-untyped-def]
+def _expert_saved(sender, instance: Expert, raw: bool = False, **kwargs) -> None:
     if raw:  # loaddata
         return
     transaction.on_commit(partial(expert_index_update, expert_id=instance.pk))
@@ -36,7 +36,7 @@ def _expert_saved(sender, instance: Expert, raw: bool = False, **kwargs) -> None
 
 def _expert_relations_changed(
     sender, instance, action: str, reverse: bool, pk_set, **kwargs
-) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+) -> None:
     if action not in ("post_add", "post_remove", "post_clear"):
         return
     if not reverse:
@@ -47,7 +47,7 @@ def _expert_relations_changed(
             transaction.on_commit(partial(expert_index_update, expert_id=pk))
 
 
-def _label_saved(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:  # type: ignore[no-untyped-def]  # noqa: E501
+def _label_saved(sender, instance, created: bool, raw: bool = False, **kwargs) -> None:
     if created or raw:  # a new term or organisation has no experts yet
         return
     reindex_experts_using.delay_on_commit(sender._meta.label, instance.pk)

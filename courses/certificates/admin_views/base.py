@@ -81,7 +81,7 @@ class ReadOnlyViewSet(ModelViewSet):
     #: The Django permissions offered in Wagtail's group settings.
     offered_permissions: tuple[str, ...] = ("view",)
 
-    def get_common_view_kwargs(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_common_view_kwargs(self, **kwargs):
         return super().get_common_view_kwargs(
             **{
                 "add_url_name": None,
@@ -93,7 +93,7 @@ class ReadOnlyViewSet(ModelViewSet):
             }
         )
 
-    def get_urlpatterns(self):  # type: ignore[no-untyped-def]
+    def get_urlpatterns(self):
         conv = self.pk_path_converter
         return [
             path("", self.index_view, name="index"),
@@ -106,7 +106,7 @@ class ReadOnlyViewSet(ModelViewSet):
         return []
 
     @property
-    def url_finder_class(self):  # type: ignore[no-untyped-def]
+    def url_finder_class(self):
         # Wagtail's site history links each logged object here.
         return type(
             "_InspectURLFinder",
@@ -114,7 +114,7 @@ class ReadOnlyViewSet(ModelViewSet):
             {"edit_url_name": self.get_url_name("inspect")},
         )
 
-    def get_permissions_to_register(self):  # type: ignore[no-untyped-def]
+    def get_permissions_to_register(self):
         codenames = [
             f"{action}_{self.model_name}" for action in self.offered_permissions
         ]

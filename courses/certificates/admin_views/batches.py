@@ -32,7 +32,7 @@ FAILURES_SHOWN = 200
 
 
 class BatchIndexView(generic.IndexView):
-    def get_base_queryset(self):  # type: ignore[no-untyped-def]
+    def get_base_queryset(self):
         pending = CertificateBatchItem.Status.PENDING
         failed = CertificateBatchItem.Status.FAILED
         return (
@@ -71,7 +71,7 @@ class BatchStartView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView
             return _("Issue the certificates of an achievement")
         return super().get_page_title()
 
-    def get_form_class(self):  # type: ignore[no-untyped-def]
+    def get_form_class(self):
         return SourceBatchStartForm if self.by_source else BatchStartForm
 
     def get_breadcrumbs_items(self) -> list:
@@ -87,7 +87,7 @@ class BatchStartView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView
     def get_initial(self) -> dict:
         return {"training_class": self.request.GET.get("training_class")}
 
-    def get_form(self, form_class=None):  # type: ignore[no-untyped-def]
+    def get_form(self, form_class=None):
         form = super().get_form(form_class)
         key = "source" if self.by_source else "training_class"
         if self.request.method == "GET" and self.request.GET.get(key):
@@ -216,7 +216,7 @@ class BatchProgressView(generic.InspectView):
     def get_page_subtitle(self) -> str:
         return str(self.object.title)
 
-    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         batch = self.object
         context.update(
@@ -279,7 +279,7 @@ class CertificateBatchViewSet(ReadOnlyViewSet):
         ),
     ]
 
-    def get_common_view_kwargs(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_common_view_kwargs(self, **kwargs):
         return super().get_common_view_kwargs(
             add_url_name=self.get_url_name("add"),
             progress_url_name=self.get_url_name("progress"),

@@ -31,7 +31,7 @@ class CertificateRequestInspectView(generic.InspectView):
         user = self.object.user
         return f"{user.get_full_name() or '-'} <{user.email}>"
 
-    def get_context_data(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         certificate = (
             Certificate.objects.filter(request=self.object)
@@ -121,7 +121,7 @@ class CertificateRequestViewSet(ReadOnlyViewSet):
         "last_error",
     ]
 
-    def get_common_view_kwargs(self, **kwargs):  # type: ignore[no-untyped-def]
+    def get_common_view_kwargs(self, **kwargs):
         return super().get_common_view_kwargs(
             retry_url_name=self.get_url_name("retry"),
             certificate_inspect_url_name=f"{CERTIFICATES}:inspect",

@@ -34,7 +34,7 @@ class Command(BaseCommand):
         "at its first visit to the admin."
     )
 
-    def add_arguments(self, parser) -> None:  # type: ignore[no-untyped-def]
+    def add_arguments(self, parser) -> None:
         parser.add_argument("--email", default=settings.PORTAL_DEMO_ADMIN_EMAIL)
         parser.add_argument(
             "--password-file",
@@ -44,9 +44,7 @@ class Command(BaseCommand):
             f"{PASSWORD_FILE_NAME}); it must not exist yet",
         )
 
-    def handle(  # type: ignore[no-untyped-def]
-        self, *args, email: str, password_file: Path | None, **options
-    ) -> None:
+    def handle(self, *args, email: str, password_file: Path | None, **options) -> None:
         path = password_file or Path(settings.VAR_DIR) / PASSWORD_FILE_NAME
         if User.objects.filter(is_superuser=True).exists():
             self.stdout.write(

@@ -22,7 +22,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--batch-size", type=int, default=500)
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args, **options) -> None:
         started = time.monotonic()
         verbose = options["verbosity"] > 1
 
