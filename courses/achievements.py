@@ -131,7 +131,9 @@ def achievement_reverse(
     user_id = getattr(user, "pk", user)
     source = {"source_type": source_type, "source_key": source_key}
     with transaction.atomic():
-        earned = live_earned(user=user_id, **source)
+        earned = live_earned(
+            user=user_id, source_type=source_type, source_key=source_key
+        )
         reversal = hours_reverse(entry=earned, reason=reason, by=by) if earned else None
         request = (
             CertificateRequest.objects.select_for_update()

@@ -22,7 +22,13 @@ from typing import Any
 from openpyxl import Workbook
 
 from django.contrib.admin.utils import quote
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+)
 from django.urls import reverse
 from django.utils import formats, translation
 from django.utils.functional import cached_property
@@ -129,7 +135,9 @@ class EvidenceView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateVi
         learner = self.evidence.learner
         return f"{learner.real_name or learner.email} · {self.evidence.title}"
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def get(  # type: ignore[override]  # the XLSX download is a FileResponse
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         export = request.GET.get("export")
         if export in EXPORT_FORMATS:
             evidence = self.evidence
@@ -188,7 +196,7 @@ class EvidenceView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateVi
         )
         return response
 
-    def xlsx_response(self, evidence: records.Evidence) -> HttpResponse:
+    def xlsx_response(self, evidence: records.Evidence) -> FileResponse:
         workbook = Workbook(write_only=True)
         taken: set[str] = set()
         for table in evidence.tables:

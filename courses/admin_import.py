@@ -7,7 +7,7 @@ reads it, and the confirmation reads it again, checks it again and imports
 it, then deletes it.
 """
 
-from typing import IO
+from typing import IO, Any
 
 from django import forms
 from django.contrib.admin.utils import quote
@@ -46,6 +46,7 @@ from portal.admin_import import (
     SpreadsheetPreviewView,
     SpreadsheetUploadView,
 )
+from portal.http import signed_in_user
 
 UPLOAD_FOLDER = "private/trainee-imports"
 SESSION_KEY = "courses.trainee_imports"
@@ -251,7 +252,7 @@ class TraineeImportPreviewView(TrainingClassImportMixin, SpreadsheetPreviewView)
             result = training_class_import(
                 training_class=self.training_class,
                 preview=preview,
-                invited_by=self.request.user,
+                invited_by=signed_in_user(self.request),  # an admin view: signed in
             )
         except CourseError as error:
             messages.error(self.request, str(error))
@@ -267,7 +268,8 @@ class TraineeImportPreviewView(TrainingClassImportMixin, SpreadsheetPreviewView)
             "already": result.already_members,
         }
 
-    def get_context_data(self, *, report: ImportPreview, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        report: ImportPreview = kwargs["report"]  # given by get() and import_file()
         member_ids = set(
             TrainingClassMember.objects.filter(
                 training_class=self.training_class,
@@ -288,7 +290,6 @@ class TraineeImportPreviewView(TrainingClassImportMixin, SpreadsheetPreviewView)
             for row in report.rows
         ]
         return super().get_context_data(
-            report=report,
             preview=report,
             training_class=self.training_class,
             rows=rows,

@@ -31,7 +31,7 @@ from openpyxl import Workbook
 
 from django import forms
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -39,7 +39,7 @@ from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
-from django.views.generic import TemplateView
+from django.views.generic import TemplateView, View
 
 from wagtail.admin import messages
 from wagtail.admin.menu import MenuItem
@@ -94,7 +94,8 @@ class LedgerRangeForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
             self.add_error("date_to", _("The end date is before the start date."))
@@ -425,10 +426,10 @@ def _workbook(title: str, *, running_total: bool) -> tuple[Workbook, Any]:
     return workbook, sheet
 
 
-class LearnerExportView(LearnerMixin, TemplateView):
+class LearnerExportView(LearnerMixin, View):
     """One learner's ledger as XLSX, with the running total."""
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         learner = self.learner  # 404 before anything is written
         workbook, sheet = _workbook(_("Hours ledger"), running_total=True)
         lines = ledger.ledger_lines(user=learner)
@@ -448,10 +449,10 @@ class LearnerExportView(LearnerMixin, TemplateView):
         )
 
 
-class LedgerExportView(LedgerMixin, TemplateView):
+class LedgerExportView(LedgerMixin, View):
     """Every learner's entries dated within the range, as XLSX."""
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         form = LedgerRangeForm(request.GET)
         if not form.is_valid():
             for errors in form.errors.values():

@@ -12,7 +12,7 @@ permission (courses.view_enrolment), offered in Wagtail's group settings.
 
 import codecs
 from io import BytesIO
-from typing import Any
+from typing import Any, cast
 
 from openpyxl import Workbook
 
@@ -87,7 +87,8 @@ class TrainingReportForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("date_from"), data.get("date_to")
         if start and end and end < start:
             self.add_error("date_to", _("The end date is before the start date."))
@@ -184,8 +185,10 @@ class TrainingReportView(ReportView):
     # name, and a BOM so that Excel reads the CSV's Chinese as UTF-8.
 
     def get_filename(self) -> str:
+        # Only an export has a file name, and get() lets only a report export.
+        report = cast(reports.TrainingReport, self.report)
         today = timezone.localdate().isoformat()
-        return f"training-report-{self.report.dimension}-{today}"
+        return f"training-report-{report.dimension}-{today}"
 
     def get_heading(self, queryset, field):
         return reports.heading_for(field, dimension=self.report.dimension)

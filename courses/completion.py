@@ -9,12 +9,18 @@ courses.selectors computes once per evaluation, so criteria add no queries.
 from dataclasses import dataclass
 from typing import Protocol
 
+from django_stubs_ext import StrOrPromise
+
 from django.utils.translation import gettext_lazy as _
 
 
 class Criterion(Protocol):
-    code: str
-    label: str
+    # Read-only members, so the frozen dataclasses below satisfy the protocol.
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def label(self) -> StrOrPromise: ...
 
     def is_met(self, progress: "CourseProgressLike") -> bool: ...
 
@@ -37,7 +43,7 @@ def register(criterion: Criterion) -> Criterion:
 @dataclass(frozen=True)
 class RequiredLessonsCompleted:
     code: str = "required_lessons"
-    label: str = _("Every required lesson completed")
+    label: StrOrPromise = _("Every required lesson completed")
 
     def is_met(self, progress: CourseProgressLike) -> bool:
         return progress.required_lessons_done >= progress.required_lessons
@@ -46,7 +52,7 @@ class RequiredLessonsCompleted:
 @dataclass(frozen=True)
 class QuizzesPassed:
     code: str = "quizzes_passed"
-    label: str = _("Every quiz passed")
+    label: StrOrPromise = _("Every quiz passed")
 
     def is_met(self, progress: CourseProgressLike) -> bool:
         return progress.quizzes_passed >= progress.quizzes

@@ -8,8 +8,9 @@ what a clean file asks for, in one transaction.
 
 import io
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -163,7 +164,7 @@ def trainee_file_read(*, content: bytes, filename: str) -> ImportPreview:
 def _check_lines(lines: Iterable[list[str]], preview: ImportPreview) -> None:
     numbered = enumerate(lines, start=1)
     header_line, columns = _find_header(numbered, preview)
-    vocabularies = {
+    vocabularies: dict[str, tuple[Mapping[str, Term], str]] = {
         "audience": (term_lookup(Audience), _("Unknown audience group “%(value)s”.")),
         "district": (term_lookup(District), _("Unknown district “%(value)s”.")),
     }
@@ -208,7 +209,7 @@ def _find_header(
 def _check_row(
     line: int,
     values: dict[str, str],
-    vocabularies: dict[str, tuple[dict[str, Term], str]],
+    vocabularies: dict[str, tuple[Mapping[str, Term], str]],
     seen: dict[str, int],
     errors: list[tuple[int | None, str]],
 ) -> ImportRow | None:
@@ -267,8 +268,9 @@ def _check_row(
         email=email,
         name=name,
         organisation=organisation,
-        audience=terms["audience"],
-        district=terms["district"],
+        # Each looked up in its own vocabulary (_check_lines).
+        audience=cast(Audience | None, terms["audience"]),
+        district=cast(District | None, terms["district"]),
     )
 
 
@@ -278,7 +280,7 @@ def _users_by_email(emails: Iterable[str]) -> dict[str, User]:
     from allauth.account.models import EmailAddress
 
     emails = set(emails)
-    users = {
+    users: dict[str, User] = {
         user.email_lower: user
         for user in User.objects.annotate(email_lower=Lower("email")).filter(
             email_lower__in=emails

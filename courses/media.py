@@ -26,6 +26,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import cast
 
 from django.utils.translation import gettext as _
 
@@ -204,7 +205,11 @@ def media_facts_measure(*, document_id: int, reread: bool = False) -> MediaFacts
         and known.file_hash == document.file_hash
     ):
         return known
-    facts = {"file_hash": "", "duration_seconds": None, "page_count": None}
+    facts: dict[str, str | int | float | None] = {
+        "file_hash": "",
+        "duration_seconds": None,
+        "page_count": None,
+    }
     try:
         with _local_copy(document) as (path, file_hash):
             if known and known.file_hash == file_hash:
@@ -230,11 +235,13 @@ def media_facts_measure(*, document_id: int, reread: bool = False) -> MediaFacts
 
 def video_lengths(*, document_ids: Iterable[int]) -> dict[int, float]:
     """The measured length of each of these videos that has one, by id."""
-    return dict(
+    lengths = dict(
         MediaFacts.objects.filter(
             document_id__in=list(document_ids), duration_seconds__isnull=False
         ).values_list("document_id", "duration_seconds")
     )
+    # duration_seconds__isnull=False leaves out the NULLs.
+    return cast(dict[int, float], lengths)
 
 
 def document_saving(sender, instance, raw=False, update_fields=None, **kwargs):

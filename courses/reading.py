@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import unescape
+from typing import cast
 
 from django.utils import timezone
 from django.utils.html import strip_tags
@@ -98,10 +99,14 @@ def lesson_minimum_minutes(lesson) -> int:
     _walk(lesson.body, tally)
     pages = 0
     if tally.pdf_document_ids:
-        counted = dict(
-            MediaFacts.objects.filter(
-                document_id__in=tally.pdf_document_ids, page_count__gt=0
-            ).values_list("document_id", "page_count")
+        # page_count__gt=0 leaves out the NULLs, so every count is an int.
+        counted = cast(
+            dict[int, int],
+            dict(
+                MediaFacts.objects.filter(
+                    document_id__in=tally.pdf_document_ids, page_count__gt=0
+                ).values_list("document_id", "page_count")
+            ),
         )
         pages = sum(counted.get(pk, UNKNOWN_PDF_PAGES) for pk in tally.pdf_document_ids)
     minutes = (

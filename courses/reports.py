@@ -159,7 +159,8 @@ def training_report(*, dimension: str, filters: ReportFilters) -> TrainingReport
     dimension = Dimension(dimension).value
     enrolments = Enrolment.objects.filter(_enrolment_q(filters))
 
-    groups = (
+    # Its rows also hold the keys of _group_values, which the stubs cannot see.
+    groups: models.QuerySet = (
         enrolments.values(**_group_values(dimension, prefix=""))
         .annotate(
             **_label_aggregates(dimension),

@@ -44,6 +44,32 @@ def course_lessons(course: CoursePage) -> list[LessonPage]:
     return list(LessonPage.objects.child_of(course).live().order_by("path"))
 
 
+def first_lesson(course: CoursePage) -> LessonPage | None:
+    """Where a newly enrolled learner starts: the course's first live lesson."""
+    return LessonPage.objects.child_of(course).live().order_by("path").first()
+
+
+def lesson_after(lesson: LessonPage) -> LessonPage | None:
+    """The live lesson that follows this one in its course, if any."""
+    return (
+        LessonPage.objects.sibling_of(lesson, inclusive=False)
+        .live()
+        .filter(path__gt=lesson.path)
+        .order_by("path")
+        .first()
+    )
+
+
+def learner_attempt(*, user, attempt_id: int) -> QuizAttempt | None:
+    """One of the learner's own quiz attempts; None for anyone else's."""
+    return QuizAttempt.objects.filter(pk=attempt_id, enrolment__user=user).first()
+
+
+def attempt_lesson(attempt: QuizAttempt) -> LessonPage | None:
+    """The lesson an attempt's quiz belongs to (None if it was deleted)."""
+    return LessonPage.objects.filter(pk=attempt.lesson_key).first()
+
+
 def course_progress(
     *, enrolment: Enrolment, course: CoursePage, lessons=None
 ) -> CourseProgress:
@@ -134,13 +160,10 @@ def course_page_context(*, course: CoursePage, user) -> dict:
 
     lessons = course_lessons(course)
     enrolment = enrolment_in(user=user, course=course)
-    progress = (
-        course_progress(enrolment=enrolment, course=course, lessons=lessons)
-        if enrolment
-        else None
-    )
+    progress = None
     resume = None
     if enrolment:
+        progress = course_progress(enrolment=enrolment, course=course, lessons=lessons)
         resume = next(
             (lesson for lesson in lessons if lesson.pk == enrolment.last_lesson_key),
             None,
@@ -408,7 +431,7 @@ def my_learning(*, user) -> MyLearning:
         done_counts[enrolment_id] = done_counts.get(enrolment_id, 0) + 1
     # Live lessons per course, in one query: a lesson's path is its course's
     # path plus one step (treebeard's materialised path).
-    course_paths = {e.course.path for e in enrolments if e.course_id}
+    course_paths = {e.course.path for e in enrolments if e.course is not None}
     lesson_counts: dict[str, int] = {}
     if course_paths:
         condition = Q()
@@ -420,12 +443,14 @@ def my_learning(*, user) -> MyLearning:
             course_path = path[: -LessonPage.steplen]
             lesson_counts[course_path] = lesson_counts.get(course_path, 0) + 1
     for enrolment in enrolments:
-        total = (
-            lesson_counts.get(enrolment.course.path, 0) if enrolment.course_id else 0
-        )
-        enrolment.lessons_total = total
-        enrolment.lessons_done = done_counts.get(enrolment.pk, 0)
-        enrolment.percent = round(100 * enrolment.lessons_done / total) if total else 0
+        course = enrolment.course
+        total = lesson_counts.get(course.path, 0) if course is not None else 0
+        done = done_counts.get(enrolment.pk, 0)
+        percent = round(100 * done / total) if total else 0
+        # Shown by my_learning.html next to each course; not model fields.
+        enrolment.lessons_total = total  # type: ignore[attr-defined]  # for the page
+        enrolment.lessons_done = done  # type: ignore[attr-defined]  # for the page
+        enrolment.percent = percent  # type: ignore[attr-defined]  # for the page
     ledger = HoursLedgerEntry.objects.filter(user=user)
     year = timezone.localdate().year
     # Both sums in one query.

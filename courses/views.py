@@ -15,16 +15,11 @@ from courses import selectors, services
 from courses.models import CoursePage, LessonPage, QuizAttempt
 from courses.permissions import can_view_lesson
 from portal import http
+from portal.http import signed_in_user
 
 
 def _next_lesson_url(lesson: LessonPage) -> str:
-    following = (
-        LessonPage.objects.sibling_of(lesson, inclusive=False)
-        .live()
-        .filter(path__gt=lesson.path)
-        .order_by("path")
-        .first()
-    )
+    following = selectors.lesson_after(lesson)
     return following.url if following else lesson.get_parent().url
 
 
@@ -33,12 +28,12 @@ def _next_lesson_url(lesson: LessonPage) -> str:
 def enrol(request: HttpRequest, course_id: int) -> HttpResponse:
     course = get_object_or_404(CoursePage.objects.live(), pk=course_id)
     try:
-        services.enrolment_self(user=request.user, course=course)
+        services.enrolment_self(user=signed_in_user(request), course=course)
     except services.CourseError as error:
         messages.error(request, str(error))
         return redirect(course.url)
     messages.success(request, _("You are enrolled. Start with the first lesson."))
-    first = LessonPage.objects.child_of(course).live().order_by("path").first()
+    first = selectors.first_lesson(course)
     return redirect(first.url if first else course.url)
 
 
@@ -55,7 +50,7 @@ def complete(request: HttpRequest, lesson_id: int) -> HttpResponse:
     wants_json = request.headers.get("Accept", "").startswith("application/json")
     try:
         lesson = _lesson_for(request, lesson_id)
-        services.lesson_mark_complete(user=request.user, lesson=lesson)
+        services.lesson_mark_complete(user=signed_in_user(request), lesson=lesson)
     except services.CourseError as error:
         if wants_json:
             answer = {"ok": False, "error": str(error)}
@@ -89,7 +84,9 @@ def heartbeat(request: HttpRequest, lesson_id: int) -> JsonResponse:
         )
     try:
         lesson = _lesson_for(request, lesson_id)
-        progress = services.video_heartbeat(user=request.user, lesson=lesson, beat=beat)
+        progress = services.video_heartbeat(
+            user=signed_in_user(request), lesson=lesson, beat=beat
+        )
     except services.CourseError as error:
         return JsonResponse({"ok": False, "error": str(error)}, status=400)
     return JsonResponse(
@@ -110,7 +107,9 @@ def quiz_start(request: HttpRequest, lesson_id: int, quiz_key: str) -> HttpRespo
         messages.error(request, str(error))
         return redirect("courses:my_learning")
     try:
-        services.quiz_attempt_start(user=request.user, lesson=lesson, quiz_key=quiz_key)
+        services.quiz_attempt_start(
+            user=signed_in_user(request), lesson=lesson, quiz_key=quiz_key
+        )
     except services.CourseError as error:
         # Back to the quiz, which says why (attempts used up, the wait, passed).
         messages.error(request, str(error))
@@ -120,9 +119,9 @@ def quiz_start(request: HttpRequest, lesson_id: int, quiz_key: str) -> HttpRespo
 @login_required
 @require_POST
 def quiz_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
-    attempt = QuizAttempt.objects.filter(
-        pk=attempt_id, enrolment__user=request.user
-    ).first()
+    attempt = selectors.learner_attempt(
+        user=signed_in_user(request), attempt_id=attempt_id
+    )
     if attempt is None:
         messages.error(request, _("This attempt does not exist."))
         return redirect("courses:my_learning")
@@ -133,10 +132,10 @@ def quiz_submit(request: HttpRequest, attempt_id: int) -> HttpResponse:
         if key.startswith("q-")
         and (chosen := [v for v in request.POST.getlist(key) if v])
     }
-    lesson = LessonPage.objects.filter(pk=attempt.lesson_key).first()
+    lesson = selectors.attempt_lesson(attempt)
     try:
         attempt = services.quiz_attempt_submit(
-            user=request.user, attempt_id=attempt.pk, answers=answers
+            user=signed_in_user(request), attempt_id=attempt.pk, answers=answers
         )
     except services.CourseError as error:
         if attempt.status == QuizAttempt.Status.OPEN:

@@ -5,7 +5,7 @@ understood is reported next to its field and left out, the others still apply.
 
 import datetime
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -77,8 +77,10 @@ class EventFilterForm(forms.Form):
                 else self.WHEN_UPCOMING
             )
         super().__init__(data, **kwargs)
-        self.fields["type"].choices = [("", _("All types")), *EventType.choices]
-        self.fields["audience"].choices = [("", _("All audiences"))] + [
+        event_type = cast(forms.ChoiceField, self.fields["type"])
+        event_type.choices = [("", _("All types")), *EventType.choices]
+        audience = cast(forms.ChoiceField, self.fields["audience"])
+        audience.choices = [("", _("All audiences"))] + [
             (term.code, term.label) for term in Audience.objects.filter(is_active=True)
         ]
         if not with_when:

@@ -8,6 +8,7 @@ is deleted.
 """
 
 import secrets
+from decimal import Decimal
 
 from modelcluster.fields import ParentalManyToManyField
 
@@ -449,6 +450,13 @@ class Registration(models.Model):
     checkin_reversal_reason = models.TextField(
         _("why the check-in was reversed"), blank=True
     )
+
+    # Not columns: what events.checkin.services did, set on the registration
+    # it returns (attendance_record, then checkin_reverse) for the message.
+    earlier_certificate_revoked: bool
+    hours_reversed: Decimal | None
+    certificates_revoked: list[str]
+    certificate_request_cancelled: bool
 
     class Meta:
         verbose_name = _("registration")

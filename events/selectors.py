@@ -40,7 +40,7 @@ def previous_month(month: datetime.date) -> datetime.date:
     return (month.replace(day=1) - datetime.timedelta(days=1)).replace(day=1)
 
 
-def _confirmed_count() -> Subquery:
+def _confirmed_count() -> Coalesce:
     counts = (
         Registration.objects.filter(
             event=OuterRef("pk"), status=Registration.Status.CONFIRMED

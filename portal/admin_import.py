@@ -159,12 +159,12 @@ class SpreadsheetPreviewView(SpreadsheetImportMixin, TemplateView):
         messages.success(request, outcome)
         return redirect(self.get_done_url())
 
-    def get_context_data(self, *, report: FileReport, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        report: FileReport = kwargs["report"]  # given by get() and the imports
         shown = report.errors
         if self.max_errors_shown is not None:
             shown = shown[: self.max_errors_shown]
         return super().get_context_data(
-            report=report,
             errors=shown,
             more_errors=len(report.errors) - len(shown),
             upload_url=self.get_upload_url(),

@@ -19,6 +19,7 @@ Content-Range says what came, and browsers ask for the rest.
 
 import os
 import re
+from typing import Literal
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -32,7 +33,7 @@ SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 AFTER_ACCESS_CHECKS = 1000
 
 
-def byte_range(header: str, size: int) -> tuple[int, int] | bool | None:
+def byte_range(header: str, size: int) -> tuple[int, int] | Literal[False] | None:
     """The (first, last) byte positions a Range header asks for, inclusive.
 
     None: no single range this answers (serve the whole file). False: a range

@@ -1,5 +1,7 @@
 """Forms for accounts, profiles, search and the policy library."""
 
+from typing import Any, cast
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -142,16 +144,16 @@ class PolicyFilterForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         issuers, years = selectors.policy_facets(library=library)
-        self.fields["issuer"].choices = [("", _("All authorities"))] + [
-            (i, i) for i in issuers
-        ]
-        self.fields["year"].choices = [("", _("All years"))] + [
-            (y, str(y)) for y in years
-        ]
+        issuer = cast(forms.ChoiceField, self.fields["issuer"])
+        issuer.choices = [("", _("All authorities"))] + [(i, i) for i in issuers]
+        year = cast(forms.TypedChoiceField, self.fields["year"])
+        year.choices = [("", _("All years"))] + [(y, str(y)) for y in years]
 
 
 class PrintableNameMixin:
     """The real name goes on certificates: refuse what they cannot print."""
+
+    cleaned_data: dict[str, Any]  # mixed into a form, which has it
 
     def clean_real_name(self) -> str:
         name = self.cleaned_data["real_name"].strip()

@@ -16,6 +16,7 @@ left behind.
 
 import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings as django_settings
 from django.core.cache import cache
@@ -24,6 +25,9 @@ from django.http import HttpRequest
 from django.utils.translation import get_language
 
 from wagtail.models import Site
+
+if TYPE_CHECKING:
+    from portal.models import SiteSettings
 
 FRAME_TIMEOUT = 24 * 60 * 60
 ACCESS_TIMEOUT = 60 * 60
@@ -42,7 +46,7 @@ class MenuItem:
 
 @dataclass(frozen=True)
 class Frame:
-    settings: object  # portal.models.SiteSettings
+    settings: "SiteSettings"
     menu: list[MenuItem]
 
 
@@ -91,11 +95,12 @@ def for_request(request: HttpRequest) -> RequestFrame:
         return cached
     site = Site.find_for_request(request)
     user = getattr(request, "user", None)
-    signed_in = bool(user is not None and user.is_authenticated)
+    if user is not None and not user.is_authenticated:
+        user = None  # from here on, the signed-in user or None
     keys = []
     if site is not None:
         keys.append(frame_key(site.pk, _language()))
-    if signed_in:
+    if user is not None:
         keys += [admin_access_key(user.pk), PERMISSIONS_VERSION_KEY]
     found = cache.get_many(keys) if keys else {}
     to_store = {}
@@ -107,7 +112,7 @@ def for_request(request: HttpRequest) -> RequestFrame:
             frame = to_store[keys[0]] = _build_frame(request, site)
 
     may_use_admin = False
-    if signed_in:
+    if user is not None:
         version = found.get(PERMISSIONS_VERSION_KEY)
         if version is None:
             version = uuid.uuid4().hex

@@ -17,12 +17,15 @@ An attachment is stored in the row in one of two forms:
 
 import base64
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
+
+from django_stubs_ext import StrOrPromise
 
 from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 from django.template import Context
+from django.template.backends.django import Template as DjangoTemplate
 from django.template.loader import get_template
 from django.utils import translation
 
@@ -59,7 +62,9 @@ def templated_email(
 def _plain_text(name: str, values: dict[str, Any]) -> str:
     """A text template rendered without HTML escaping: an e-mail is not HTML,
     and a course called "专利 & 商标" must not arrive as "专利 &amp; 商标"."""
-    return get_template(name).template.render(Context(values, autoescape=False))
+    # The e-mail templates are Django templates (settings.TEMPLATES).
+    template = cast(DjangoTemplate, get_template(name))
+    return template.template.render(Context(values, autoescape=False))
 
 
 def mark_sensitive(message: EmailMessage) -> None:
@@ -97,7 +102,8 @@ class OutboxEmailBackend(BaseEmailBackend):
 
 def message_to_fields(message: EmailMessage) -> dict:
     """The columns of an OutgoingEmail for a Django message."""
-    html = ""
+    html: StrOrPromise = ""
+    body: StrOrPromise
     for content, mimetype in getattr(message, "alternatives", []) or []:
         if mimetype == "text/html":
             html = content

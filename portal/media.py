@@ -97,7 +97,9 @@ def serve_image(request: HttpRequest, name: str) -> HttpResponseBase:
             modified = int(os.stat(path).st_mtime)
         except FileNotFoundError:
             raise Http404 from None
-    response = get_conditional_response(request, etag=etag, last_modified=modified)
+    response: HttpResponseBase | None = get_conditional_response(
+        request, etag=etag, last_modified=modified
+    )
     if response is None:
         content_type = (
             IMAGE_TYPES.get(os.path.splitext(name)[1].lower())
@@ -106,8 +108,9 @@ def serve_image(request: HttpRequest, name: str) -> HttpResponseBase:
         )
         # On disk, gunicorn hands the open file to sendfile(2); from S3,
         # django-storages fetches the object, then it is sent in blocks.
+        # `name` is the file's name: image_file found it by it.
         response = FileResponse(
-            file.storage.open(file.name, "rb"), content_type=content_type
+            file.storage.open(name, "rb"), content_type=content_type
         )
     response["ETag"] = etag
     if modified:

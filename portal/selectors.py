@@ -10,12 +10,13 @@ from django.db.models.functions import ExtractYear
 from django.http import HttpRequest
 
 from wagtail.models import Page
+from wagtail.query import PageQuerySet
 
 from portal.models import NewsPage, NoticePage, PolicyDocumentPage, PolicyIndexPage
 from portal.search import cjk_query
 
 
-def _published(queryset: QuerySet) -> QuerySet:
+def _published(queryset: PageQuerySet) -> PageQuerySet:
     return queryset.live().public()
 
 

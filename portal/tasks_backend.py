@@ -57,7 +57,7 @@ def _storage_is_configured(args: list, kwargs: dict) -> bool:
     (FileSystemStorage keeps the path inside its folder)."""
     named = kwargs.get("deconstructed_storage", args[0] if args else None)
     return any(
-        normalize_json(list(storages[alias].deconstruct())) == named
+        normalize_json(list(storages[alias].deconstruct())) == named  # type: ignore[attr-defined]  # storages are @deconstructible
         for alias in settings.STORAGES
     )
 

@@ -2,7 +2,7 @@
 # Checks the system libraries the portal needs and installs what is missing
 # with apt-get when it can; otherwise says exactly what to install.
 #   scripts/system-deps.sh run    Pango, HarfBuzz's subsetter, the certificate's fonts, gettext
-#   scripts/system-deps.sh test   the same, plus Debian's Chromium for browser tests
+#   scripts/system-deps.sh test   the same, plus Chromium for browser tests, Poppler and ZBar
 set -euo pipefail
 purpose="${1:-run}"
 missing=()
@@ -30,6 +30,8 @@ command -v ffprobe >/dev/null || missing+=(ffmpeg)
 if [ "$purpose" = "test" ]; then
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+  # The tests read QR codes back as a phone would, with ZBar.
+  command -v zbarimg >/dev/null || missing+=(zbar-tools)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

@@ -34,6 +34,7 @@ from wagtail.admin.widgets.button import Button
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from portal.exports import export_log, spreadsheet_safe
+from portal.http import signed_in_user
 from subscriptions import selectors, services
 from subscriptions.models import Announcement
 
@@ -58,7 +59,7 @@ class _DraftOnlyMixin:
     """A sent announcement is a record: its edit and delete links lead to the
     delivery report instead."""
 
-    report_url_name: str | None = None
+    report_url_name = ""  # set by AnnouncementViewSet
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         announcement = get_object_or_404(Announcement, pk=unquote(str(kwargs["pk"])))
@@ -180,14 +181,16 @@ class AnnouncementSendView(PermissionCheckedMixin, BaseObjectMixin, View):
     permission_policy = permission_policy
     permission_required = "change"
     http_method_names = ["post"]
-    preview_url_name: str | None = None
-    report_url_name: str | None = None
+    # Set by AnnouncementViewSet.
+    preview_url_name = ""
+    report_url_name = ""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             count = services.announcement_send(
                 announcement=self.object,
-                by=request.user,
+                # The admin's views are for signed-in users only.
+                by=signed_in_user(request),
             )
         except services.SubscriptionError as error:
             messages.error(request, str(error))

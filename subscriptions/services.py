@@ -201,7 +201,7 @@ def announcement_send(*, announcement: Announcement, by: User | None) -> int:
         announcement.send_started_at = timezone.now()
         announcement.sent_by = by
         announcement.recipient_count = len(user_ids)
-        if announcement.link_page_id:
+        if announcement.link_page is not None:
             announcement.link_url = announcement.link_page.get_full_url() or ""
         announcement.save()
         for first, last in _pending_ranges(announcement_id=announcement.pk):
@@ -253,7 +253,7 @@ def announcement_text(*, announcement: Announcement, language: str) -> _Text:
                 "link_url": announcement.link_url
                 or (
                     announcement.link_page.get_full_url()
-                    if announcement.link_page_id
+                    if announcement.link_page is not None
                     else ""
                 ),
                 "settings_url": settings_url,
@@ -359,8 +359,8 @@ def announcement_batch_send(*, announcement_id: int, first: int, last: int) -> i
         # One insert for the batch (rather than email_enqueue per message):
         # a batch of 500 is then one statement and one delivery task.
         emails = OutgoingEmail.objects.bulk_create(outgoing)
-        for delivery, email in zip(queued, emails, strict=True):
-            delivery.email = email
+        for queued_delivery, email in zip(queued, emails, strict=True):
+            queued_delivery.email = email
         if queued:
             AnnouncementDelivery.objects.bulk_update(
                 queued, ["email"], batch_size=BATCH_SIZE

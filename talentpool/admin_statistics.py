@@ -12,12 +12,18 @@ experts. The expert export holds e-mail addresses and phone numbers
 (docs/decisions.md, decision 3): nobody else reaches it.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from openpyxl import Workbook
 
 from django import forms
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone, translation
@@ -50,6 +56,8 @@ from talentpool.models import Expert, ExpertCategory, Industry
 #: What opens the statistics and the exports, on the expert permission policy.
 PERMISSIONS = ["view", "change"]
 EXPORT_FORMATS = ("csv", "xlsx")
+#: Which experts the figures count: the filter form's status choices.
+STATUS_CHOICES = [("all", _("All experts")), ("listed", _("Listed experts only"))]
 
 
 def can_view_statistics(user) -> bool:
@@ -67,7 +75,7 @@ class StatisticsForm(forms.Form):
 
     status = forms.ChoiceField(
         label=_("Experts counted"),
-        choices=[("all", _("All experts")), ("listed", _("Listed experts only"))],
+        choices=STATUS_CHOICES,
     )
     category = forms.ModelChoiceField(
         label=capfirst(ExpertCategory._meta.verbose_name),
@@ -92,7 +100,8 @@ class StatisticsForm(forms.Form):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Formatted here, in the request's language.
-        self.fields["months"].choices = [
+        months = cast(forms.TypedChoiceField, self.fields["months"])
+        months.choices = [
             (n, ngettext("Last %(n)s month", "Last %(n)s months", n) % {"n": n})
             for n in statistics.MONTH_CHOICES
         ]
@@ -118,7 +127,7 @@ class StatisticsForm(forms.Form):
     def description(self) -> list[str]:
         """The filters in words, for the top of an export."""
         data = self.cleaned_data
-        parts = [str(dict(self.fields["status"].choices)[data["status"]])]
+        parts = [str(dict(STATUS_CHOICES)[data["status"]])]
         for name in ("category", "district", "industry"):
             if data[name]:
                 parts.append(f"{self.fields[name].label}: {data[name].label}")
@@ -165,7 +174,9 @@ class StatisticsView(StatisticsMixin, TemplateView):
             return None
         return statistics.pool_statistics(filters=self.form.statistics_filters())
 
-    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def get(  # type: ignore[override]  # the exports are files, not pages
+        self, request: HttpRequest, *args, **kwargs
+    ) -> HttpResponseBase:
         export = self.export_format()
         if export and self.stats is not None:
             if export == "csv":
@@ -229,7 +240,7 @@ class StatisticsView(StatisticsMixin, TemplateView):
         )
         return response
 
-    def xlsx_response(self) -> HttpResponse:
+    def xlsx_response(self) -> FileResponse:
         assert self.stats is not None
         workbook = Workbook(write_only=True)
         taken: set[str] = set()
@@ -254,7 +265,9 @@ class ExpertExportView(StatisticsMixin, TemplateView):
     temporary file, then sent). A bad filter or format goes back to the
     statistics screen, which says what is wrong."""
 
-    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def get(  # type: ignore[override]  # the exports are files, not pages
+        self, request: HttpRequest, *args, **kwargs
+    ) -> HttpResponseBase:
         export = self.export_format()
         if export is None or not self.form.is_valid():
             query = request.GET.copy()
@@ -274,7 +287,9 @@ class ExpertExportView(StatisticsMixin, TemplateView):
             return self.csv_response(filters)
         return self.xlsx_response(filters)
 
-    def csv_response(self, filters: statistics.StatisticsFilters) -> HttpResponse:
+    def csv_response(
+        self, filters: statistics.StatisticsFilters
+    ) -> StreamingHttpResponse:
         def rows():
             yield statistics.export_headings()
             yield from statistics.expert_export_rows(filters=filters)
@@ -288,7 +303,7 @@ class ExpertExportView(StatisticsMixin, TemplateView):
         )
         return response
 
-    def xlsx_response(self, filters: statistics.StatisticsFilters) -> HttpResponse:
+    def xlsx_response(self, filters: statistics.StatisticsFilters) -> FileResponse:
         # Write-only mode keeps rows on disk, not in memory; the finished
         # workbook goes to a temporary file that the response sends.
         workbook = Workbook(write_only=True)

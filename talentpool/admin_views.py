@@ -7,7 +7,7 @@ the preview checks it; the confirmation checks it again and imports it, all
 or nothing, then deletes it.
 """
 
-from typing import IO
+from typing import IO, Any
 
 from django import forms
 from django.contrib.admin.utils import quote
@@ -45,6 +45,7 @@ from portal.admin_import import (
     SpreadsheetPreviewView,
     SpreadsheetUploadView,
 )
+from portal.http import signed_in_user
 from talentpool.imports import SAMPLE_ROWS, ExpertFileReport, expert_file_check
 from talentpool.models import Expert, ExpertStatus, Organisation
 from talentpool.search import experts_matching
@@ -147,7 +148,10 @@ class ExpertImportPreviewView(ExpertImportMixin, SpreadsheetPreviewView):
     def import_file(self, file: IO[bytes], filename: str) -> str | HttpResponse:
         try:
             result = experts_import(
-                file=file, filename=filename, user=self.request.user
+                file=file,
+                filename=filename,
+                # Only signed-in users with the permission reach the admin.
+                user=signed_in_user(self.request),
             )
         except ImportRefused as refused:
             messages.error(self.request, str(refused))
@@ -160,9 +164,10 @@ class ExpertImportPreviewView(ExpertImportMixin, SpreadsheetPreviewView):
             "updated": result.updated,
         }
 
-    def get_context_data(self, *, report: ExpertFileReport, **kwargs):
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        report: ExpertFileReport = kwargs["report"]
         return super().get_context_data(
-            report=report, more_rows=max(0, report.rows - SAMPLE_ROWS), **kwargs
+            more_rows=max(0, report.rows - SAMPLE_ROWS), **kwargs
         )
 
 
@@ -227,7 +232,8 @@ class ExpertStatusView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormVi
                 expert=self.expert,
                 status=form.cleaned_data["status"],
                 reason=form.cleaned_data["reason"],
-                user=self.request.user,
+                # Only signed-in users with the permission reach the admin.
+                user=signed_in_user(self.request),
             )
         except TalentPoolError as error:
             form.add_error(None, str(error))
@@ -240,7 +246,7 @@ class ExpertStatusView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormVi
                 "status": ExpertStatus(form.cleaned_data["status"]).label,
             },
         )
-        return redirect(self.edit_url_name, quote(self.expert.pk))
+        return redirect(reverse(self.edit_url_name, args=(quote(self.expert.pk),)))
 
 
 # --- the expert screens ----------------------------------------------------------

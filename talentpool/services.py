@@ -298,8 +298,8 @@ class _BatchWriter:
             if (expert_id, row.licence_number) in held:
                 continue  # already on one of the expert's qualifications
             category = row.term("category")
-            qualification = managed.get(expert_id)
-            if qualification is None:
+            existing = managed.get(expert_id)
+            if existing is None:
                 to_create.append(
                     Qualification(
                         expert_id=expert_id,
@@ -309,8 +309,8 @@ class _BatchWriter:
                     )
                 )
             else:
-                qualification.licence_number = row.licence_number
-                to_update.append(qualification)
+                existing.licence_number = row.licence_number
+                to_update.append(existing)
         Qualification.objects.bulk_update(to_update, ["licence_number"])
         Qualification.objects.bulk_create(to_create)
         return {q.expert_id for q in to_update} | {q.expert_id for q in to_create}

@@ -189,7 +189,7 @@ def _breakdown(name: str, experts: QuerySet[Expert], totals: ExpertTotals) -> Ta
         )
     }
     rows: list[tuple[tuple, list[Any]]] = []
-    for term in vocabulary.objects.all():
+    for term in vocabulary._default_manager.all():
         found = counts.pop(term.pk, None)
         if found is None and not term.is_active:
             continue  # a retired term nobody holds

@@ -142,7 +142,9 @@ def search_params(
             params.problems.append((key, _("Too many or too long codes.")))
             continue
         known = set(
-            vocabulary.objects.filter(code__in=codes).values_list("code", flat=True)
+            vocabulary._default_manager.filter(code__in=codes).values_list(
+                "code", flat=True
+            )
         )
         unknown = [c for c in codes if c not in known]
         if unknown:
@@ -255,7 +257,7 @@ def _facet_groups(
         ]
         shown = {option["code"] for option in options}
         missing = [code for code in chosen if code not in shown]
-        for term in vocabulary.objects.filter(code__in=missing):
+        for term in vocabulary._default_manager.filter(code__in=missing):
             options.append(
                 {"code": term.code, "label": term.label, "count": 0, "checked": True}
             )

@@ -101,6 +101,9 @@ class CourseRow:
     certificate: Certificate | None = None
     certificate_request: CertificateRequest | None = None
     last_activity: datetime.datetime | None = None
+    # Links set by the class progress screen; None when not shown.
+    evidence_url: str | None = None
+    certificate_url: str | None = None
 
     @property
     def lessons_done(self) -> int:
@@ -133,6 +136,7 @@ class MemberRow:
     courses: list[CourseRow] = field(default_factory=list)
     class_hours: Decimal = Decimal("0.0")  # entries for the class itself
     flags: list[str] = field(default_factory=list)
+    ledger_url: str | None = None  # set by the class progress screen
 
     @property
     def user(self):
@@ -228,7 +232,7 @@ def class_progress(
         user_id__in=member_ids, course_key__in=course_keys
     )
     enrolment_of = {(e.user_id, e.course_key): e for e in enrolments}
-    progress_of = {
+    progress_of: dict[tuple, LessonProgress] = {
         (p.enrolment_id, p.lesson_key): p
         for p in LessonProgress.objects.filter(enrolment__in=enrolments).defer(
             "watched"
@@ -253,7 +257,7 @@ def class_progress(
         attempts_of[
             (attempt.enrolment_id, attempt.lesson_key, attempt.quiz_key)
         ].append(attempt)
-    granted_of = {
+    granted_of: dict[tuple, int] = {
         (g["enrolment_id"], g["lesson_key"], g["quiz_key"]): g["extra"]
         for g in QuizAttemptGrant.objects.filter(enrolment__in=enrolments)
         .values("enrolment_id", "lesson_key", "quiz_key")
@@ -349,7 +353,10 @@ def class_progress(
                             if course.max_attempts == 0
                             else course.max_attempts + granted,
                             granted=granted,
-                            best=max((a.score for a in submitted), default=None),
+                            best=max(
+                                (a.score for a in submitted if a.score is not None),
+                                default=None,
+                            ),
                             last=submitted[-1].score if submitted else None,
                             passed=any(a.passed for a in submitted),
                             open=len(submitted) < len(attempts),
@@ -385,19 +392,20 @@ def _flag(row: MemberRow, *, now: datetime.datetime) -> None:
 # --- filtering and sorting ----------------------------------------------------
 
 
+SHOW_CHOICES = [
+    ("", gettext_lazy("All trainees")),
+    ("stuck", gettext_lazy("Needs attention (any reason)")),
+    (ATTEMPTS_USED_UP, FLAG_LABELS[ATTEMPTS_USED_UP]),
+    (INACTIVE, FLAG_LABELS[INACTIVE]),
+    (NOT_STARTED, FLAG_LABELS[NOT_STARTED]),
+]
+
+
 class ProgressFilterForm(forms.Form):
     """Always bound; a value that is not a choice falls back to the default."""
 
     show = forms.ChoiceField(
-        label=gettext_lazy("Show"),
-        required=False,
-        choices=[
-            ("", gettext_lazy("All trainees")),
-            ("stuck", gettext_lazy("Needs attention (any reason)")),
-            (ATTEMPTS_USED_UP, FLAG_LABELS[ATTEMPTS_USED_UP]),
-            (INACTIVE, FLAG_LABELS[INACTIVE]),
-            (NOT_STARTED, FLAG_LABELS[NOT_STARTED]),
-        ],
+        label=gettext_lazy("Show"), required=False, choices=SHOW_CHOICES
     )
     sort = forms.ChoiceField(
         label=gettext_lazy("Order"),

@@ -5,16 +5,18 @@ from courses.admin_class_progress.figures, the download's workbook from
 courses.admin_class_progress.export; the one write goes through
 `courses.services.quiz_attempts_grant`."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.admin.utils import quote
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import (
+    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseForbidden,
     QueryDict,
 )
@@ -41,6 +43,7 @@ from courses import services
 from courses.admin_class_progress.export import progress_workbook
 from courses.admin_class_progress.figures import (
     INACTIVE_DAYS,
+    SHOW_CHOICES,
     MemberRow,
     ProgressFilterForm,
     class_changes,
@@ -58,6 +61,7 @@ from courses.models import (
 )
 from portal.converters import MAX_ID
 from portal.exports import export_log, xlsx_response
+from portal.http import signed_in_user
 
 view_policy = ModelPermissionPolicy(Enrolment)
 grant_policy = ModelPermissionPolicy(QuizAttemptGrant)
@@ -142,7 +146,9 @@ class ClassProgressView(ClassProgressMixin, TemplateView):
             class_progress(training_class=self.training_class), show=show, sort=sort
         )
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def get(  # type: ignore[override]  # the download is a FileResponse
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         if request.GET.get("export") == "xlsx":
             return self.xlsx_response()
         return super().get(request, *args, **kwargs)
@@ -155,6 +161,8 @@ class ClassProgressView(ClassProgressMixin, TemplateView):
         query = self.request.GET.copy()
         query.pop("p", None)
         query.pop("export", None)
+        # Each parameter's last value: a string, as each came from the URL.
+        last_values = cast(dict[str, str], query.dict())
         may_see_certificates = user.has_perm("courses.view_certificate")
         for row in page.object_list:
             row.ledger_url = optional_url("courses_ledger:learner", user_id=row.user.pk)
@@ -187,7 +195,7 @@ class ClassProgressView(ClassProgressMixin, TemplateView):
             ).count(),
             shown_count=len(self.rows),
             query=query.urlencode(),
-            export_url="?" + urlencode({**query.dict(), "export": "xlsx"}),
+            export_url="?" + urlencode({**last_values, "export": "xlsx"}),
             may_grant=can_grant_attempts(user),
             grant_url=reverse(
                 "courses_class_progress_grant", args=(self.training_class.pk,)
@@ -200,7 +208,7 @@ class ClassProgressView(ClassProgressMixin, TemplateView):
 
     # --- the download ---------------------------------------------------------
 
-    def xlsx_response(self) -> HttpResponse:
+    def xlsx_response(self) -> FileResponse:
         workbook, count = progress_workbook(self.rows)
         show, sort = self.filter_form.choices()
         # In the class's history and Reports › Site history.
@@ -210,9 +218,7 @@ class ClassProgressView(ClassProgressMixin, TemplateView):
             what=gettext_noop("Class progress"),
             file_format="xlsx",
             rows=count,
-            filters=str(dict(self.filter_form.fields["show"].choices)[show])
-            if show
-            else "",
+            filters=str(dict(SHOW_CHOICES)[show]) if show else "",
         )
         day = timezone.localdate().isoformat()
         filename = f"class-progress-{self.training_class.code}-{day}.xlsx"
@@ -295,7 +301,8 @@ class GrantAttemptsView(View):
                 quiz_key=data["quiz_key"],
                 extra=data["extra"],
                 reason=data["reason"],
-                by=request.user,
+                # Allowed to grant (checked above), so a signed-in user.
+                by=signed_in_user(request),
             )
         except services.CourseError as error:
             messages.error(request, str(error))

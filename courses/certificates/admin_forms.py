@@ -2,9 +2,10 @@
 revoke, reissue and bulk-run steps."""
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -54,7 +55,7 @@ class CertificateTemplateForm(WagtailAdminModelForm):
             chooser = key == "background" or SIGNATURE_KEY.fullmatch(key)
             if chooser and value in image_ids:
                 data[key] = ""
-        self.data = data
+        self.data: QueryDict = data  # a copy of the submitted POST data
 
 
 class RevokeForm(forms.Form):
@@ -87,18 +88,19 @@ class ReissueForm(forms.Form):
     )
 
 
+class TrainingClassChoiceField(forms.ModelChoiceField):
+    """A training class shown with its dates."""
+
+    def label_from_instance(self, obj: TrainingClass) -> str:
+        return f"{obj.name} ({obj.starts_on:%Y-%m-%d} – {obj.ends_on:%Y-%m-%d})"
+
+
 class BatchStartForm(forms.Form):
-    training_class = forms.ModelChoiceField(
+    training_class = TrainingClassChoiceField(
         label=gettext_lazy("Training class"),
         queryset=TrainingClass.objects.order_by("-starts_on", "name"),
         empty_label=gettext_lazy("Choose a training class"),
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["training_class"].label_from_instance = lambda tc: (
-            f"{tc.name} ({tc.starts_on:%Y-%m-%d} – {tc.ends_on:%Y-%m-%d})"
-        )
 
 
 class SourceBatchStartForm(forms.Form):
@@ -121,7 +123,7 @@ class SourceBatchStartForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.sources = {row["value"]: row for row in services.batch_sources()}
-        self.fields["source"].choices = [
+        cast(forms.ChoiceField, self.fields["source"]).choices = [
             (value, f"{row['type_label']} · {row['title']}")
             for value, row in self.sources.items()
         ]

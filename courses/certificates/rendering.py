@@ -33,6 +33,7 @@ from courses.certificates.weasyprint_fonts import (
     _subset_plan_api,
     install_cid_font_subsetting,
 )
+from portal.qr import qr_png_data_uri
 
 if TYPE_CHECKING:
     from courses.models import Certificate, CertificateTemplate
@@ -66,9 +67,26 @@ def preload() -> None:
     install_cid_font_subsetting()
     _subset_plan_api()
     verify_url("preload", "zh-hans")  # builds Django's URL resolver
+    _load_certificate_faces()
     from courses.certificates import signing
 
     signing.preload()
+
+
+def _load_certificate_faces() -> None:
+    """Write a line in each face a certificate uses (the chain's first font,
+    regular and bold, and an Extension B fallback), so that Pango's fonts
+    and HarfBuzz's faces are made once here and shared by the pool, rather
+    than made again in every pool process on its first certificate."""
+    from weasyprint import HTML
+
+    from portal.fonts import FAMILIES
+
+    family = ", ".join(f'"{name}"' for name in FAMILIES)
+    HTML(
+        string=f'<p style="font-family: {family}">结业证书 Certificate '
+        "<b>结业证书 Certificate</b> 赵\U0002a6a5</p>"
+    ).write_pdf(font_config=font_config())
 
 
 def url_fetcher():
@@ -217,18 +235,6 @@ def verify_url(code: str, language: str) -> str:
     return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + path
 
 
-def _qr_data_uri(url: str) -> str:
-    """The QR code as a PNG of one pixel per module (a few hundred bytes),
-    drawn without smoothing (certificate.html: image-rendering: pixelated).
-
-    An SVG path of one small square per module cost WeasyPrint ~9 ms per page
-    to draw; the bitmap is one image. segno writes PNG without Pillow.
-    """
-    import segno
-
-    return segno.make(url, error="m").png_data_uri(scale=1, border=0, dark="#1a1a1a")
-
-
 def _media(ref: dict | None) -> str | None:
     return f"{MEDIA_SCHEME}{ref['file']}" if ref else None
 
@@ -274,7 +280,7 @@ def page_context(certificate: Certificate | Sample, content: dict) -> dict:
             for s in content.get("signatories", [])
         ],
         "verify_url": url,
-        "qr": _qr_data_uri(url),
+        "qr": qr_png_data_uri(url),
     }
 
 
@@ -349,10 +355,11 @@ def template_preview_response(
     content = template_content(template=template)
     errors = asset_errors(content)
     if errors:
-        html = render_to_string(
-            "courses/certificates/preview_errors.html", {"errors": errors}
+        return HttpResponse(
+            render_to_string(
+                "courses/certificates/preview_errors.html", {"errors": errors}
+            )
         )
-        return HttpResponse(html)
     language = "en" if translation.get_language() == "en" else "zh-hans"
     sample = sample_certificate(language)
     if mode == "pdf":
@@ -367,7 +374,7 @@ def template_preview_response(
         response = HttpResponse(pdf, content_type="application/pdf")
         response["Content-Disposition"] = 'inline; filename="preview.pdf"'
         return response
-    html = certificates_html([(sample, content)])
+    html: str = certificates_html([(sample, content)])
     # The browser cannot read media: URLs; point them at the files' web URLs.
     html = re.sub(
         r'"media:([^"]+)"',

@@ -162,7 +162,7 @@ def download(request: HttpRequest, certificate_id: int) -> HttpResponseBase:
         raise Http404
     if not is_admin and certificate.status != Certificate.Status.VALID:
         return _unavailable(request, certificate, certificate.status, 410)
-    if not certificate.rendered_at or not certificate.pdf:
+    if not certificate.rendered_at or not certificate.pdf.name:
         return _unavailable(request, certificate, "preparing", 202)
     try:
         handle = default_storage.open(certificate.pdf.name, "rb")

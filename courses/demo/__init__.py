@@ -9,6 +9,7 @@ import io
 import uuid
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -106,7 +107,7 @@ def _handout_pdf(title: str, paragraphs: list[str]) -> bytes:
     return buffer.getvalue()
 
 
-COURSES = [
+COURSES: list[dict[str, Any]] = [
     {
         "slug": "ip-basics",
         "title": "知识产权基础",

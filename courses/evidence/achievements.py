@@ -75,7 +75,10 @@ def ledger_table(*, user: Any, source_type: str, source_key: int) -> Table:
                 entry.reason,
                 person(entry.created_by) or _("the portal"),
                 shanghai(entry.created_at),
-                numbers.get(entry.reverses_id, entry.reverses_id),
+                # Its number in this table, or its id if it is not here.
+                numbers.get(entry.reverses_id, entry.reverses_id)
+                if entry.reverses_id is not None
+                else None,
             ]
         )
     return table

@@ -188,7 +188,7 @@ def course_tables(enrolment: Enrolment) -> list[Table]:
         ],
         empty=_("No lesson of this course tracks a video."),
     )
-    quiz_titles: dict[tuple[int, str], str] = {}
+    quiz_titles: dict[tuple[int, str | None], str] = {}
     for key in order:
         progress = progress_by_lesson.get(key)
         page = pages.get(key)
@@ -211,11 +211,13 @@ def course_tables(enrolment: Enrolment) -> list[Table]:
         video_keys += [k for k in watched if k not in video_keys]
         lengths = []
         for number, video_key in enumerate(video_keys, start=1):
-            block = next((b for b in video_blocks if b.get("id") == video_key), None)
-            value = (block or {}).get("value") or {}
+            video_block = next(
+                (b for b in video_blocks if b.get("id") == video_key), None
+            )
+            value = (video_block or {}).get("value") or {}
             record = watched.get(video_key) or {}
             played = _played(record.get("intervals"))
-            length = measured(value.get("video")) if block else None
+            length = measured(value.get("video")) if video_block else None
             lengths.append(length)
             reported = record.get("duration")
             document = documents.get(value.get("video"))
@@ -235,7 +237,9 @@ def course_tables(enrolment: Enrolment) -> list[Table]:
                 ]
             )
         total_length = (
-            _seconds(sum(lengths)) if lengths and None not in lengths else None
+            _seconds(sum(length for length in lengths if length is not None))
+            if lengths and None not in lengths
+            else None
         )
         lessons.rows.append(
             [

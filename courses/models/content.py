@@ -22,6 +22,7 @@ from wagtail.snippets.models import register_snippet
 
 from courses.blocks import LessonBodyBlock, SharedContentBlock
 from courses.completion import criterion_choices
+from portal.http import signed_in_user
 from portal.models.pages import ChineseSearchMixin
 
 
@@ -311,10 +312,11 @@ class LessonPage(ChineseSearchMixin, Page):
         else:
             # Enrolled learners may see the lesson; the visit is remembered for
             # "continue where I left off" with the enrolment already loaded.
+            # An enrolment was found, so the user is signed in.
             self._visit = (
                 enrolment,
                 services.lesson_visit(
-                    user=request.user, lesson=self, enrolment=enrolment
+                    user=signed_in_user(request), lesson=self, enrolment=enrolment
                 ),
             )
         return super().serve(request, *args, **kwargs)

@@ -19,9 +19,11 @@ def course_completion_evaluate(*, enrolment_id: int) -> bool:
 
     with transaction.atomic():
         enrolment = Enrolment.objects.select_for_update().get(pk=enrolment_id)
-        if enrolment.completed_at or enrolment.course_id is None:
+        if enrolment.completed_at:
             return False
         course = enrolment.course
+        if course is None:
+            return False
         progress = selectors.course_progress(enrolment=enrolment, course=course)
         codes = [c.kind for c in course.completion_criteria.all()]
         if not completion.all_met(codes, progress):

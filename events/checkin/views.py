@@ -126,7 +126,12 @@ def checkin(request: HttpRequest, event_id: int | None = None) -> HttpResponse:
             return _record(request, event=event, code=form.cleaned_data["code"])
         if _wants_json(request):
             return JsonResponse(
-                {"ok": False, "message": " ".join(form.errors.get("code", []))},
+                {
+                    "ok": False,
+                    "message": " ".join(
+                        str(error) for error in form.errors.get("code", [])
+                    ),
+                },
                 status=400,
             )
         return _page(request, event=event, form=form)
@@ -209,7 +214,11 @@ def checkin_reverse(request: HttpRequest, registration_id: int) -> HttpResponse:
         return denied
     registration = selectors.registration_for_reversal(registration_id=registration_id)
     event = registration.event if registration else None
-    if event is None or not selectors.can_check_in(user=user, event=event):
+    if (
+        registration is None
+        or event is None
+        or not selectors.can_check_in(user=user, event=event)
+    ):
         raise Http404
     back = http.safe_next(request, reverse("events:checkin_event", args=[event.pk]))
     form = CheckInReversalForm(request.POST or None)
@@ -228,6 +237,8 @@ def checkin_reverse(request: HttpRequest, registration_id: int) -> HttpResponse:
         registration = selectors.registration_for_reversal(
             registration_id=registration_id
         )
+        if registration is None:  # never deleted: read a moment ago
+            raise Http404
     response = render(
         request,
         "events/checkin/reverse.html",

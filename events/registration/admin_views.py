@@ -11,7 +11,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -114,7 +114,9 @@ class AttendeesView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateV
             {"url": "", "label": gettext("Registrations")},
         ]
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def get(  # type: ignore[override]  # the export is a FileResponse
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> HttpResponseBase:
         if request.GET.get("export") == "xlsx":
             return self.xlsx_response()
         return super().get(request, *args, **kwargs)
@@ -140,7 +142,7 @@ class AttendeesView(PermissionCheckedMixin, WagtailAdminTemplateMixin, TemplateV
         )
         return context
 
-    def xlsx_response(self) -> HttpResponse:
+    def xlsx_response(self) -> FileResponse:
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet(
             title=sheet_title(gettext("Registrations"), set())

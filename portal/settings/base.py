@@ -225,10 +225,11 @@ WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
 # --- Static and media files --------------------------------------------------
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# str | Path: the test settings give folders as strings.
+STATIC_ROOT: str | Path = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT: str | Path = VAR_DIR / "media"
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -25,6 +25,7 @@ from wagtail.admin.views.generic.permissions import PermissionCheckedMixin
 from wagtail.admin.viewsets.base import ViewSet
 from wagtail.admin.widgets.button import Button
 
+from portal.http import signed_in_user
 from talentpool.applications import selectors
 from talentpool.applications.forms import ReasonForm
 from talentpool.applications.services import (
@@ -138,23 +139,23 @@ class ApplicationReviewView(ReviewerMixin, FormView):
     def form_valid(self, form: ReasonForm) -> HttpResponse:
         decision = form.cleaned_data["decision"]
         reason = form.cleaned_data["reason"]
+        # Only signed-in users with the permission reach the admin.
+        reviewer = signed_in_user(self.request)
         try:
             if decision == "approve":
-                application_approve(
-                    application=self.application, reviewer=self.request.user
-                )
+                application_approve(application=self.application, reviewer=reviewer)
                 message = _("The application of %(name)s is approved.")
             elif decision == "reject":
                 application_reject(
                     application=self.application,
-                    reviewer=self.request.user,
+                    reviewer=reviewer,
                     reason=reason,
                 )
                 message = _("The application of %(name)s is rejected.")
             else:
                 application_request_changes(
                     application=self.application,
-                    reviewer=self.request.user,
+                    reviewer=reviewer,
                     reason=reason,
                 )
                 message = _("%(name)s is asked to change the application.")
@@ -191,7 +192,8 @@ class ExpertConfirmView(ReviewerMixin, TemplateView):
         )
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        expert_reconfirm(expert=self.expert, user=request.user)
+        # Only signed-in users with the permission reach the admin.
+        expert_reconfirm(expert=self.expert, user=signed_in_user(request))
         messages.success(
             request,
             _("%(name)s is confirmed as current and listed again if lapsed.")

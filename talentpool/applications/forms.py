@@ -6,13 +6,14 @@ talentpool.applications.services.profile_data_check, the same check the
 services run, so the form and the services never disagree.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portal.models import Term
 from talentpool.applications.services import (
     CONSENT_WORDING,
     MAX_QUALIFICATIONS,
@@ -24,9 +25,17 @@ from talentpool.models import Expert, ExpertCategory
 from talentpool.validators import normalise_licence_number
 
 
-def _choices(model: type, *, blank: bool = False) -> list[tuple[str, str]]:
-    choices = [(term.code, term.label) for term in model.objects.filter(is_active=True)]
+def _choices(model: type[Term], *, blank: bool = False) -> list[tuple[str, str]]:
+    choices = [
+        (term.code, term.label)
+        for term in model._default_manager.filter(is_active=True)
+    ]
     return [("", "—"), *choices] if blank else choices
+
+
+def _choice_field(field: forms.Field) -> forms.ChoiceField:
+    """A field declared as a (multiple) choice field, typed as one."""
+    return cast(forms.ChoiceField, field)
 
 
 class ProfileForm(forms.Form):
@@ -96,9 +105,9 @@ class ProfileForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for key, model in MULTI_TERMS.items():
-            self.fields[key].choices = _choices(model)
+            _choice_field(self.fields[key]).choices = _choices(model)
         for key, model in SINGLE_TERMS.items():
-            self.fields[key].choices = _choices(model, blank=True)
+            _choice_field(self.fields[key]).choices = _choices(model, blank=True)
 
 
 class ConsentForm(forms.Form):
@@ -131,7 +140,9 @@ class QualificationForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = _choices(ExpertCategory, blank=True)
+        _choice_field(self.fields["category"]).choices = _choices(
+            ExpertCategory, blank=True
+        )
 
     def clean_licence_number(self) -> str:
         value = self.cleaned_data["licence_number"]
@@ -175,7 +186,9 @@ class ProfileForms:
         if self.consent is not None:
             valid &= self.consent.is_valid()
         if not valid:
-            self.qualification_errors += list(self.qualifications.non_form_errors())
+            self.qualification_errors += [
+                str(error) for error in self.qualifications.non_form_errors()
+            ]
             return False
         data = {**self.form.cleaned_data}
         data["qualifications"] = [

@@ -81,7 +81,7 @@ def _labels(data: dict[str, Any]) -> dict[str, str]:
     """The values of a profile as text, vocabulary codes as labels."""
     terms: dict[str, dict[str, str]] = {}
     for key, model in {**MULTI_TERMS, **SINGLE_TERMS}.items():
-        terms[key] = {term.code: term.label for term in model.objects.all()}
+        terms[key] = {term.code: term.label for term in model._default_manager.all()}
     categories = terms["categories"]
     shown: dict[str, str] = {}
     for key in PROFILE_FIELDS:

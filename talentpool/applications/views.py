@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal.http import signed_in_user
 from talentpool.applications import selectors
 from talentpool.applications.forms import ProfileForms
 from talentpool.applications.services import (
@@ -45,9 +46,9 @@ def _forms_context(forms: ProfileForms, **extra: Any) -> dict[str, Any]:
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
     """Where "apply to join" leads: the form, or what the user already has."""
-    if selectors.expert_of(request.user) is not None:
+    if selectors.expert_of(signed_in_user(request)) is not None:
         return redirect("expert_applications:profile")
-    if selectors.latest_application(request.user) is not None:
+    if selectors.latest_application(signed_in_user(request)) is not None:
         return redirect("expert_applications:status")
     return redirect("expert_applications:apply")
 
@@ -55,18 +56,17 @@ def start(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def apply(request: HttpRequest) -> HttpResponse:
-    if selectors.expert_of(request.user) is not None:
+    user = signed_in_user(request)
+    if selectors.expert_of(user) is not None:
         return redirect("expert_applications:profile")
-    if selectors.open_application(request.user) is not None:
+    if selectors.open_application(user) is not None:
         messages.info(request, _("You already have an application open."))
         return redirect("expert_applications:status")
-    initial = {"name": request.user.real_name, "email": request.user.email}
+    initial = {"name": user.real_name, "email": user.email}
     forms = ProfileForms(request.POST or None, initial=initial, with_consent=True)
     if request.method == "POST" and forms.is_valid():
         try:
-            application_submit(
-                user=request.user, data=forms.data, consent=forms.consent_given
-            )
+            application_submit(user=user, data=forms.data, consent=forms.consent_given)
         except ApplicationError as error:
             forms.add_error(str(error))
         else:
@@ -85,7 +85,7 @@ def apply(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def status(request: HttpRequest) -> HttpResponse:
-    applications = selectors.applications_of(request.user)
+    applications = selectors.applications_of(signed_in_user(request))
     if not applications:
         return redirect("expert_applications:apply")
     return render(
@@ -95,7 +95,7 @@ def status(request: HttpRequest) -> HttpResponse:
             "application": applications[0],
             "earlier": applications[1:],
             "rows": selectors.proposal_rows(applications[0]),
-            "expert": selectors.expert_of(request.user),
+            "expert": selectors.expert_of(signed_in_user(request)),
         },
     )
 
@@ -104,7 +104,7 @@ def status(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest) -> HttpResponse:
     """Correct an application after "changes requested" and send it again."""
-    application = selectors.open_application(request.user)
+    application = selectors.open_application(signed_in_user(request))
     if (
         application is None
         or application.status != ExpertApplication.Status.CHANGES_REQUESTED
@@ -125,7 +125,7 @@ def edit(request: HttpRequest) -> HttpResponse:
         try:
             application_resubmit(
                 application=application,
-                user=request.user,
+                user=signed_in_user(request),
                 data=forms.data,
                 consent=forms.consent_given,
             )
@@ -145,12 +145,12 @@ def edit(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def withdraw(request: HttpRequest) -> HttpResponse:
-    application = selectors.open_application(request.user)
+    application = selectors.open_application(signed_in_user(request))
     if application is None:
         messages.info(request, _("You have no open application."))
         return redirect("expert_applications:start")
     try:
-        application_withdraw(application=application, user=request.user)
+        application_withdraw(application=application, user=signed_in_user(request))
     except ApplicationError as error:
         messages.error(request, str(error))
     else:
@@ -163,17 +163,17 @@ def withdraw(request: HttpRequest) -> HttpResponse:
 def profile(request: HttpRequest) -> HttpResponse:
     """The expert's own profile: edit (verified fields go to review), the
     pending change, consent and reconfirmation."""
-    expert = selectors.expert_of(request.user)
+    expert = selectors.expert_of(signed_in_user(request))
     if expert is None:
         return redirect("expert_applications:start")
-    pending = selectors.open_application(request.user)
+    pending = selectors.open_application(signed_in_user(request))
     current = expert_profile_data(expert)
     initial = {**current, **(pending.data if pending else {})}
     forms = ProfileForms(request.POST or None, initial=initial, expert=expert)
     if request.method == "POST" and forms.is_valid():
         try:
             change = expert_profile_update(
-                expert=expert, user=request.user, data=forms.data
+                expert=expert, user=signed_in_user(request), data=forms.data
             )
         except ApplicationError as error:
             forms.add_error(str(error))
@@ -208,18 +208,18 @@ def profile(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def consent(request: HttpRequest) -> HttpResponse:
-    expert = selectors.expert_of(request.user)
+    expert = selectors.expert_of(signed_in_user(request))
     if expert is None:
         return redirect("expert_applications:start")
     action = request.POST.get("action")
     try:
         if action == "give":
-            consent_give(expert=expert, user=request.user)
+            consent_give(expert=expert, user=signed_in_user(request))
             messages.success(
                 request, _("Thank you: your profile may now be published.")
             )
         elif action == "withdraw":
-            consent_withdraw(expert=expert, user=request.user)
+            consent_withdraw(expert=expert, user=signed_in_user(request))
             messages.success(
                 request,
                 _("Your consent is withdrawn: your profile is no longer published."),
@@ -234,11 +234,11 @@ def consent(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def confirm(request: HttpRequest) -> HttpResponse:
-    expert = selectors.expert_of(request.user)
+    expert = selectors.expert_of(signed_in_user(request))
     if expert is None:
         return redirect("expert_applications:start")
     try:
-        expert_reconfirm(expert=expert, user=request.user)
+        expert_reconfirm(expert=expert, user=signed_in_user(request))
     except ApplicationError as error:
         messages.error(request, str(error))
     else:

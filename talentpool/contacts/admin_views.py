@@ -6,6 +6,8 @@ Contact requests and disclosures are records: administrators read them,
 nobody adds, edits or deletes them here.
 """
 
+from typing import cast
+
 from django import forms
 from django.contrib.admin.utils import quote
 from django.http import HttpRequest, HttpResponse
@@ -27,6 +29,7 @@ from wagtail.permissions import register_permission_policy
 from wagtail.snippets.views import snippets as snippet_views
 from wagtail.snippets.views.snippets import SnippetViewSet
 
+from portal.http import signed_in_user
 from portal.models import User
 from talentpool.contacts.services import (
     ContactError,
@@ -128,14 +131,16 @@ class EnterpriseReviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Fo
         )
 
     def form_valid(self, form: EnterpriseReviewForm) -> HttpResponse:
+        # Only signed-in users with the permission reach the admin.
+        reviewer = signed_in_user(self.request)
         try:
             if form.cleaned_data["decision"] == "verify":
-                enterprise_verify(enterprise=self.enterprise, user=self.request.user)
+                enterprise_verify(enterprise=self.enterprise, user=reviewer)
                 message = _("%(name)s is verified; its user was e-mailed.")
             else:
                 enterprise_reject(
                     enterprise=self.enterprise,
-                    user=self.request.user,
+                    user=reviewer,
                     reason=form.cleaned_data["reason"],
                 )
                 message = _("%(name)s is rejected; its user was e-mailed.")
@@ -143,7 +148,8 @@ class EnterpriseReviewView(PermissionCheckedMixin, WagtailAdminTemplateMixin, Fo
             form.add_error(None, str(error))
             return self.form_invalid(form)
         messages.success(self.request, message % {"name": self.enterprise.name})
-        return redirect(self.index_url_name)
+        # The viewset passes index_url_name (get_common_view_kwargs).
+        return redirect(cast(str, self.index_url_name))
 
 
 class EnterpriseEditView(snippet_views.EditView):

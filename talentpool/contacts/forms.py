@@ -1,18 +1,27 @@
 """Forms for enterprises and contact requests. They check the shape of the
 input; the services decide and write."""
 
+from typing import cast
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import District, IPType
+from portal.models import District, IPType, Term
 from talentpool.models import Enterprise, Industry
 from talentpool.validators import normalise_credit_code, normalise_phone
 
 
 class DateInput(forms.DateInput):
     input_type = "date"
+
+
+def _offer_active_terms(field: forms.Field, model: type[Term]) -> None:
+    """Let a vocabulary field offer the active terms; each is labelled in the
+    active language, as a term's str() is its label."""
+    choice_field = cast(forms.ModelChoiceField, field)
+    choice_field.queryset = model._default_manager.filter(is_active=True)
 
 
 class EnterpriseForm(forms.Form):
@@ -43,10 +52,8 @@ class EnterpriseForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["district"].queryset = District.objects.filter(is_active=True)
-        self.fields["industry"].queryset = Industry.objects.filter(is_active=True)
-        self.fields["district"].label_from_instance = lambda term: term.label
-        self.fields["industry"].label_from_instance = lambda term: term.label
+        _offer_active_terms(self.fields["district"], District)
+        _offer_active_terms(self.fields["industry"], Industry)
 
     def clean_credit_code(self) -> str:
         code = normalise_credit_code(self.cleaned_data["credit_code"])
@@ -83,10 +90,8 @@ class ContactRequestForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["ip_type"].queryset = IPType.objects.filter(is_active=True)
-        self.fields["industry"].queryset = Industry.objects.filter(is_active=True)
-        self.fields["ip_type"].label_from_instance = lambda term: term.label
-        self.fields["industry"].label_from_instance = lambda term: term.label
+        _offer_active_terms(self.fields["ip_type"], IPType)
+        _offer_active_terms(self.fields["industry"], Industry)
 
     def clean_deadline(self):
         deadline = self.cleaned_data["deadline"]

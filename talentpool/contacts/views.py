@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal.http import signed_in_user
 from talentpool.contacts import selectors, services
 from talentpool.contacts.forms import (
     AcceptForm,
@@ -31,13 +32,15 @@ from talentpool.models import (
 @require_http_methods(["GET", "POST"])
 def enterprise(request: HttpRequest) -> HttpResponse:
     """The user's enterprise and its verification, or the form to register one."""
-    current = selectors.enterprise_of(request.user)
+    current = selectors.enterprise_of(signed_in_user(request))
     form = None
     if current is None:
         form = EnterpriseForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                services.enterprise_register(user=request.user, **form.cleaned_data)
+                services.enterprise_register(
+                    user=signed_in_user(request), **form.cleaned_data
+                )
             except services.ContactError as error:
                 form.add_error(None, str(error))
             else:
@@ -73,12 +76,12 @@ def request_new(request: HttpRequest, expert_id: int) -> HttpResponse:
         return render(
             request, "talentpool/contacts/expert_unavailable.html", status=404
         )
-    refusal = selectors.contact_refusal(user=request.user, expert=expert)
+    refusal = selectors.contact_refusal(user=signed_in_user(request), expert=expert)
     form = ContactRequestForm(request.POST or None) if refusal is None else None
     if form is not None and request.method == "POST" and form.is_valid():
         try:
             services.contact_request_send(
-                user=request.user,
+                user=signed_in_user(request),
                 expert=expert,
                 **form.cleaned_data,
             )
@@ -115,13 +118,13 @@ def request_new(request: HttpRequest, expert_id: int) -> HttpResponse:
 def sent(request: HttpRequest) -> HttpResponse:
     """The enterprise's requests; an accepted one shows the expert's
     e-mail and phone, and each showing is logged."""
-    current = selectors.enterprise_of(request.user)
+    current = selectors.enterprise_of(signed_in_user(request))
     requests = list(selectors.sent_requests(enterprise=current)) if current else []
     accepted = [r for r in requests if r.status == ContactRequest.Status.ACCEPTED]
     if accepted:
         services.contact_disclosures_record(
             requests=accepted,
-            viewer=request.user,
+            viewer=signed_in_user(request),
             subject=ContactDisclosure.Subject.EXPERT,
         )
     return render(
@@ -135,7 +138,9 @@ def sent(request: HttpRequest) -> HttpResponse:
 @require_POST
 def withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
     try:
-        services.contact_request_withdraw(request_id=request_id, user=request.user)
+        services.contact_request_withdraw(
+            request_id=request_id, user=signed_in_user(request)
+        )
     except services.ContactError as error:
         messages.error(request, str(error))
     else:
@@ -149,13 +154,13 @@ def received(request: HttpRequest) -> HttpResponse:
     """The requests to the user's expert profile, the pause switch, and for
     an accepted request the enterprise's contact details (each showing
     logged)."""
-    expert = selectors.expert_of(request.user)
+    expert = selectors.expert_of(signed_in_user(request))
     requests = list(selectors.received_requests(expert=expert)) if expert else []
     accepted = [r for r in requests if r.status == ContactRequest.Status.ACCEPTED]
     if accepted:
         services.contact_disclosures_record(
             requests=accepted,
-            viewer=request.user,
+            viewer=signed_in_user(request),
             subject=ContactDisclosure.Subject.ENTERPRISE,
         )
     return render(
@@ -177,12 +182,12 @@ def accept(request: HttpRequest, request_id: int) -> HttpResponse:
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
-                messages.error(request, error)
+                messages.error(request, str(error))
         return _answered(request_id)
     try:
         services.contact_request_accept(
             request_id=request_id,
-            user=request.user,
+            user=signed_in_user(request),
             no_conflict=form.cleaned_data["no_conflict"],
             note=form.cleaned_data["note"],
         )
@@ -207,7 +212,7 @@ def decline(request: HttpRequest, request_id: int) -> HttpResponse:
     try:
         services.contact_request_decline(
             request_id=request_id,
-            user=request.user,
+            user=signed_in_user(request),
             note=form.cleaned_data.get("note", ""),
         )
     except services.ContactError as error:
@@ -222,7 +227,7 @@ def decline(request: HttpRequest, request_id: int) -> HttpResponse:
 def pause(request: HttpRequest) -> HttpResponse:
     paused = request.POST.get("paused") == "1"
     try:
-        services.expert_requests_pause(user=request.user, paused=paused)
+        services.expert_requests_pause(user=signed_in_user(request), paused=paused)
     except services.ContactError as error:
         messages.error(request, str(error))
     else:

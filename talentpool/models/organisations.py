@@ -16,7 +16,7 @@ class OrganisationKind(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Organisation(models.Model):
+class Organisation(models.Model):  # type: ignore[django-manager-missing]  # Expert's base class (modelcluster) is untyped
     """A law firm, agency, notary office, university or other body experts
     work for. Names are unique: imports find organisations by name."""
 

@@ -17,7 +17,7 @@ from operator import itemgetter
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, IntegerField, QuerySet, When
+from django.db.models import Case, IntegerField, Model, QuerySet, When
 
 from talentpool.models import LISTED, Expert, ExpertToken
 from talentpool.search.bits import bits_for_tokens, bits_to_ids, ids_to_bits
@@ -46,7 +46,7 @@ class PageOutOfRange(Exception):
 _ID, _SCORE, _CONFIRMED, _YEARS = range(4)
 
 
-def _quoted(model: type) -> str:
+def _quoted(model: type[Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
@@ -161,6 +161,7 @@ def _rank(hits: list, sort: str, has_query: bool, limit: int) -> list:
     from the last key to the first: the dates are compared as the text
     _fetch returns (UTC, fixed width on PostgreSQL, as stored on SQLite),
     which sorts as the dates do, never parsed."""
+    keys: list[Callable[[tuple[Any, ...]], Any]]
     if sort == "years":
         keys = [_confirmed, itemgetter(_SCORE), _years]
     elif sort == "confirmed" or not has_query:
@@ -263,13 +264,13 @@ class ExpertSearch:
         for key, (_relation, model) in FACETS.items():
             found = counts[key]
             terms = (
-                model.objects.filter(code__in=list(found)).order_by(
+                model._default_manager.filter(code__in=list(found)).order_by(
                     "sort_order", "code"
                 )
                 if found
                 else []
             )
-            items = [
+            items: list[dict[str, Any]] = [
                 {
                     "code": term.code,
                     "label_zh": term.name_zh,
@@ -511,9 +512,9 @@ def expert_search(
     for key, codes in (filters or {}).items():
         if key not in FACETS:
             raise ValueError(f"Unknown filter {key!r}")
-        codes = {code for code in codes if code}
-        if codes:
-            cleaned[key] = codes
+        kept = {code for code in codes if code}
+        if kept:
+            cleaned[key] = kept
     required, bonus = query_tokens(query_normalise(query))
     if sort == "years":
         hits = _fetch(required, bonus, listed=True)

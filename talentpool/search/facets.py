@@ -25,7 +25,7 @@ import random
 import threading
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, models
 
 from talentpool.models import ExpertSearchChange, ExpertSearchDocument
 from talentpool.search.bits import ids_to_bits
@@ -34,7 +34,7 @@ from talentpool.search.bits import ids_to_bits
 CHANGES_KEPT = 256
 
 
-def _quoted(model: type) -> str:
+def _quoted(model: type[models.Model]) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 

@@ -12,9 +12,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 
 from django.db import connection, transaction
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 
-from portal.models import District, IPType
+from portal.models import District, IPType, Term
 from talentpool.models import (
     Expert,
     ExpertCategory,
@@ -44,7 +44,7 @@ WEIGHT_PLACE = 3
 WEIGHT_BIOGRAPHY = 2
 
 #: Facet keys, the expert's relation each is read from, and its vocabulary.
-FACETS: dict[str, tuple[str, type]] = {
+FACETS: dict[str, tuple[str, type[Term]]] = {
     "category": ("categories", ExpertCategory),
     "ip_type": ("ip_types", IPType),
     "service": ("services", Service),
@@ -97,14 +97,14 @@ def expert_document(expert: Expert) -> tuple[str, str, dict[str, int]]:
         external_id = text_normalise(_scrub(expert.external_id, expert))
         add(text_tokens(external_id), WEIGHT_NAME)
         parts.append(external_id)
-    if expert.organisation_id:
+    if expert.organisation is not None:
         organisation = text_normalise(_scrub(expert.organisation.name, expert))
         add(text_tokens(organisation), WEIGHT_ORGANISATION)
         parts.append(organisation)
     facets: list[str] = []
     for key, (relation, _model) in FACETS.items():
         if relation == "district":
-            terms = [expert.district] if expert.district_id else []
+            terms = [expert.district] if expert.district is not None else []
             weight = WEIGHT_PLACE
         else:
             terms = list(getattr(expert, relation).all())
@@ -121,8 +121,8 @@ def expert_document(expert: Expert) -> tuple[str, str, dict[str, int]]:
     return " ".join(p for p in parts if p), " ".join(facets), weights
 
 
-def _terms(model: type) -> Callable:
-    return lambda: model.objects.only("id", "code", "name_zh", "name_en")
+def _terms(model: type[Term]) -> Callable[[], QuerySet[Term]]:
+    return lambda: model._default_manager.only("pk", "code", "name_zh", "name_en")
 
 
 _TERMS = {relation: _terms(model) for relation, model in FACETS.values()}

@@ -224,6 +224,26 @@ class TestThePdf:
         assert "841.89 x 595.276 pts" in info or "842 x 595 pts" in info
         assert certificate.code in pdf_text(data).replace("\n", "").replace(" ", "")
 
+    def test_the_qr_code_scans_to_the_certificates_verification_page(self, tmp_path):
+        # As a checker's phone would: the printed page, read by a barcode
+        # reader (ZBar), gives the certificate's own verification address.
+        certificate = issue(CertificateRequestFactory())
+        (tmp_path / "c.pdf").write_bytes(rendering.render_pdf(certificate))
+        subprocess.run(
+            ["pdftoppm", "-r", "150", "-png", "-singlefile", "c.pdf", "page"],
+            cwd=tmp_path,
+            check=True,
+        )
+        scanned = subprocess.run(
+            ["zbarimg", "--quiet", "--raw", "page.png"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert scanned == rendering.verify_url(certificate.code, "zh-hans")
+        assert scanned.startswith("http://testserver/")
+
     def test_images_are_read_from_storage_and_never_over_http(self):
         fetcher = rendering.url_fetcher()
         with pytest.raises(ValueError):

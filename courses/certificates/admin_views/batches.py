@@ -162,7 +162,7 @@ class BatchStartView(PermissionCheckedMixin, WagtailAdminTemplateMixin, FormView
             self.request,
             _("The bulk run for %(name)s has started.") % {"name": batch.title},
         )
-        return redirect(self.inspect_url_name, quote(batch.pk))
+        return redirect(reverse(self.inspect_url_name, args=(quote(batch.pk),)))
 
 
 def batch_failures(batch: CertificateBatch) -> list[dict]:

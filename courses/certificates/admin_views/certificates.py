@@ -301,7 +301,7 @@ class CertificateReissueView(CertificateActionView):
             )
             % {"new": new.serial, "old": self.certificate.serial},
         )
-        return redirect(self.inspect_url_name, quote(new.pk))
+        return redirect(reverse(self.inspect_url_name, args=(quote(new.pk),)))
 
 
 class CertificatePdfView(PermissionCheckedMixin, View):

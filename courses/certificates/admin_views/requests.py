@@ -81,7 +81,9 @@ class CertificateRequestRetryView(PermissionCheckedMixin, View):
                 _("The certificate of %(name)s is being issued again.")
                 % {"name": certificate_request.user.get_full_name()},
             )
-        return redirect(self.inspect_url_name, quote(certificate_request.pk))
+        return redirect(
+            reverse(self.inspect_url_name, args=(quote(certificate_request.pk),))
+        )
 
 
 class CertificateRequestViewSet(ReadOnlyViewSet):

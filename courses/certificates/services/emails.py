@@ -4,7 +4,7 @@ revoked, and expiring soon."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import transaction
@@ -34,11 +34,12 @@ def _email_certificate(*, certificate: Certificate) -> None:
         language=language,
     )
     # By reference: the stored PDF (never deleted) is read when the e-mail is
-    # delivered, so the outbox row stays a few KiB.
+    # delivered, so the outbox row stays a few KiB. Called once the PDF is
+    # saved (services.pdfs), so the file has a name.
     attach_stored(
         message,
         filename=f"{certificate.serial}.pdf",
-        storage_name=certificate.pdf.name,
+        storage_name=cast(str, certificate.pdf.name),
         mimetype="application/pdf",
     )
     email_enqueue(message=message)

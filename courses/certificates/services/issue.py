@@ -7,8 +7,7 @@ import secrets
 import string
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,15 +40,24 @@ def serial_allocate(*, prefix: str, year: int) -> str:
 
     Must run inside the transaction that stores the certificate: the counter
     row stays locked until it commits, and a rollback returns the number.
+    One statement a certificate (UPDATE … RETURNING, on SQLite and
+    PostgreSQL alike): the increment takes the row's lock and reads the new
+    number back, where a read, a locking read, the update and a read again
+    took four.
     """
-    CertificateSerial.objects.get_or_create(prefix=prefix, year=year)
-    counter = CertificateSerial.objects.select_for_update().get(
-        prefix=prefix, year=year
+    table = connection.ops.quote_name(CertificateSerial._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET last_number = last_number + 1 "
+        "WHERE prefix = %s AND year = %s RETURNING last_number"
     )
-    counter.last_number = F("last_number") + 1
-    counter.save(update_fields=["last_number"])
-    counter.refresh_from_db(fields=["last_number"])
-    return f"{prefix}-{year}-{counter.last_number:06d}"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [prefix, year])
+        row = cursor.fetchone()
+        if row is None:  # the year's first certificate
+            CertificateSerial.objects.get_or_create(prefix=prefix, year=year)
+            cursor.execute(sql, [prefix, year])
+            row = cursor.fetchone()
+    return f"{prefix}-{year}-{row[0]:06d}"
 
 
 def template_version_current(

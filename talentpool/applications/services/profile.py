@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
 
-from portal.models import District, IPType
+from portal.models import District, IPType, Term
 from talentpool.applications.services.base import ApplicationError
 from talentpool.models import (
     Expert,
@@ -23,15 +23,17 @@ from talentpool.models import (
 from talentpool.services import organisation_kind_guess
 from talentpool.validators import normalise_licence_number, normalise_phone
 
-#: Vocabulary fields of the profile: data key -> term model.
-MULTI_TERMS: dict[str, type] = {
+#: Vocabulary fields of the profile: data key -> term model. Code that takes
+#: any of them reads through `_default_manager`, Django's manager for a model
+#: not known in advance (the abstract Term declares no `objects`).
+MULTI_TERMS: dict[str, type[Term]] = {
     "categories": ExpertCategory,
     "ip_types": IPType,
     "services": Service,
     "industries": Industry,
     "languages": Language,
 }
-SINGLE_TERMS: dict[str, type] = {"district": District, "talent_tier": TalentTier}
+SINGLE_TERMS: dict[str, type[Term]] = {"district": District, "talent_tier": TalentTier}
 TEXT_FIELDS = ("name", "organisation", "biography", "email", "phone")
 PROFILE_FIELDS = (
     "name",
@@ -57,6 +59,13 @@ QUALIFICATION_KEYS = ("category", "title", "licence_number", "issued_by")
 MAX_QUALIFICATIONS = 5
 
 
+class _Errors(dict[str, list[str]]):
+    """Messages per field, collected by the checks of profile_data_check."""
+
+    def add(self, key: str, message: str) -> None:
+        self.setdefault(key, []).append(message)
+
+
 def profile_data_check(
     data: dict[str, Any], *, expert: Expert | None = None
 ) -> dict[str, Any]:
@@ -65,29 +74,41 @@ def profile_data_check(
     ``qualifications``). Codes must name active terms; licence numbers must
     be well formed, not repeated, and held by no other expert than `expert`.
     Reads only; may run any number of times."""
-    errors: dict[str, list[str]] = {}
-    clean: dict[str, Any] = {}
+    errors = _Errors()
+    clean: dict[str, Any] = {
+        **_checked_text(data, errors),
+        **_checked_terms(data, errors),
+        "years_of_practice": _checked_years(data, errors),
+        "qualifications": _checked_qualifications(data, errors, expert=expert),
+    }
+    if errors:
+        raise ValidationError(dict(errors))
+    return clean
 
-    def error(key: str, message: str) -> None:
-        errors.setdefault(key, []).append(message)
 
+def _checked_text(data: dict[str, Any], errors: _Errors) -> dict[str, str]:
+    """Name, organisation, biography, e-mail and phone, trimmed; the name is
+    required, the phone normalised."""
+    clean: dict[str, str] = {}
     for key in TEXT_FIELDS:
         value = data.get(key) or ""
         if not isinstance(value, str):
-            error(key, _("Enter text."))
+            errors.add(key, _("Enter text."))
             continue
         clean[key] = value.strip()
     if not clean.get("name") and "name" not in errors:
-        error("name", _("Enter the name."))
+        errors.add("name", _("Enter the name."))
     elif len(clean.get("name", "")) > 100:
-        error("name", _("The name may have at most 100 characters."))
+        errors.add("name", _("The name may have at most 100 characters."))
     if len(clean.get("organisation", "")) > 200:
-        error("organisation", _("The organisation may have at most 200 characters."))
+        errors.add(
+            "organisation", _("The organisation may have at most 200 characters.")
+        )
     if clean.get("email"):
         try:
             validate_email(clean["email"])
         except ValidationError:
-            error(
+            errors.add(
                 "email",
                 _("“%(value)s” is not an e-mail address.") % {"value": clean["email"]},
             )
@@ -95,108 +116,93 @@ def profile_data_check(
         try:
             clean["phone"] = normalise_phone(clean["phone"])
         except ValidationError as problem:
-            error("phone", " ".join(problem.messages))
+            errors.add("phone", " ".join(problem.messages))
+    return clean
 
+
+def _checked_terms(data: dict[str, Any], errors: _Errors) -> dict[str, Any]:
+    """The vocabulary fields: lists of active codes (at least one category)
+    and single codes, unknown ones named in the message."""
+    clean: dict[str, Any] = {}
     for key, model in MULTI_TERMS.items():
         codes = data.get(key) or []
         if not isinstance(codes, list | tuple) or not all(
             isinstance(code, str) for code in codes
         ):
-            error(key, _("Choose from the list."))
+            errors.add(key, _("Choose from the list."))
             continue
         codes = list(dict.fromkeys(codes))
         known = set(
-            model.objects.filter(code__in=codes, is_active=True).values_list(
+            model._default_manager.filter(code__in=codes, is_active=True).values_list(
                 "code", flat=True
             )
         )
         unknown = [code for code in codes if code not in known]
         if unknown:
-            error(
+            errors.add(
                 key,
                 _("Unknown choice: %(codes)s. Choose from the list.")
                 % {"codes": ", ".join(unknown)},
             )
         clean[key] = [code for code in codes if code in known]
     if not clean.get("categories") and "categories" not in errors:
-        error("categories", _("Choose at least one category."))
+        errors.add("categories", _("Choose at least one category."))
     for key, model in SINGLE_TERMS.items():
         code = data.get(key) or ""
-        if code and not model.objects.filter(code=code, is_active=True).exists():
-            error(
+        if (
+            code
+            and not model._default_manager.filter(code=code, is_active=True).exists()
+        ):
+            errors.add(
                 key,
                 _("Unknown choice: %(codes)s. Choose from the list.") % {"codes": code},
             )
             code = ""
         clean[key] = code
+    return clean
 
+
+def _checked_years(data: dict[str, Any], errors: _Errors) -> int | None:
+    """Years of practice: empty, or a whole number from 0 to 80."""
     years = data.get("years_of_practice")
     if years in ("", None):
-        clean["years_of_practice"] = None
-    else:
-        try:
-            years = int(years)
-        except (TypeError, ValueError):
-            years = -1
-        if not 0 <= years <= 80:
-            error(
-                "years_of_practice", _("Years of practice are a number from 0 to 80.")
-            )
-        clean["years_of_practice"] = years
+        return None
+    try:
+        years = int(years)
+    except (TypeError, ValueError):
+        years = -1
+    if not 0 <= years <= 80:
+        errors.add(
+            "years_of_practice", _("Years of practice are a number from 0 to 80.")
+        )
+    return years
 
+
+def _checked_qualifications(
+    data: dict[str, Any], errors: _Errors, *, expert: Expert | None
+) -> list[dict[str, str]]:
+    """At most MAX_QUALIFICATIONS rows, blank ones left out; licence numbers
+    well formed, given once and held by no other expert than `expert`."""
     qualifications = []
     seen: set[str] = set()
     rows = data.get("qualifications") or []
     if not isinstance(rows, list) or len(rows) > MAX_QUALIFICATIONS:
-        error(
+        errors.add(
             "qualifications",
             _("At most %(count)s qualifications.") % {"count": MAX_QUALIFICATIONS},
         )
         rows = []
-    for row in rows:
-        if not isinstance(row, dict):
+    for given in rows:
+        if not isinstance(given, dict):
             continue
-        row = {key: str(row.get(key) or "").strip() for key in QUALIFICATION_KEYS}
-        if not any(row.values()):
-            continue
-        if row["licence_number"]:
-            try:
-                row["licence_number"] = normalise_licence_number(row["licence_number"])
-            except ValidationError as problem:
-                error("qualifications", " ".join(problem.messages))
-                continue
-            if row["licence_number"] in seen:
-                error(
-                    "qualifications",
-                    _("The licence number %(number)s is given twice.")
-                    % {"number": row["licence_number"]},
-                )
-                continue
-            seen.add(row["licence_number"])
-        if (
-            row["category"]
-            and not ExpertCategory.objects.filter(
-                code=row["category"], is_active=True
-            ).exists()
-        ):
-            error(
-                "qualifications",
-                _("Unknown choice: %(codes)s. Choose from the list.")
-                % {"codes": row["category"]},
-            )
-            continue
-        if not (row["title"] or row["category"] or row["licence_number"]):
-            error(
-                "qualifications",
-                _("Give each qualification a title, a category or a licence number."),
-            )
-            continue
-        qualifications.append(row)
+        row = _checked_qualification(given, errors, seen)
+        if row is not None:
+            qualifications.append(row)
     taken = Qualification.objects.filter(licence_number__in=seen)
     if expert is not None:
         taken = taken.exclude(expert=expert)
     for number in sorted(taken.values_list("licence_number", flat=True)):
-        error(
+        errors.add(
             "qualifications",
             _(
                 "The licence number %(number)s is already registered in the "
@@ -204,10 +210,50 @@ def profile_data_check(
             )
             % {"number": number},
         )
-    clean["qualifications"] = qualifications
-    if errors:
-        raise ValidationError(errors)
-    return clean
+    return qualifications
+
+
+def _checked_qualification(
+    given: dict[str, Any], errors: _Errors, seen: set[str]
+) -> dict[str, str] | None:
+    """One qualification row in its normal form, or None when it is blank or
+    refused (the reason added to `errors`); its licence number joins `seen`."""
+    row = {key: str(given.get(key) or "").strip() for key in QUALIFICATION_KEYS}
+    if not any(row.values()):
+        return None
+    if row["licence_number"]:
+        try:
+            row["licence_number"] = normalise_licence_number(row["licence_number"])
+        except ValidationError as problem:
+            errors.add("qualifications", " ".join(problem.messages))
+            return None
+        if row["licence_number"] in seen:
+            errors.add(
+                "qualifications",
+                _("The licence number %(number)s is given twice.")
+                % {"number": row["licence_number"]},
+            )
+            return None
+        seen.add(row["licence_number"])
+    if (
+        row["category"]
+        and not ExpertCategory.objects.filter(
+            code=row["category"], is_active=True
+        ).exists()
+    ):
+        errors.add(
+            "qualifications",
+            _("Unknown choice: %(codes)s. Choose from the list.")
+            % {"codes": row["category"]},
+        )
+        return None
+    if not (row["title"] or row["category"] or row["licence_number"]):
+        errors.add(
+            "qualifications",
+            _("Give each qualification a title, a category or a licence number."),
+        )
+        return None
+    return row
 
 
 def expert_profile_data(expert: Expert) -> dict[str, Any]:
@@ -218,9 +264,9 @@ def expert_profile_data(expert: Expert) -> dict[str, Any]:
             key: sorted(term.code for term in getattr(expert, key).all())
             for key in MULTI_TERMS
         },
-        "district": expert.district.code if expert.district_id else "",
-        "talent_tier": expert.talent_tier.code if expert.talent_tier_id else "",
-        "organisation": expert.organisation.name if expert.organisation_id else "",
+        "district": expert.district.code if expert.district else "",
+        "talent_tier": expert.talent_tier.code if expert.talent_tier else "",
+        "organisation": expert.organisation.name if expert.organisation else "",
         "years_of_practice": expert.years_of_practice,
         "qualifications": [
             {
@@ -265,7 +311,7 @@ def _write_profile(expert: Expert, data: dict[str, Any], keys: list[str]) -> Non
             setattr(
                 expert,
                 key,
-                model.objects.get(code=data[key]) if data[key] else None,
+                model._default_manager.get(code=data[key]) if data[key] else None,
             )
         elif key == "organisation":
             expert.organisation = _organisation(data[key])
@@ -279,7 +325,7 @@ def _write_profile(expert: Expert, data: dict[str, Any], keys: list[str]) -> Non
     for key in keys:
         if key in MULTI_TERMS:
             getattr(expert, key).set(
-                MULTI_TERMS[key].objects.filter(code__in=data[key])
+                MULTI_TERMS[key]._default_manager.filter(code__in=data[key])
             )
     if "qualifications" in keys:
         # The reviewed list replaces the old one; a number an import manages

@@ -66,7 +66,7 @@ def _confirmed_since() -> Coalesce:
 
 
 def _expert_address(expert: Expert) -> tuple[str, User | None]:
-    if expert.user_id and expert.user.email:
+    if expert.user is not None and expert.user.email:
         return expert.user.email, expert.user
     return expert.email, None
 

@@ -2,6 +2,7 @@
 changes; and how many wait for one."""
 
 from datetime import datetime
+from typing import cast
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, transaction
@@ -65,7 +66,6 @@ def application_approve(
         application = _decision_start(
             application, (ExpertApplication.Status.SUBMITTED,)
         )
-        expert = application.expert
         if application.kind == ExpertApplication.Kind.NEW:
             if Expert.objects.filter(user=application.applicant).exists():
                 raise ApplicationError(
@@ -75,6 +75,9 @@ def application_approve(
             expert = Expert(user=application.applicant)
             keys = list(PROFILE_FIELDS)
         else:
+            # A change always names its expert (a database constraint:
+            # talentpool_application_change_has_expert).
+            expert = cast(Expert, application.expert)
             clean = _checked(
                 {**expert_profile_data(expert), **application.data}, expert=expert
             )
