@@ -67,26 +67,9 @@ def preload() -> None:
     install_cid_font_subsetting()
     _subset_plan_api()
     verify_url("preload", "zh-hans")  # builds Django's URL resolver
-    _load_certificate_faces()
     from courses.certificates import signing
 
     signing.preload()
-
-
-def _load_certificate_faces() -> None:
-    """Write a line in each face a certificate uses (the chain's first font,
-    regular and bold, and an Extension B fallback), so that Pango's fonts
-    and HarfBuzz's faces are made once here and shared by the pool, rather
-    than made again in every pool process on its first certificate."""
-    from weasyprint import HTML
-
-    from portal.fonts import FAMILIES
-
-    family = ", ".join(f'"{name}"' for name in FAMILIES)
-    HTML(
-        string=f'<p style="font-family: {family}">结业证书 Certificate '
-        "<b>结业证书 Certificate</b> 赵\U0002a6a5</p>"
-    ).write_pdf(font_config=font_config())
 
 
 def url_fetcher():
