@@ -18,7 +18,7 @@ from typing import IO
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import ngettext, pgettext_lazy
 
 from portal.models import District, IPType
 from portal.models.vocabularies import Term
@@ -33,6 +33,7 @@ from portal.tabular import (
     term_lookup,
 )
 from portal.validators import normalise_email
+from talentpool.contact_details import contact_details_in
 from talentpool.models import (
     Expert,
     ExpertCategory,
@@ -211,6 +212,8 @@ class ExpertFileReport(FileReport):
     new: int = 0
     updated: int = 0
     sample: list[ExpertRow] = field(default_factory=list)
+    #: Lines whose biography or organisation carries a phone, an address…
+    contact_detail_lines: list[int] = field(default_factory=list)
 
     @property
     def row_count(self) -> int:
@@ -288,6 +291,8 @@ class _Checker:
         if problems:
             self.report.errors.extend((line, problem) for problem in problems)
             return None
+        if contact_details_in(biography) or contact_details_in(organisation):
+            self.report.contact_detail_lines.append(line)
         return ExpertRow(
             line=line,
             external_id=external_id or None,
@@ -486,6 +491,21 @@ def expert_file_check(*, file: IO[bytes], filename: str) -> ExpertFileReport:
                 "number, and rows without one are added again each time the file "
                 "is imported."
             )
+        )
+    if report.contact_detail_lines:
+        lines = report.contact_detail_lines
+        shown = ", ".join(str(line) for line in lines[:10])
+        report.warnings.append(
+            ngettext(
+                "%(count)s row has contact details in its biography or "
+                "organisation (line %(lines)s): public pages and the API will "
+                "not show them.",
+                "%(count)s rows have contact details in their biography or "
+                "organisation (lines %(lines)s): public pages and the API will "
+                "not show them.",
+                len(lines),
+            )
+            % {"count": len(lines), "lines": shown + ("…" if len(lines) > 10 else "")}
         )
     report.errors.sort(key=lambda error: error[0] or 0)
     return report

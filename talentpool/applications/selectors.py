@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from portal.models import User
 from talentpool.applications.services import (
@@ -14,6 +15,11 @@ from talentpool.applications.services import (
     SINGLE_TERMS,
     VERIFIED_FIELDS,
     expert_profile_data,
+)
+from talentpool.contact_details import (
+    contact_detail_kinds,
+    contact_details_in,
+    highlighted,
 )
 from talentpool.models import Expert, ExpertApplication, TalentSearchPage
 
@@ -109,6 +115,10 @@ def _labels(data: dict[str, Any]) -> dict[str, str]:
     return shown
 
 
+#: Fields of free text, where contact details may hide.
+FREE_TEXT_FIELDS = ("biography", "organisation")
+
+
 def proposal_rows(application: ExpertApplication) -> list[dict[str, Any]]:
     """What the application proposes, one row per field: label, the current
     value (for a change), the proposed one and whether it differs. A change
@@ -121,7 +131,7 @@ def proposal_rows(application: ExpertApplication) -> list[dict[str, Any]]:
     else:
         old = {}
         keys = list(PROFILE_FIELDS)
-    return [
+    rows: list[dict[str, Any]] = [
         {
             "key": key,
             "label": labels[key],
@@ -131,6 +141,16 @@ def proposal_rows(application: ExpertApplication) -> list[dict[str, Any]]:
         }
         for key in keys
     ]
+    for row in rows:
+        # Free text may carry a phone or an address: the reviewer sees it
+        # marked; the public profile will not show it.
+        text: str = new.get(row["key"], "")
+        if row["key"] in FREE_TEXT_FIELDS and contact_details_in(text):
+            row["marked"] = highlighted(text)
+            row["contact_details"] = pgettext("list separator", ", ").join(
+                contact_detail_kinds(text)
+            )
+    return rows
 
 
 def public_url(expert: Expert, request: HttpRequest | None = None) -> str:

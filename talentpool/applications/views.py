@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.http import signed_in_user
@@ -28,6 +29,7 @@ from talentpool.applications.services import (
     expert_profile_update,
     expert_reconfirm,
 )
+from talentpool.contact_details import contact_detail_kinds
 from talentpool.models import ExpertApplication
 
 
@@ -53,6 +55,24 @@ def start(request: HttpRequest) -> HttpResponse:
     return redirect("expert_applications:apply")
 
 
+def _contact_details_notice(request: HttpRequest, data: dict) -> None:
+    """Tell the expert that contact details typed into the free text will
+    not be public, and how enterprises reach them instead."""
+    text = "\n".join(str(data.get(key) or "") for key in ("biography", "organisation"))
+    kinds = contact_detail_kinds(text)
+    if kinds:
+        messages.warning(
+            request,
+            _(
+                "Your biography or organisation contains contact details "
+                "(%(kinds)s). The public profile does not show them: "
+                "enterprises reach you through contact requests, which you "
+                "accept or decline."
+            )
+            % {"kinds": pgettext("list separator", ", ").join(kinds)},
+        )
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def apply(request: HttpRequest) -> HttpResponse:
@@ -74,6 +94,7 @@ def apply(request: HttpRequest) -> HttpResponse:
                 request,
                 _("Your application was sent. We e-mail you when a reviewer decides."),
             )
+            _contact_details_notice(request, forms.data)
             return redirect("expert_applications:status")
     return render(
         request,
@@ -133,6 +154,7 @@ def edit(request: HttpRequest) -> HttpResponse:
             forms.add_error(str(error))
         else:
             messages.success(request, _("Your application was sent again."))
+            _contact_details_notice(request, forms.data)
             return redirect("expert_applications:status")
     return render(
         request,
@@ -189,6 +211,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 )
             else:
                 messages.success(request, _("Your profile was saved."))
+            _contact_details_notice(request, forms.data)
             return redirect("expert_applications:profile")
     return render(
         request,

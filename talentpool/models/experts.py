@@ -18,6 +18,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from portal.models.vocabularies import Term
+from talentpool.contact_details import without_contact_details
 from talentpool.models.organisations import Organisation
 from talentpool.models.vocabularies import (
     ExpertCategory,
@@ -250,6 +251,12 @@ class Expert(ClusterableModel):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def public_biography(self) -> str:
+        """The biography as public pages and the API show it: contact
+        details written into it hidden (talentpool.contact_details)."""
+        return without_contact_details(self.biography)
+
     def public_dict(self) -> dict[str, Any]:
         """The fields anyone may see, for the API, public pages and the
         search index. Never the e-mail, the phone, the account or anything a
@@ -277,14 +284,16 @@ class Expert(ClusterableModel):
             "industries": terms(self.industries),
             "languages": terms(self.languages),
             "district": term(self.district),
-            "organisation": self.organisation.name if self.organisation else None,
+            "organisation": (
+                self.organisation.public_name if self.organisation else None
+            ),
             "years_of_practice": self.years_of_practice,
             "talent_tier": term(self.talent_tier),
             "qualifications": [
                 qualification.public_dict()
                 for qualification in self.qualifications.all()
             ],
-            "biography": self.biography,
+            "biography": self.public_biography,
             "accepting_requests": self.accepting_requests,
             "last_confirmed_at": (
                 self.last_confirmed_at.isoformat() if self.last_confirmed_at else None

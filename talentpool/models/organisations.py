@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from talentpool.contact_details import without_contact_details
 from talentpool.validators import validate_credit_code
 
 
@@ -67,3 +68,9 @@ class Organisation(models.Model):  # type: ignore[django-manager-missing]  # Exp
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def public_name(self) -> str:
+        """The name as public pages show it: a phone number or address
+        typed into it hidden (talentpool.contact_details)."""
+        return without_contact_details(self.name)

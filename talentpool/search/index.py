@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import Prefetch, QuerySet
 
 from portal.models import District, IPType, Term
+from talentpool.contact_details import without_contact_details
 from talentpool.models import (
     Expert,
     ExpertCategory,
@@ -60,7 +61,6 @@ _LABEL_WEIGHTS = {
     "languages": WEIGHT_PLACE,
 }
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # Seven or more digits, maybe with +, spaces, dots, dashes or brackets: a
 # phone number (or anything that could be one) is never indexed.
 _PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
@@ -69,12 +69,13 @@ BATCH_SIZE = 500
 
 
 def _scrub(text: str, expert: Expert) -> str:
-    """Text with the expert's e-mail and phone, and anything that looks like
-    an e-mail address or a phone number, taken out (docs/decisions.md, decision 3)."""
+    """Text with the expert's e-mail and phone, any contact detail written
+    into it (talentpool.contact_details) and any run of digits that could be
+    a phone number taken out (docs/decisions.md, decision 3)."""
     for private in (expert.email, expert.phone):
         if private:
             text = text.replace(private, " ")
-    text = _EMAIL.sub(" ", text)
+    text = without_contact_details(text, replacement=" ")
     return _PHONE.sub(" ", text)
 
 
