@@ -33,6 +33,7 @@ from portal.tabular import (
     FileReport,
     pending_upload_discard,
     pending_upload_open,
+    pending_upload_options,
     pending_upload_save,
     too_large_message,
 )
@@ -58,6 +59,11 @@ class SpreadsheetForm(forms.Form):
 
     def get_help_text(self) -> str:
         return ""
+
+    def upload_options(self) -> dict[str, Any]:
+        """What the form chose besides the file, kept with it until the
+        import (JSON values; the preview view's `upload_options`)."""
+        return {}
 
     def too_large(self) -> str:
         """Said when the file is over `max_bytes`."""
@@ -106,6 +112,7 @@ class SpreadsheetUploadView(SpreadsheetImportMixin, FormView):
             slot=self.get_session_slot(),
             folder=self.upload_folder,
             upload=form.cleaned_data["file"],
+            options=form.upload_options(),
         )
         return redirect(self.get_preview_url())
 
@@ -126,6 +133,13 @@ class SpreadsheetPreviewView(SpreadsheetImportMixin, TemplateView):
         imported, or the page to answer with when the import was refused
         (the file is then kept)."""
         raise NotImplementedError
+
+    @property
+    def upload_options(self) -> dict[str, Any]:
+        """The options chosen with the kept file on the upload form."""
+        return pending_upload_options(
+            self.request, session_key=self.session_key, slot=self.get_session_slot()
+        )
 
     def no_file_message(self) -> str:
         """Said when no kept file waits (imported, cancelled or expired)."""

@@ -18,7 +18,7 @@ import itertools
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import IO, Any, TypeVar
@@ -244,12 +244,17 @@ def find_header(
     not_found: str,
     warnings: list[str],
     search_lines: int = 10,
+    strict: bool = False,
+    ignorable: Collection[str] = (),
 ) -> tuple[int, dict[int, str]]:
     """The first line that names a known column; lines above it (a title, a
     note) are ignored with a warning. Returns its number and {cell index:
-    column}; unknown columns are a warning. Raises FileProblem when a required
-    column is missing, a column appears twice or no line within
-    `search_lines` names a column (with the message `not_found`)."""
+    column}. Columns it does not know are ignored with a warning, or, with
+    `strict`, refuse the file with the list of the columns it knows, unless
+    their header key is `ignorable` (序号, 备注: what every roster has).
+    Raises FileProblem when a required column is missing, a column appears
+    twice or no line within `search_lines` names a column (with the message
+    `not_found`)."""
     skipped: list[int] = []
     for line, cells in numbered:
         keys = [header_key(cell) for cell in cells]
@@ -261,11 +266,12 @@ def find_header(
             continue
         columns: dict[int, str] = {}
         unknown: list[str] = []
+        ignored: list[str] = []
         for index, (cell, key) in enumerate(zip(cells, keys, strict=True)):
             column = columns_by_key.get(key)
             if column is None:
                 if cell:
-                    unknown.append(cell)
+                    (ignored if key in ignorable else unknown).append(cell)
             elif column in columns.values():
                 raise FileProblem(
                     _("The %(column)s column appears twice (line %(line)s): keep one.")
@@ -284,10 +290,22 @@ def find_header(
                 _("Lines above the column names were ignored: %(lines)s.")
                 % {"lines": ", ".join(map(str, skipped))}
             )
-        if unknown:
+        if unknown and strict:
+            raise FileProblem(
+                _(
+                    "Unknown columns in line %(line)s: %(unknown)s. Name each "
+                    "column as one of: %(known)s."
+                )
+                % {
+                    "line": line,
+                    "unknown": "、".join(unknown),
+                    "known": "、".join(str(label) for label in labels.values()),
+                }
+            )
+        if unknown or ignored:
             warnings.append(
                 _("These columns are not used and were ignored: %(columns)s.")
-                % {"columns": "、".join(unknown)}
+                % {"columns": "、".join(unknown + ignored)}
             )
         return line, columns
     raise FileProblem(not_found)
@@ -352,12 +370,19 @@ def term_lookup(model: type[T]) -> dict[str, T]:
 
 
 def pending_upload_save(
-    request: Any, *, session_key: str, slot: str, folder: str, upload: Any
+    request: Any,
+    *,
+    session_key: str,
+    slot: str,
+    folder: str,
+    upload: Any,
+    options: dict[str, Any] | None = None,
 ) -> None:
     """Keep an uploaded file in the default storage under a random name that
     only this session knows (nothing about it reaches the browser), replacing
-    what the session kept in the same slot. Rows are never taken back from the
-    browser: the confirmation reads this file again."""
+    what the session kept in the same slot, with the `options` chosen with
+    it. Rows are never taken back from the browser: the confirmation reads
+    this file again."""
     pending_upload_discard(request, session_key=session_key, slot=slot)
     _sweep_abandoned(folder)
     extension = file_extension(upload.name)
@@ -366,7 +391,7 @@ def pending_upload_save(
         f"{folder}/{secrets.token_urlsafe(24)}{extension}", File(upload)
     )
     pending = request.session.get(session_key, {})
-    pending[slot] = {"name": name, "filename": upload.name}
+    pending[slot] = {"name": name, "filename": upload.name, "options": options or {}}
     request.session[session_key] = pending
 
 
@@ -382,6 +407,12 @@ def pending_upload_open(
         return default_storage.open(entry["name"], "rb"), entry["filename"]
     except FileNotFoundError:
         return None
+
+
+def pending_upload_options(request: Any, *, session_key: str, slot: str) -> dict:
+    """The options chosen with the kept file ({} when none is kept)."""
+    entry = request.session.get(session_key, {}).get(slot) or {}
+    return dict(entry.get("options") or {})
 
 
 def pending_upload_discard(request: Any, *, session_key: str, slot: str) -> None:

@@ -71,14 +71,31 @@ class ExpertFileForm(SpreadsheetForm):
     file_label = gettext_lazy("Expert list")
     max_bytes = MAX_UPLOAD_BYTES
 
+    create_only = forms.BooleanField(
+        label=gettext_lazy("New experts only"),
+        required=False,
+        help_text=gettext_lazy(
+            "The file holds experts not yet in the talent pool: rows need no "
+            "external ID or licence number, and a row that matches an expert "
+            "already in the pool is refused. Importing such a file twice adds "
+            "its experts twice."
+        ),
+    )
+
+    def upload_options(self) -> dict[str, Any]:
+        return {"create_only": self.cleaned_data.get("create_only", False)}
+
     def get_help_text(self) -> str:
         return _(
             "A .csv (UTF-8 or GBK) or .xlsx file (first sheet), at most %(size)s MB. "
             "The first line names the columns: external_id, name, category, "
             "ip_types, services, industries, district, organization, languages, "
             "years_of_practice, talent_tier, license_no, bio, email, phone, in "
-            "English or Chinese (外部编号, 姓名, 类别, …). Only the name is required. "
-            "Several values in one cell are separated by ; ； 、 or |."
+            "English or Chinese (外部编号, 姓名, 类别, …). The name is required, a "
+            "category for a new expert, and an external ID or a licence number on "
+            "every row unless the file holds new experts only; a column the import "
+            "does not know refuses the file (序号 and 备注 are ignored). Several "
+            "values in one cell are separated by ; ； 、 or |."
         ) % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)}
 
     def too_large(self) -> str:
@@ -143,7 +160,11 @@ class ExpertImportPreviewView(ExpertImportMixin, SpreadsheetPreviewView):
     max_errors_shown = MAX_ERRORS_SHOWN
 
     def check_file(self, file: IO[bytes], filename: str) -> ExpertFileReport:
-        return expert_file_check(file=file, filename=filename)
+        return expert_file_check(
+            file=file,
+            filename=filename,
+            create_only=bool(self.upload_options.get("create_only")),
+        )
 
     def import_file(self, file: IO[bytes], filename: str) -> str | HttpResponse:
         try:
@@ -152,6 +173,7 @@ class ExpertImportPreviewView(ExpertImportMixin, SpreadsheetPreviewView):
                 filename=filename,
                 # Only signed-in users with the permission reach the admin.
                 user=signed_in_user(self.request),
+                create_only=bool(self.upload_options.get("create_only")),
             )
         except ImportRefused as refused:
             messages.error(self.request, str(refused))
@@ -159,9 +181,13 @@ class ExpertImportPreviewView(ExpertImportMixin, SpreadsheetPreviewView):
         except TalentPoolError as error:
             messages.error(self.request, str(error))
             return redirect(self.get_preview_url())
-        return _("%(created)s experts added and %(updated)s updated.") % {
+        return _(
+            "%(created)s experts added, %(updated)s updated and %(unchanged)s "
+            "unchanged."
+        ) % {
             "created": result.created,
             "updated": result.updated,
+            "unchanged": result.unchanged,
         }
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:

@@ -2,10 +2,12 @@
 parameters plus page_size) and /api/v1/experts/<id>/ (one listed expert).
 
 Each expert is `Expert.public_dict()` plus the address of the public
-profile: never the e-mail or the phone. Bad input is a 400 with the
-parameter and the reason, never a 500; page_size over 50 is taken as 50; no
-client sees past the first 1,000 results of a query. Rate-limited per client
-IP and per signed-in user, like the pages.
+profile: never the e-mail or the phone. A query that is a licence number
+puts the listed expert holding it first and names it in `licence_holders`.
+Bad input is a 400 with the parameter and the reason, never a 500;
+page_size over 50 is taken as 50; no client sees past the first 1,000
+results of a query. Rate-limited per client IP and per signed-in user, like
+the pages.
 """
 
 from __future__ import annotations
@@ -99,6 +101,11 @@ def expert_list(request: HttpRequest) -> HttpResponse:
                 _page_url(request, params.page - 1) if params.page > 1 else None
             ),
             "results": [_expert(expert, profile_url) for expert in outcome.experts],
+            # The results holding the licence number the query is: first.
+            "licence_holders": [
+                {"id": expert_id, "licence_number": number}
+                for expert_id, number in outcome.licence_holders.items()
+            ],
             "facets": outcome.facets,
         }
     )

@@ -29,6 +29,7 @@ from portal.tabular import (
     data_lines,
     file_rows,
     find_header,
+    header_key,
     term_key,
     term_lookup,
 )
@@ -132,6 +133,23 @@ COLUMN_ALIASES: dict[str, set[str]] = {
     },
 }
 _COLUMN_BY_KEY = column_lookup(COLUMN_ALIASES)
+#: Columns every roster has that say nothing about the expert: accepted
+#: (and ignored) even by a strict check.
+IGNORABLE_COLUMNS = frozenset(
+    header_key(name)
+    for name in (
+        "序号",
+        "编号序号",
+        "no",
+        "no.",
+        "#",
+        "备注",
+        "说明",
+        "remarks",
+        "note",
+        "notes",
+    )
+)
 COLUMN_LABELS = {
     "external_id": pgettext_lazy("expert file column", "external ID"),
     "name": pgettext_lazy("expert file column", "name"),
@@ -207,6 +225,9 @@ class ExpertFileReport(FileReport):
     FileReport). A report with errors, or without rows, cannot be imported."""
 
     filename: str
+    #: Declared as new experts only: rows need no external ID or licence
+    #: number, and a row matching an expert already in the pool is refused.
+    create_only: bool = False
     columns: frozenset[str] = frozenset()
     rows: int = 0
     new: int = 0
@@ -288,6 +309,14 @@ class _Checker:
                     column, model, many, values[column], problems
                 )
 
+        if not (external_id or licence or self.report.create_only):
+            problems.append(
+                _(
+                    "Give the row an external ID or a licence number, so that a "
+                    "later import updates this expert instead of adding them "
+                    "again (or import the file as new experts only)."
+                )
+            )
         if problems:
             self.report.errors.extend((line, problem) for problem in problems)
             return None
@@ -416,6 +445,25 @@ class _Checker:
                         )
                     )
                     continue
+            if expert_id is None and not row.terms.get("category"):
+                self.report.errors.append(
+                    (
+                        row.line,
+                        _("A new expert needs a category: the category is missing."),
+                    )
+                )
+                continue
+            if expert_id is not None and self.report.create_only:
+                self.report.errors.append(
+                    (
+                        row.line,
+                        _(
+                            "This expert is already in the talent pool: a file "
+                            "of new experts only cannot update them."
+                        ),
+                    )
+                )
+                continue
             checked.append(_with_expert(row, expert_id))
         return checked
 
@@ -438,6 +486,8 @@ def expert_file_batches(
         required=("name",),
         labels=COLUMN_LABELS,
         warnings=report.warnings,
+        strict=True,
+        ignorable=IGNORABLE_COLUMNS,
         not_found=_(
             "No line names the columns. The first line should be: external_id, "
             "name, category, ip_types, services, industries, district, "
@@ -446,6 +496,15 @@ def expert_file_batches(
         ),
     )
     report.columns = frozenset(columns.values())
+    if not report.create_only and not {"external_id", "license_no"} & report.columns:
+        raise FileProblem(
+            _(
+                "The file has neither an external ID column nor a licence number "
+                "column, so a later import could not tell its experts apart from "
+                "new ones. Add one of them, or import the file as new experts "
+                "only."
+            )
+        )
     checker = _Checker(report)
     batch: list[ExpertRow] = []
     # data_lines raises for a file without a row: there is no batch left then.
@@ -467,12 +526,14 @@ def expert_file_batches(
         yield checker.batch(batch)
 
 
-def expert_file_check(*, file: IO[bytes], filename: str) -> ExpertFileReport:
+def expert_file_check(
+    *, file: IO[bytes], filename: str, create_only: bool = False
+) -> ExpertFileReport:
     """Read and check a whole expert file without writing anything: the dry
     run, and the admin's preview. Every bad row is reported with its line as
     Excel shows it (the column names are line 1); messages are in the active
     language. The file must be seekable (it is read more than once)."""
-    report = ExpertFileReport(filename=filename)
+    report = ExpertFileReport(filename=filename, create_only=create_only)
     try:
         for batch in expert_file_batches(file=file, report=report):
             report.rows += len(batch)

@@ -73,13 +73,19 @@ class ExpertImportResult:
     created: int
     updated: int
     report: ExpertFileReport
+    #: Rows that matched an expert whose values were already the file's.
+    unchanged: int = 0
 
 
 # --- import --------------------------------------------------------------------
 
 
 def experts_import(
-    *, file: IO[bytes], filename: str, user: User | None = None
+    *,
+    file: IO[bytes],
+    filename: str,
+    user: User | None = None,
+    create_only: bool = False,
 ) -> ExpertImportResult:
     """Import an expert list (CSV or XLSX; see talentpool.imports).
 
@@ -90,25 +96,29 @@ def experts_import(
     file has; organisations created by name when new; the licence number kept
     on the qualification the import manages; an "imported" entry on each
     expert's history. Status, verification and consent are never touched.
-    May run twice: the second run updates the same experts to the same values.
+    May run twice: the second run updates the same experts to the same values
+    and reports them unchanged. `create_only` declares a file of new experts
+    (talentpool.imports: rows need no external ID or licence number, and one
+    matching an expert in the pool is refused).
     """
-    report = expert_file_check(file=file, filename=filename)
+    report = expert_file_check(file=file, filename=filename, create_only=create_only)
     if not report.is_valid:
         raise ImportRefused(report)
-    created = updated = 0
+    created = updated = unchanged = 0
     writer = _BatchWriter(report=report, user=user)
     try:
         with transaction.atomic():
             # Read again and write batch by batch: rows are never all in memory.
             # The check above ran outside this transaction, so a row that has
             # become bad since (a term deactivated) is caught here.
-            recheck = ExpertFileReport(filename=filename)
+            recheck = ExpertFileReport(filename=filename, create_only=create_only)
             try:
                 for batch in expert_file_batches(file=file, report=recheck):
                     if recheck.errors:
                         break
-                    new, changed = writer.write(batch)
+                    new, changed, same = writer.write(batch)
                     created, updated = created + new, updated + changed
+                    unchanged += same
             except FileProblem as problem:
                 recheck.errors.append((None, str(problem)))
             if recheck.errors:
@@ -124,13 +134,16 @@ def experts_import(
             )
         ) from error
     logger.info(
-        "Experts imported from %s by user %s: %s new, %s updated",
+        "Experts imported from %s by user %s: %s new, %s updated, %s unchanged",
         filename,
         user.pk if user else None,
         created,
         updated,
+        unchanged,
     )
-    return ExpertImportResult(created=created, updated=updated, report=report)
+    return ExpertImportResult(
+        created=created, updated=updated, unchanged=unchanged, report=report
+    )
 
 
 def organisation_kind_guess(name: str) -> str:
@@ -164,10 +177,11 @@ class _BatchWriter:
             if column in self.columns:
                 self.fields.append(name)
 
-    def write(self, rows: list[ExpertRow]) -> tuple[int, int]:
+    def write(self, rows: list[ExpertRow]) -> tuple[int, int, int]:
         """Create or update the experts of one batch; returns (created,
-        matched). Experts the file leaves as they were are not written (a
-        re-import of an unchanged file writes almost nothing) nor logged."""
+        updated, unchanged). Experts the file leaves as they were are not
+        written (a re-import of an unchanged file writes almost nothing) nor
+        logged, and count as unchanged."""
         now = timezone.now()
         self._organisations(rows)
         existing = Expert.objects.in_bulk([r.expert_id for r in rows if r.expert_id])
@@ -204,7 +218,8 @@ class _BatchWriter:
         # Bulk writes send no signals: the search index is updated here, in
         # the import's transaction, so a refused import leaves it as it was.
         experts_reindex(expert_ids=touched)
-        return len(new), len(existing)
+        updated = len(touched - new_ids)
+        return len(new), updated, len(existing) - updated
 
     def _organisations(self, rows: list[ExpertRow]) -> None:
         names = {r.organisation for r in rows if r.organisation} - set(

@@ -194,6 +194,9 @@ class SearchOutcome:
     facets: dict[str, list[dict[str, Any]]]
     #: "past_end" or "past_window" when the page asked for cannot be shown.
     page_problem: str = ""
+    #: The listed experts among the results holding the licence number the
+    #: query is (expert id to the number as stored); they come first.
+    licence_holders: dict[int, str] = field(default_factory=dict)
 
 
 def run_search(params: SearchParams) -> SearchOutcome:
@@ -226,6 +229,7 @@ def run_search(params: SearchParams) -> SearchOutcome:
         experts=experts,
         facets=search.facets(),
         page_problem=problem,
+        licence_holders=search.licence_holders,
     )
 
 
@@ -304,7 +308,11 @@ def talent_search(request: HttpRequest, *, page: TalentSearchPage) -> HttpRespon
     # Photos and their thumbnails for the whole page in two queries.
     prefetch_related_objects(outcome.experts, "photo__renditions")
     cards = [
-        {"expert": expert, "url": page.expert_url(expert.pk, request)}
+        {
+            "expert": expert,
+            "url": page.expert_url(expert.pk, request),
+            "licence_number": outcome.licence_holders.get(expert.pk, ""),
+        }
         for expert in outcome.experts
     ]
     context = page.get_context(request)
@@ -316,6 +324,7 @@ def talent_search(request: HttpRequest, *, page: TalentSearchPage) -> HttpRespon
         problems=[message for _parameter, message in params.problems],
         total=outcome.total,
         cards=cards,
+        licence_cards=[card for card in cards if card["licence_number"]],
         facet_groups=_facet_groups(params, outcome.facets),
         page_number=params.page,
         last_page=outcome.last_page,

@@ -19,11 +19,15 @@ from typing import Any
 from django.db import connection
 from django.db.models import Case, IntegerField, Model, QuerySet, When
 
-from talentpool.models import LISTED, Expert, ExpertToken
+from talentpool.models import LISTED, Expert, ExpertToken, Qualification
 from talentpool.search.bits import bits_for_tokens, bits_to_ids, ids_to_bits
 from talentpool.search.facets import facet_bitmaps
 from talentpool.search.index import FACETS
-from talentpool.search.text import query_normalise, query_tokens
+from talentpool.search.text import (
+    licence_number_forms,
+    query_normalise,
+    query_tokens,
+)
 
 #: Share of a query's tokens (bigrams and words) an expert must have.
 MIN_MATCH = 0.6
@@ -178,21 +182,57 @@ def _rank(hits: list, sort: str, has_query: bool, limit: int) -> list:
     return ranked[:limit]
 
 
+def licence_holders(query: str) -> dict[int, str]:
+    """The listed experts holding the licence number that `query` is, each
+    with the number as stored; empty when the query is not a well-formed
+    licence number (text.licence_number_forms) or no listed expert holds it.
+
+    Exact only, never a prefix or a part (a part of a number would let a
+    scraper walk the register). One query, and only for a query shaped like
+    a licence number: the qualification's unique index on the number, the
+    listed rule read from the expert table as every search does."""
+    forms = licence_number_forms(query)
+    if not forms:
+        return {}
+    rows = (
+        # The listed rule on the joined expert row (not ``expert__in`` a
+        # subquery, which SQLite would make a list of every listed expert).
+        Qualification.objects.filter(
+            licence_number__in=forms,
+            **{f"expert__{lookup}": value for lookup, value in LISTED.items()},
+        )
+        # The unique index's own condition: SQLite uses a partial index only
+        # for a query that repeats it.
+        .exclude(licence_number="")
+        .order_by("expert_id", "pk")
+        .values_list("expert_id", "licence_number")
+    )
+    holders: dict[int, str] = {}
+    for expert_id, number in rows:
+        holders.setdefault(expert_id, number)
+    return holders
+
+
 class ExpertSearch:
     """The result of expert_search: how many, a page of them, and facets.
 
     Made from the text's matches as a bitmap and a ranker: given the matches
     left by the filters and a limit, the ranker returns that many ids, best
-    first."""
+    first. The holders of a licence number typed as the query (expert id to
+    the number) are matches too, and come first, whatever the sort."""
 
     def __init__(
         self,
         matches: int,
         filters: dict[str, set[str]],
         ranker: Callable[[int, int], list[int]],
+        holders: dict[int, str] | None = None,
     ) -> None:
         bitmaps = facet_bitmaps()
         self._bits = bitmaps.bits
+        holders = holders or {}
+        first = ids_to_bits(holders)
+        matches |= first
         self._matches = matches
         # For each filtered key the experts having one of its codes (OR
         # within a key; AND across keys).
@@ -206,7 +246,15 @@ class ExpertSearch:
         for wanted in self._wanted.values():
             results &= wanted
         self.total = results.bit_count()
-        self._ranked = ranker(results, RESULT_WINDOW) if results else []
+        #: The listed experts, among the results, holding the licence number
+        #: the query is, with the number as stored; first in the results.
+        self.licence_holders = {
+            pk: number for pk, number in sorted(holders.items()) if results >> pk & 1
+        }
+        rest = results & ~first
+        self._ranked = [*self.licence_holders] + (
+            ranker(rest, RESULT_WINDOW - len(self.licence_holders)) if rest else []
+        )
 
     def ids(self, number: int = 1, size: int = 20) -> list[int]:
         """The expert ids on a page (1-based), best first."""
@@ -505,7 +553,8 @@ def expert_search(
     codes match nothing, unknown keys raise ValueError. `sort` is relevance
     (most recently confirmed first for an empty query), years or confirmed.
     `language` is accepted for the interface: labels come in both languages.
-    Reads only."""
+    A query that is a licence number also finds, first, the listed expert
+    holding exactly that number (licence_holders). Reads only."""
     if sort not in SORTS:
         raise ValueError(f"Unknown sort {sort!r}")
     cleaned: dict[str, set[str]] = {}
@@ -522,7 +571,7 @@ def expert_search(
         ranker = _hits_ranker(hits, sort, bool(required))
     else:
         matches, ranker = _bitmap_search(required, bonus, sort)
-    return ExpertSearch(matches, cleaned, ranker)
+    return ExpertSearch(matches, cleaned, ranker, licence_holders(query))
 
 
 def experts_matching(queryset: QuerySet[Expert], query: str) -> QuerySet[Expert]:

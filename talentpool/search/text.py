@@ -19,7 +19,10 @@ from functools import lru_cache
 
 import opencc
 
+from django.core.exceptions import ValidationError
+
 from portal.search import CJK, bigrams
+from talentpool.validators import MAX_LICENCE_LENGTH, normalise_licence_number
 
 #: Longest query considered, in characters: longer input is cut, not refused.
 QUERY_MAX_CHARS = 100
@@ -34,6 +37,11 @@ _WORD = re.compile(rf"[{CJK}]+|[a-z0-9]+")
 _CJK_RUN = re.compile(rf"[{CJK}]+")
 _HAS_CJK = re.compile(rf"[{CJK}]")
 _SPACES = re.compile(r"\s+")
+# Dashes NFKC leaves as they are (hyphen, en and em dashes, minus sign), and
+# what separates the parts of a licence number typed by a visitor.
+_DASHES = re.compile("[\u2010-\u2015\u2212\ufe58]")
+_LICENCE_GAPS = re.compile(r"[\s\-]+")
+_NOT_LICENCE_CHARACTER = re.compile(r"[^A-Z0-9]")
 
 #: English words that carry no meaning in a query or a label.
 STOP_WORDS = frozenset(
@@ -300,3 +308,31 @@ def query_tokens(normalised: str) -> tuple[list[str], list[str]]:
         if token not in required
     ][: QUERY_MAX_TOKENS - len(required)]
     return required, bonus
+
+
+def licence_number_forms(query: str) -> list[str]:
+    """The forms in which a licence number typed as the whole query may be
+    stored, or none when the query is not a well-formed licence number
+    (talentpool.validators.normalise_licence_number: full-width to ASCII, no
+    spaces, upper case).
+
+    The number as typed; without its spaces, dashes, slashes and brackets
+    (5001-2019-0001 meets 500120190001); and, when it was typed with spaces,
+    with a hyphen in each gap ("zl 2020 0001" meets ZL-2020-0001). Only
+    whole numbers: a part of one is another number, which nobody holds.
+
+    >>> licence_number_forms("５００１２０１９ ０００１")
+    ['500120190001', '50012019-0001']
+    >>> licence_number_forms("专利代理师")
+    []
+    """
+    text = _DASHES.sub("-", unicodedata.normalize("NFKC", query or ""))
+    if len(text) > MAX_LICENCE_LENGTH * 2:
+        return []
+    try:
+        compact = normalise_licence_number(text)
+    except ValidationError:
+        return []
+    hyphenated = _LICENCE_GAPS.sub("-", text.strip().upper())
+    forms = [compact, _NOT_LICENCE_CHARACTER.sub("", compact), hyphenated]
+    return [form for form in dict.fromkeys(forms) if form]

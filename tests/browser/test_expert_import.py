@@ -142,7 +142,9 @@ def test_an_administrator_imports_experts_with_chinese_headers(
     ).to_have_count(6)
     assert_no_serious_axe_violations(page)
     main.locator("button[name=confirm]").click()
-    expect(page.get_by_role("status")).to_contain_text("已新增 5 位专家，更新 0 位。")
+    expect(page.get_by_role("status")).to_contain_text(
+        "已新增 5 位专家，更新 0 位，0 位无变化。"
+    )
     assert Expert.objects.count() == 5
     zhang = Expert.objects.get(external_id="CQ-101")
     assert [c.code for c in zhang.categories.all()] == ["patent_attorney"]

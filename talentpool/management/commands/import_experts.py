@@ -1,5 +1,5 @@
-"""manage.py import_experts FILE [--dry-run]: the admin's expert import, from
-a shell (for big files and scheduled loads)."""
+"""manage.py import_experts FILE [--dry-run] [--create-only]: the admin's
+expert import, from a shell (for big files and scheduled loads)."""
 
 import time
 from pathlib import Path
@@ -27,6 +27,14 @@ class Command(BaseCommand):
             action="store_true",
             help="check the file and say what it would do; write nothing",
         )
+        parser.add_argument(
+            "--create-only",
+            action="store_true",
+            help=(
+                "the file holds new experts only: rows need no external ID or "
+                "licence number, and a row matching an expert in the pool is refused"
+            ),
+        )
 
     def handle(self, *args, **options) -> None:
         path = Path(options["file"])
@@ -37,14 +45,17 @@ class Command(BaseCommand):
         started = time.monotonic()
         with path.open("rb") as file:
             if options["dry_run"]:
-                report = expert_file_check(file=file, filename=path.name)
+                report = expert_file_check(
+                    file=file, filename=path.name, create_only=options["create_only"]
+                )
                 self._report(report)
                 if not report.is_valid:
                     raise CommandError(self._refusal(report), returncode=1)
                 self.stdout.write(
                     _(
-                        "Dry run: %(rows)s experts checked, %(new)s would be added "
-                        "and %(updated)s updated. Nothing was written."
+                        "Dry run: %(rows)s experts checked: %(new)s would be added "
+                        "and %(updated)s are already in the pool (updated where the "
+                        "file differs). Nothing was written."
                     )
                     % {
                         "rows": report.rows,
@@ -54,7 +65,9 @@ class Command(BaseCommand):
                 )
                 return
             try:
-                result = experts_import(file=file, filename=path.name)
+                result = experts_import(
+                    file=file, filename=path.name, create_only=options["create_only"]
+                )
             except ImportRefused as refused:
                 self._report(refused.report)
                 refusal = self._refusal(refused.report)
@@ -65,12 +78,13 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 _(
-                    "%(created)s experts added and %(updated)s updated "
-                    "in %(seconds).1f s."
+                    "%(created)s experts added, %(updated)s updated and "
+                    "%(unchanged)s unchanged in %(seconds).1f s."
                 )
                 % {
                     "created": result.created,
                     "updated": result.updated,
+                    "unchanged": result.unchanged,
                     "seconds": time.monotonic() - started,
                 }
             )
