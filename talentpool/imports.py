@@ -545,12 +545,11 @@ def expert_file_check(
                 report.sample.extend(batch[:room])
     except FileProblem as problem:
         report.errors.insert(0, (None, str(problem)))
-    if report.rows and "external_id" not in report.columns:
+    if report.rows and "external_id" not in report.columns and not create_only:
         report.warnings.append(
             _(
-                "The file has no external ID column: experts are matched by licence "
-                "number, and rows without one are added again each time the file "
-                "is imported."
+                "The file has no external ID column: experts already in the pool "
+                "are found by their licence number."
             )
         )
     if report.contact_detail_lines:

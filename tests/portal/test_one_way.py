@@ -9,6 +9,7 @@ what the broker and the beat schedule hold, so it is spelled out rather than
 derived from wherever the function happens to be imported."""
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,20 +149,32 @@ def test_every_shared_task_is_named_after_its_module_and_function():
     assert not wrong, "; ".join(wrong)
 
 
+#: A Markdown file's name, and a path up the tree ("../notes/x").
+MARKDOWN_NAME = re.compile(r"\b[A-Za-z][\w-]*\.md\b")
+PATH_UP = re.compile(r"(?:\.\./)+[\w.-]+(?:/[\w.-]+)*")
+
+
 def test_the_repository_stands_alone():
     # Code and docs cite docs/ (docs/decisions.md, docs/architecture.md),
-    # never notes that live outside the repository.
-    outside = ("DESIGN.md", "STYLE.md", "../shared/")
+    # never notes that live outside the repository: every Markdown file
+    # named is one of the repository's own, and every path up the tree
+    # stays inside it.
     suffixes = {".py", ".md", ".html", ".txt", ".toml", ".js", ".css", ".sh"}
+    files = [
+        path
+        for path in sorted(ROOT.rglob("*"))
+        if path.is_file()
+        and path.suffix in suffixes
+        and path.relative_to(ROOT).parts[0] not in {".venv", "var", "node_modules"}
+    ]
+    own_notes = {path.name for path in files if path.suffix == ".md"}
+    assert "decisions.md" in own_notes, "is the walk looking?"
     offenders = []
-    for path in sorted(ROOT.rglob("*")):
-        parts = path.relative_to(ROOT).parts
-        if not path.is_file() or path.suffix not in suffixes:
-            continue
-        if parts[0] in {".venv", "var", "node_modules"} or path == Path(__file__):
-            continue
+    for path in files:
         text = path.read_text(encoding="utf-8", errors="replace")
-        offenders += [
-            f"{path.relative_to(ROOT)} names {name}" for name in outside if name in text
-        ]
+        for name in sorted(set(MARKDOWN_NAME.findall(text)) - own_notes):
+            offenders.append(f"{path.relative_to(ROOT)} names {name}")
+        for up in sorted(set(PATH_UP.findall(text))):
+            if not (path.parent / up).resolve().is_relative_to(ROOT):
+                offenders.append(f"{path.relative_to(ROOT)} points outside: {up}")
     assert not offenders, "\n".join(offenders)
