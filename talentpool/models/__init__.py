@@ -10,6 +10,7 @@ from talentpool.models.applications import (
     ApplicationKind,
     ApplicationStatus,
     ConsentKind,
+    ConsentMethod,
     ExpertApplication,
     ExpertConsent,
 )
@@ -36,6 +37,7 @@ from talentpool.models.index import (
     ExpertSearchDocument,
     ExpertToken,
     ExpertTokenBits,
+    SearchSynonym,
 )
 from talentpool.models.organisations import Organisation, OrganisationKind
 from talentpool.models.pages import TalentSearchPage
@@ -52,6 +54,7 @@ __all__ = [
     "ApplicationKind",
     "ApplicationStatus",
     "ConsentKind",
+    "ConsentMethod",
     "ContactDisclosure",
     "ContactRequest",
     "ContactRequestStatus",
@@ -73,6 +76,7 @@ __all__ = [
     "Organisation",
     "OrganisationKind",
     "Qualification",
+    "SearchSynonym",
     "Service",
     "TalentSearchPage",
     "TalentTier",

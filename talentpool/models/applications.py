@@ -124,10 +124,19 @@ class ConsentKind(models.TextChoices):
     PUBLICATION = "publication", _("Publication of the public profile")
 
 
+class ConsentMethod(models.TextChoices):
+    ONLINE = "online", _("Given online by the expert")
+    PAPER = "paper", _("Signed on paper, recorded by staff")
+
+
 class ExpertConsent(models.Model):
     """A recorded consent (or its withdrawal): who, to what, which wording,
-    when. The latest row per expert and kind is the one in force; the
+    when, and how: online by the expert's account, or on a signed paper form
+    whose reference staff recorded (an import's consent_ref, or the bulk
+    action). The latest row per expert and kind is the one in force; the
     expert's `publication_consent_at` mirrors it for fast filtering."""
+
+    Method = ConsentMethod
 
     Kind = ConsentKind
 
@@ -146,7 +155,31 @@ class ExpertConsent(models.Model):
         settings.AUTH_USER_MODEL,
         verbose_name=_("recorded for"),
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
+        help_text=_("The expert's account, for a consent given online."),
+    )
+    method = models.CharField(
+        _("method"),
+        max_length=10,
+        choices=Method.choices,
+        default=Method.ONLINE,
+    )
+    reference = models.CharField(
+        _("consent form reference"),
+        max_length=100,
+        blank=True,
+        help_text=_("The reference of the signed paper form."),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("The staff member who recorded a paper consent."),
     )
     recorded_at = models.DateTimeField(_("recorded"))
 
@@ -154,6 +187,18 @@ class ExpertConsent(models.Model):
         verbose_name = _("consent")
         verbose_name_plural = _("consents")
         ordering = ["-recorded_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(method="online", user__isnull=False)
+                | Q(method="paper", recorded_by__isnull=False)
+                & ~Q(reference=""),
+                name="talentpool_expertconsent_method_evidence",
+                violation_error_message=_(
+                    "A consent given online needs the expert's account; one "
+                    "on paper needs the form's reference and who recorded it."
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.expert} · {self.get_kind_display()}"

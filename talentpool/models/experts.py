@@ -201,6 +201,14 @@ class Expert(ClusterableModel):
         blank=True,
         help_text=_("When the expert agreed that the public profile be published."),
     )
+    invited_at = models.DateTimeField(
+        _("invited"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the expert was last sent an invitation to claim the profile."
+        ),
+    )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("account"),

@@ -114,3 +114,43 @@ class ExpertSearchChange(models.Model):
 
     def __str__(self) -> str:
         return str(self.pk)
+
+
+class SearchSynonym(models.Model):
+    """What a visitor may type for something the experts' profiles say in
+    other words: an abbreviation (知产 → 知识产权), a synonym (芯片 → 集成电路),
+    a need (侵权 → 诉讼, 维权) or an English word (mediation → 调解). Staff
+    edit them; a query word equal to `phrase` also finds each alternative.
+    Read by talentpool.search.synonyms, which also adds the words to the
+    segmenter's dictionary."""
+
+    phrase = models.CharField(
+        _("phrase"),
+        max_length=40,
+        unique=True,
+        help_text=_("What a visitor types, for example 知产 or mediation."),
+    )
+    alternatives = models.CharField(
+        _("also finds"),
+        max_length=400,
+        help_text=_(
+            "The words the phrase also finds, separated by commas or spaces, "
+            "for example 知识产权."
+        ),
+    )
+    mutual = models.BooleanField(
+        _("both ways"),
+        default=False,
+        help_text=_(
+            "Each alternative also finds the phrase and the other alternatives."
+        ),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("search synonym")
+        verbose_name_plural = _("search synonyms")
+        ordering = ["phrase"]
+
+    def __str__(self) -> str:
+        return f"{self.phrase} → {self.alternatives}"
