@@ -26,6 +26,7 @@ from talentpool.models.enterprises import (
 )
 from talentpool.models.experts import (
     LISTED,
+    reachable_q,
     Expert,
     ExpertQuerySet,
     ExpertStatus,
@@ -81,4 +82,5 @@ __all__ = [
     "TalentSearchPage",
     "TalentTier",
     "Verification",
+    "reachable_q",
 ]

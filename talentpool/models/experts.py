@@ -58,12 +58,23 @@ LISTED: dict[str, Any] = {
 }
 
 
+def reachable_q() -> Q:
+    """Experts an enterprise can reach through the portal: accepting
+    contact requests, and with an account to answer in or an e-mail
+    address the request (with its signed link to answer) is sent to."""
+    return Q(accepting_requests=True) & (Q(user__isnull=False) | ~Q(email=""))
+
+
 class ExpertQuerySet(models.QuerySet["Expert"]):
     def listed(self) -> "ExpertQuerySet":
         """Experts a visitor may find (LISTED): public, verified, and with the
         expert's recorded consent to publication, and confirmed within the
         year (not lapsed)."""
         return self.filter(**LISTED)
+
+    def reachable(self) -> "ExpertQuerySet":
+        """Experts an enterprise can reach (reachable_q)."""
+        return self.filter(reachable_q())
 
 
 class Expert(ClusterableModel):
