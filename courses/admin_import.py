@@ -1,19 +1,18 @@
 """Training classes in the admin, for training managers: the list, the form,
 a page with the trainees, and importing trainees from a CSV or XLSX file.
 
-The import is two steps (portal.admin_import): the upload keeps the file
-under a name only the manager's session knows, one per class; the preview
-reads it, and the confirmation reads it again, checks it again and imports
-it, then deletes it.
+The import runs in the background (portal.admin_import,
+courses.import_jobs): the upload keeps the file and queues an import job;
+its page shows the preview once a worker has checked it, and the
+confirmation queues the write, which reads it again, checks it again and
+imports it, then deletes it.
 """
-
-from typing import IO, Any
 
 from django import forms
 from django.contrib.admin.utils import quote
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.functional import cached_property
@@ -21,7 +20,6 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from wagtail.admin import messages
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, ObjectList
 from wagtail.admin.ui.menus import MenuItem
@@ -30,26 +28,17 @@ from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import Button
 
+from courses import import_jobs
 from courses.admin_class_progress import ClassHistoryView, class_progress_url
-from courses.imports import (
-    MAX_FILE_BYTES,
-    MAX_ROWS,
-    ImportPreview,
-    trainee_file_read,
-    training_class_import,
-)
+from courses.imports import MAX_FILE_BYTES, MAX_ROWS
 from courses.models import TrainingClass, TrainingClassMember
-from courses.services import CourseError
 from portal.admin_import import (
     SpreadsheetForm,
     SpreadsheetImportMixin,
-    SpreadsheetPreviewView,
     SpreadsheetUploadView,
 )
-from portal.http import signed_in_user
 
-UPLOAD_FOLDER = "private/trainee-imports"
-SESSION_KEY = "courses.trainee_imports"
+UPLOAD_FOLDER = import_jobs.UPLOAD_FOLDER
 MEMBERS_PER_PAGE = 100
 
 
@@ -170,18 +159,16 @@ class TraineeFileForm(SpreadsheetForm):
 
 
 class TrainingClassImportMixin(SpreadsheetImportMixin):
-    """A step of the import: needs the right to change training classes. The
-    session keeps one file per class."""
+    """The upload: needs the right to change training classes."""
 
     model = TrainingClass
     permission_required = "change"
     page_title = gettext_lazy("Import trainees")
-    session_key = SESSION_KEY
+    import_kind = import_jobs.KIND
     upload_folder = UPLOAD_FOLDER
     index_url_name: str | None = None
     inspect_url_name: str | None = None
     import_url_name: str | None = None
-    import_preview_url_name: str | None = None
 
     def setup(self, request: HttpRequest, *args, **kwargs) -> None:
         super().setup(request, *args, **kwargs)
@@ -209,92 +196,22 @@ class TrainingClassImportMixin(SpreadsheetImportMixin):
     def upload_url(self) -> str:
         return reverse(self.import_url_name, args=(quote(self.training_class.pk),))
 
-    def get_session_slot(self) -> str:
-        return str(self.training_class.pk)
-
-    def get_upload_url(self) -> str:
-        return self.upload_url
-
-    def get_preview_url(self) -> str:
-        return reverse(
-            self.import_preview_url_name, args=(quote(self.training_class.pk),)
-        )
+    def get_import_target_id(self) -> int | None:
+        return self.training_class.pk
 
     def get_done_url(self) -> str:
         return self.inspect_url
 
 
 class TraineeImportView(TrainingClassImportMixin, SpreadsheetUploadView):
-    """Step 1: choose the file."""
+    """Choose the file; its check and import run in the background, on the
+    job's page (portal.admin_import.ImportJobView)."""
 
     template_name = "courses/admin/trainee_import.html"
     form_class = TraineeFileForm
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(training_class=self.training_class, **kwargs)
-
-
-class TraineeImportPreviewView(TrainingClassImportMixin, SpreadsheetPreviewView):
-    """Step 2: every row and every problem; confirm imports all or nothing."""
-
-    template_name = "courses/admin/trainee_import_preview.html"
-
-    def no_file_message(self) -> str:
-        return _("No uploaded file is waiting for this class: upload it again.")
-
-    def check_file(self, file: IO[bytes], filename: str) -> ImportPreview:
-        return trainee_file_read(content=file.read(), filename=filename)
-
-    def import_file(self, file: IO[bytes], filename: str) -> str | HttpResponse:
-        # Read again: the vocabularies or the accounts may have changed since.
-        preview = self.check_file(file, filename)
-        try:
-            result = training_class_import(
-                training_class=self.training_class,
-                preview=preview,
-                invited_by=signed_in_user(self.request),  # an admin view: signed in
-            )
-        except CourseError as error:
-            messages.error(self.request, str(error))
-            return self.render_to_response(
-                self.get_context_data(report=preview, filename=filename)
-            )
-        return _(
-            "%(members)s trainees added to the class (%(accounts)s new accounts, "
-            "invited by e-mail); %(already)s were already in it."
-        ) % {
-            "members": result.members_added,
-            "accounts": result.users_created,
-            "already": result.already_members,
-        }
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        report: ImportPreview = kwargs["report"]  # given by get() and import_file()
-        member_ids = set(
-            TrainingClassMember.objects.filter(
-                training_class=self.training_class,
-                user_id__in=[row.user_id for row in report.rows if row.user_id],
-            ).values_list("user_id", flat=True)
-        )
-        rows = [
-            {
-                "row": row,
-                "status": (
-                    _("New account")
-                    if row.is_new
-                    else _("Already in this class")
-                    if row.user_id in member_ids
-                    else _("Existing account")
-                ),
-            }
-            for row in report.rows
-        ]
-        return super().get_context_data(
-            preview=report,
-            training_class=self.training_class,
-            rows=rows,
-            **kwargs,
-        )
 
 
 # --- the viewset ---------------------------------------------------------------
@@ -348,7 +265,6 @@ class TrainingClassViewSet(ModelViewSet):
     def get_common_view_kwargs(self, **kwargs):
         return super().get_common_view_kwargs(
             import_url_name=self.get_url_name("import"),
-            import_preview_url_name=self.get_url_name("import_preview"),
             inspect_url_name=self.get_url_name("inspect"),
             **kwargs,
         )
@@ -357,17 +273,8 @@ class TrainingClassViewSet(ModelViewSet):
     def import_view(self):
         return self.construct_view(TraineeImportView)
 
-    @property
-    def import_preview_view(self):
-        return self.construct_view(TraineeImportPreviewView)
-
     def get_urlpatterns(self):
         return [
             *super().get_urlpatterns(),
             path("import/<int:pk>/", self.import_view, name="import"),
-            path(
-                "import/<int:pk>/preview/",
-                self.import_preview_view,
-                name="import_preview",
-            ),
         ]

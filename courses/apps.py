@@ -15,12 +15,14 @@ class CoursesConfig(AppConfig):
         from wagtail.documents import get_document_model
         from wagtail.models import ReferenceIndex
 
-        from courses import media
+        from courses import import_jobs, media
         from courses.certificates import signing
         from courses.models import CertificateSettings
 
         # A signing key that cannot be used stops the start-up, not a task.
         checks.register(signing.check_signing_configuration)
+        # Trainee imports run as portal import jobs (courses.import_jobs).
+        import_jobs.register()
         worker_init.connect(signing.refuse_to_start_misconfigured, weak=False)
         # The seal is certificate artwork like the template's images: indexed,
         # so courses.permissions can keep those files for staff only.

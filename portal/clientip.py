@@ -78,3 +78,23 @@ def client_ip(request: HttpRequest) -> str:
         )
         return UNKNOWN
     return address
+
+
+#: An IPv6 client usually holds a whole /64 and may pick any address in it:
+#: limits count the /64 (django-ratelimit's RATELIMIT_IPV6_MASK default too).
+IPV6_PREFIX = 64
+
+
+def client_key(request: HttpRequest) -> str:
+    """Who a per-client budget counts: the signed-in user ("user:42"), else
+    the client address ("ip:203.0.113.7", an IPv6 address as its /64). Only
+    client_ip's answer and the session decide: a new User-Agent, cookie-less
+    requests or a forged X-Forwarded-For entry change nothing."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return f"user:{user.pk}"
+    address = ipaddress.ip_address(client_ip(request))
+    if isinstance(address, ipaddress.IPv6Address):
+        network = ipaddress.IPv6Network(f"{address}/{IPV6_PREFIX}", strict=False)
+        return f"ip:{network.network_address}/{IPV6_PREFIX}"
+    return f"ip:{address}"

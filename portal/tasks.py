@@ -48,3 +48,29 @@ def run_django_task(module_path: str, args: list, kwargs: dict) -> None:
     from portal.tasks_backend import run_message
 
     run_message(module_path, args, kwargs)
+
+
+@shared_task(
+    name="portal.tasks.import_job_check",
+    acks_late=True,
+    soft_time_limit=60 * 60,
+    time_limit=65 * 60,
+)
+def import_job_check(job_id: int) -> None:
+    """Read and check an uploaded spreadsheet (portal.import_jobs)."""
+    from portal import import_jobs
+
+    import_jobs.import_job_check_run(job_id=job_id)
+
+
+@shared_task(
+    name="portal.tasks.import_job_write",
+    acks_late=True,
+    soft_time_limit=60 * 60,
+    time_limit=65 * 60,
+)
+def import_job_write(job_id: int) -> None:
+    """Check a confirmed spreadsheet again and write it (portal.import_jobs)."""
+    from portal import import_jobs
+
+    import_jobs.import_job_write_run(job_id=job_id)

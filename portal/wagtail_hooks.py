@@ -124,3 +124,31 @@ def admin_stylesheet():
     of the portal's own admin screens, which the admin's
     Content-Security-Policy would refuse as style= attributes."""
     return format_html('<link rel="stylesheet" href="{}">', static("css/admin.css"))
+
+
+@hooks.register("register_admin_urls")
+def register_import_job_urls():
+    """Spreadsheet import jobs (portal.admin_import): the page, its state as
+    JSON, the CSV of bad rows. Each view lets in only users who may import
+    the job's kind."""
+    from django.urls import path
+
+    from portal.admin_import import (
+        ImportJobReportView,
+        ImportJobStatusView,
+        ImportJobView,
+    )
+
+    return [
+        path("imports/<int:pk>/", ImportJobView.as_view(), name="portal_import_job"),
+        path(
+            "imports/<int:pk>/status/",
+            ImportJobStatusView.as_view(),
+            name="portal_import_job_status",
+        ),
+        path(
+            "imports/<int:pk>/problems.csv",
+            ImportJobReportView.as_view(),
+            name="portal_import_job_report",
+        ),
+    ]

@@ -1,13 +1,14 @@
 """The talent pool in the admin: experts, organisations, importing experts
 from a file, and changing an expert's status with a reason.
 
-The import is two steps, like the trainee import (portal.admin_import): the
-upload is kept in the default storage under a name only the session knows;
-the preview checks it; the confirmation checks it again and imports it, all
-or nothing, then deletes it.
+The import runs in the background, like the trainee import
+(portal.admin_import, talentpool.import_jobs): the upload is kept in the
+default storage and an import job queued; its page shows the check's
+progress, then the preview; the confirmation queues the write, which checks
+the file again and imports it, all or nothing, then deletes it.
 """
 
-from typing import IO, Any
+from typing import Any
 
 from django import forms
 from django.contrib.admin.utils import quote
@@ -42,26 +43,19 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 from portal.admin_import import (
     SpreadsheetForm,
     SpreadsheetImportMixin,
-    SpreadsheetPreviewView,
     SpreadsheetUploadView,
 )
 from portal.http import signed_in_user
-from talentpool.imports import SAMPLE_ROWS, ExpertFileReport, expert_file_check
+from talentpool import import_jobs
 from talentpool.models import Expert, ExpertStatus, Organisation
 from talentpool.search import experts_matching
 from talentpool.services import (
-    ImportRefused,
     TalentPoolError,
     expert_status_change,
-    experts_import,
 )
 
-UPLOAD_FOLDER = "private/expert-imports"
-SESSION_KEY = "talentpool.expert_imports"
-SESSION_SLOT = "experts"
+UPLOAD_FOLDER = import_jobs.UPLOAD_FOLDER
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-#: Problems listed in the preview; a file with more says how many more.
-MAX_ERRORS_SHOWN = 1000
 
 
 # --- import --------------------------------------------------------------------
@@ -106,16 +100,15 @@ class ExpertFileForm(SpreadsheetForm):
 
 
 class ExpertImportMixin(SpreadsheetImportMixin):
-    """A step of the import: needs the rights to add and change experts."""
+    """The upload: needs the rights to add and change experts."""
 
     model = Expert
     permission_required = "add"
     page_title = gettext_lazy("Import experts")
-    session_key = SESSION_KEY
+    import_kind = import_jobs.KIND
     upload_folder = UPLOAD_FOLDER
     index_url_name: str | None = None
     import_url_name: str | None = None
-    import_preview_url_name: str | None = None
 
     def user_has_permission(self, permission: str) -> bool:
         return self.permission_policy.user_has_permission(
@@ -132,69 +125,16 @@ class ExpertImportMixin(SpreadsheetImportMixin):
             {"url": "", "label": self.get_page_title()},
         ]
 
-    def get_session_slot(self) -> str:
-        return SESSION_SLOT
-
-    def get_upload_url(self) -> str:
-        return reverse(self.import_url_name)
-
-    def get_preview_url(self) -> str:
-        return reverse(self.import_preview_url_name)
-
     def get_done_url(self) -> str:
         return reverse(self.index_url_name)
 
 
 class ExpertImportView(ExpertImportMixin, SpreadsheetUploadView):
-    """Step 1: choose the file."""
+    """Choose the file; its check and import run in the background, on the
+    job's page (portal.admin_import.ImportJobView)."""
 
     template_name = "talentpool/admin/expert_import.html"
     form_class = ExpertFileForm
-
-
-class ExpertImportPreviewView(ExpertImportMixin, SpreadsheetPreviewView):
-    """Step 2: what the file would do and every problem; confirm imports all
-    or nothing."""
-
-    template_name = "talentpool/admin/expert_import_preview.html"
-    max_errors_shown = MAX_ERRORS_SHOWN
-
-    def check_file(self, file: IO[bytes], filename: str) -> ExpertFileReport:
-        return expert_file_check(
-            file=file,
-            filename=filename,
-            create_only=bool(self.upload_options.get("create_only")),
-        )
-
-    def import_file(self, file: IO[bytes], filename: str) -> str | HttpResponse:
-        try:
-            result = experts_import(
-                file=file,
-                filename=filename,
-                # Only signed-in users with the permission reach the admin.
-                user=signed_in_user(self.request),
-                create_only=bool(self.upload_options.get("create_only")),
-            )
-        except ImportRefused as refused:
-            messages.error(self.request, str(refused))
-            return self.render_to_response(self.get_context_data(report=refused.report))
-        except TalentPoolError as error:
-            messages.error(self.request, str(error))
-            return redirect(self.get_preview_url())
-        return _(
-            "%(created)s experts added, %(updated)s updated and %(unchanged)s "
-            "unchanged."
-        ) % {
-            "created": result.created,
-            "updated": result.updated,
-            "unchanged": result.unchanged,
-        }
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        report: ExpertFileReport = kwargs["report"]
-        return super().get_context_data(
-            more_rows=max(0, report.rows - SAMPLE_ROWS), **kwargs
-        )
 
 
 # --- status --------------------------------------------------------------------
@@ -462,7 +402,6 @@ class ExpertViewSet(SnippetViewSet):
     def get_common_view_kwargs(self, **kwargs):
         return super().get_common_view_kwargs(
             import_url_name=self.get_url_name("import"),
-            import_preview_url_name=self.get_url_name("import_preview"),
             status_url_name=self.get_url_name("status"),
             **kwargs,
         )
@@ -472,10 +411,6 @@ class ExpertViewSet(SnippetViewSet):
         return self.construct_view(ExpertImportView)
 
     @property
-    def import_preview_view(self):
-        return self.construct_view(ExpertImportPreviewView)
-
-    @property
     def status_view(self):
         return self.construct_view(ExpertStatusView)
 
@@ -483,7 +418,6 @@ class ExpertViewSet(SnippetViewSet):
         return [
             *super().get_urlpatterns(),
             path("import/", self.import_view, name="import"),
-            path("import/preview/", self.import_preview_view, name="import_preview"),
             path("status/<int:pk>/", self.status_view, name="status"),
         ]
 

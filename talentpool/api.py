@@ -5,9 +5,12 @@ Each expert is `Expert.public_dict()` plus the address of the public
 profile: never the e-mail or the phone. A query that is a licence number
 puts the listed expert holding it first and names it in `licence_holders`.
 Bad input is a 400 with the parameter and the reason, never a 500;
-page_size over 50 is taken as 50; no client sees past the first 1,000
-results of a query. Rate-limited per client IP and per signed-in user, like
-the pages.
+page_size over 50 is taken as 50; no client sees past the first
+RESULT_WINDOW results of a query (talentpool.search.engine): a page past
+them is a 400 `result_window_exceeded`. Every call spends the client's one
+talent-pool budget, shared with the pages, and /experts/<id>/ counts
+towards the client's daily cap of distinct profiles, shared with the
+profile pages (talentpool.views.rate_limit, profile_refusal).
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ def expert_list(request: HttpRequest) -> HttpResponse:
     return _json(
         {
             "total": outcome.total,
+            "widened": outcome.widened,
             "page": params.page,
             "page_size": params.page_size,
             "pages": outcome.pages,
@@ -118,4 +122,6 @@ def expert_detail(request: HttpRequest, expert_id: int) -> HttpResponse:
     expert = views.listed_expert(expert_id)
     if expert is None:
         return _error("not_found", _("No listed expert has this id."), status=404)
+    if refused := views.profile_refusal(request, expert.pk, api=True):
+        return refused
     return _json(_expert(expert, _profile_url(request)))

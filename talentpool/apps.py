@@ -7,6 +7,8 @@ class TalentpoolConfig(AppConfig):
     verbose_name = _("Talent pool")
 
     def ready(self) -> None:
+        from talentpool import import_jobs
         from talentpool.search import signals
 
         signals.connect()
+        import_jobs.register()

@@ -11,12 +11,15 @@ duplicates) and the list of problems.
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from typing import IO
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext_lazy
 
@@ -38,6 +41,7 @@ from talentpool.contact_details import contact_details_in
 from talentpool.models import (
     Expert,
     ExpertCategory,
+    ExpertConsent,
     Industry,
     Language,
     Qualification,
@@ -131,7 +135,35 @@ COLUMN_ALIASES: dict[str, set[str]] = {
         "手机号",
         "手机号码",
     },
+    # Evidence given on paper (docs/talentpool.md, "Imports are strict"):
+    # the date a reviewer verified the expert, and the date and reference of
+    # the signed consent form. They need the importing staff user.
+    "verified_on": {
+        "verified_on",
+        "verification date",
+        "核验日期",
+        "审核日期",
+        "核验时间",
+    },
+    "consent_on": {
+        "consent_on",
+        "consent date",
+        "同意日期",
+        "同意时间",
+        "同意书签署日期",
+    },
+    "consent_ref": {
+        "consent_ref",
+        "consent reference",
+        "consent form",
+        "同意书编号",
+        "同意书号",
+        "授权书编号",
+    },
 }
+#: Columns that record evidence given on paper; an import with any of them
+#: needs the staff user who records it (experts_import's `user`).
+EVIDENCE_COLUMNS = frozenset({"verified_on", "consent_on", "consent_ref"})
 _COLUMN_BY_KEY = column_lookup(COLUMN_ALIASES)
 #: Columns every roster has that say nothing about the expert: accepted
 #: (and ignored) even by a strict check.
@@ -166,6 +198,9 @@ COLUMN_LABELS = {
     "bio": pgettext_lazy("expert file column", "biography"),
     "email": pgettext_lazy("expert file column", "e-mail"),
     "phone": pgettext_lazy("expert file column", "phone"),
+    "verified_on": pgettext_lazy("expert file column", "verified on"),
+    "consent_on": pgettext_lazy("expert file column", "consent on"),
+    "consent_ref": pgettext_lazy("expert file column", "consent form reference"),
 }
 # Vocabulary columns: (column, model, several values allowed).
 VOCABULARY_COLUMNS: tuple[tuple[str, type[Term], bool], ...] = (
@@ -182,6 +217,51 @@ VOCABULARY_COLUMNS: tuple[tuple[str, type[Term], bool], ...] = (
 _SEPARATORS = re.compile(r"[;|、]")
 MAX_EXTERNAL_ID, MAX_NAME, MAX_ORGANISATION, MAX_EMAIL = 64, 100, 200, 254
 MAX_BIOGRAPHY, MAX_YEARS = 10_000, 80
+MAX_CONSENT_REF = 100
+# A date as rosters write it (after NFKC: full-width digits and "／" are
+# ASCII): 2025-03-01, 2025/3/1, 2025.3.1, 2025年3月1日, with or without a
+# time after it (an Excel date cell arrives as 2025-03-01T00:00:00).
+_DATE = re.compile(
+    r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+)
+# An Excel date left as its serial number (a cell formatted as a number):
+# days since 1899-12-30; 20000 to 99999 are the years 1954 to 2173.
+_EXCEL_SERIAL = re.compile(r"[2-9]\d{4}(?:\.0+)?")
+_EXCEL_EPOCH = date(1899, 12, 30)
+#: The time of day a date given on paper stands for (in settings.TIME_ZONE):
+#: noon, so that the date reads the same in every time zone of China's users.
+EVIDENCE_TIME = time(12)
+
+
+def evidence_datetime(day: date) -> datetime:
+    """A date recorded on paper as the aware datetime stored for it: noon
+    of that day in the portal's time zone (Asia/Shanghai)."""
+    return timezone.make_aware(
+        datetime.combine(day, EVIDENCE_TIME), timezone.get_default_timezone()
+    )
+
+
+def evidence_day(moment: datetime) -> date:
+    """The day of a stored moment in the portal's time zone."""
+    return timezone.localdate(moment, timezone.get_default_timezone())
+
+
+def evidence_date(value: str) -> date | None:
+    """The date a cell holds, or None if it is not one. Reads 2025-03-01,
+    2025/3/1, 2025.3.1, 2025年3月1日 (full-width digits too), an ISO date
+    with a time, and an Excel serial number."""
+    text = unicodedata.normalize("NFKC", value).strip()
+    match = _DATE.fullmatch(text)
+    try:
+        if match:
+            year, month, day = (int(part) for part in match.groups())
+            return date(year, month, day)
+        if _EXCEL_SERIAL.fullmatch(text):
+            return _EXCEL_EPOCH + timedelta(days=int(float(text)))
+    except (ValueError, OverflowError):
+        return None
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +282,12 @@ class ExpertRow:
     terms: dict[str, tuple[Term, ...]] = field(default_factory=dict)
     #: The expert this row updates, found by external ID or licence number.
     expert_id: int | None = None
+    #: Verified on paper on this date (column verified_on).
+    verified_on: date | None = None
+    #: Consent to publication signed on paper on this date, on the form
+    #: with this reference (columns consent_on and consent_ref, both or none).
+    consent_on: date | None = None
+    consent_ref: str = ""
 
     def term(self, column: str) -> Term | None:
         values = self.terms.get(column, ())
@@ -235,6 +321,13 @@ class ExpertFileReport(FileReport):
     sample: list[ExpertRow] = field(default_factory=list)
     #: Lines whose biography or organisation carries a phone, an address…
     contact_detail_lines: list[int] = field(default_factory=list)
+    #: Rows that record a verification (verified_on) or a paper consent
+    #: (consent_on and consent_ref).
+    verifications: int = 0
+    consents: int = 0
+    #: Lines whose paper consent is not recorded: the expert withdrew
+    #: consent online on or after the paper's date (the withdrawal stands).
+    consent_skipped_lines: list[int] = field(default_factory=list)
 
     @property
     def row_count(self) -> int:
@@ -309,6 +402,31 @@ class _Checker:
                     column, model, many, values[column], problems
                 )
 
+        verified_on = self._date(values.get("verified_on", ""), problems)
+        consent_on = self._date(values.get("consent_on", ""), problems)
+        consent_ref = " ".join(
+            unicodedata.normalize("NFKC", values.get("consent_ref", "")).split()
+        )
+        if len(consent_ref) > MAX_CONSENT_REF:
+            problems.append(
+                _("The consent form reference is longer than %(max)s characters.")
+                % {"max": MAX_CONSENT_REF}
+            )
+        if values.get("consent_on") and not consent_ref:
+            problems.append(
+                _(
+                    "The consent date needs the reference of the signed consent "
+                    "form (column consent_ref, 同意书编号)."
+                )
+            )
+        elif consent_ref and not values.get("consent_on"):
+            problems.append(
+                _(
+                    "The consent form reference needs the date the form was "
+                    "signed (column consent_on, 同意日期)."
+                )
+            )
+
         if not (external_id or licence or self.report.create_only):
             problems.append(
                 _(
@@ -333,7 +451,31 @@ class _Checker:
             email=email,
             phone=phone,
             terms=terms,
+            verified_on=verified_on,
+            consent_on=consent_on,
+            consent_ref=consent_ref if consent_on else "",
         )
+
+    def _date(self, value: str, problems: list[str]) -> date | None:
+        """A verification or consent date: a real date, not in the future."""
+        if not value.strip():
+            return None
+        day = evidence_date(value)
+        if day is None:
+            problems.append(
+                _(
+                    "“%(value)s” is not a date: write it as 2025-03-01, "
+                    "2025/3/1 or 2025年3月1日."
+                )
+                % {"value": value}
+            )
+            return None
+        if day > evidence_day(timezone.now()):
+            problems.append(
+                _("The date %(date)s is in the future.") % {"date": day.isoformat()}
+            )
+            return None
+        return day
 
     def _years(self, value: str, problems: list[str]) -> int | None:
         text = unicodedata.normalize("NFKC", value).strip().removesuffix("年").strip()
@@ -465,7 +607,67 @@ class _Checker:
                 )
                 continue
             checked.append(_with_expert(row, expert_id))
-        return checked
+        return self._paper_consents(checked)
+
+    def _paper_consents(self, rows: list[ExpertRow]) -> list[ExpertRow]:
+        """The rows with a paper consent the expert's own record allows:
+        a form already recorded for the expert under another date is an
+        error; a withdrawal given online on or after the paper's date stands,
+        and the row's consent is left out (a warning names the line)."""
+        ids = [row.expert_id for row in rows if row.consent_on and row.expert_id]
+        if not ids:
+            return rows
+        withdrawn: dict[int, datetime] = {}
+        recorded: dict[tuple[int, str], datetime] = {}
+        for expert_id, given, method, reference, at in ExpertConsent.objects.filter(
+            expert_id__in=ids, kind=ExpertConsent.Kind.PUBLICATION
+        ).values_list("expert_id", "given", "method", "reference", "recorded_at"):
+            if not given:
+                withdrawn[expert_id] = max(at, withdrawn.get(expert_id, at))
+            elif method == ExpertConsent.Method.PAPER:
+                recorded[(expert_id, reference)] = at
+        kept: list[ExpertRow] = []
+        for row in rows:
+            if row.consent_on is None or row.expert_id is None:
+                kept.append(row)
+                continue
+            earlier = recorded.get((row.expert_id, row.consent_ref))
+            if earlier is not None and evidence_day(earlier) != row.consent_on:
+                self.report.errors.append(
+                    (
+                        row.line,
+                        _(
+                            "The consent form %(reference)s is already recorded "
+                            "for %(name)s, signed on %(date)s."
+                        )
+                        % {
+                            "reference": row.consent_ref,
+                            "name": row.name,
+                            "date": date_format(evidence_day(earlier)),
+                        },
+                    )
+                )
+                continue
+            withdrawal = withdrawn.get(row.expert_id)
+            if withdrawal is not None and evidence_day(withdrawal) >= (row.consent_on):
+                self.report.consent_skipped_lines.append(row.line)
+                self.report.warnings.append(
+                    _(
+                        "Line %(line)s: %(name)s withdrew consent to publication "
+                        "online on %(withdrawn)s, on or after the paper consent "
+                        "of %(date)s. The withdrawal stands: the paper consent "
+                        "is not recorded; the rest of the row is imported."
+                    )
+                    % {
+                        "line": row.line,
+                        "name": row.name,
+                        "withdrawn": date_format(evidence_day(withdrawal)),
+                        "date": date_format(row.consent_on),
+                    }
+                )
+                row = replace(row, consent_on=None, consent_ref="")
+            kept.append(row)
+        return kept
 
 
 def _with_expert(row: ExpertRow, expert_id: int | None) -> ExpertRow:
@@ -505,6 +707,14 @@ def expert_file_batches(
                 "only."
             )
         )
+    if len({"consent_on", "consent_ref"} & report.columns) == 1:
+        raise FileProblem(
+            _(
+                "A paper consent needs both its date and the reference of the "
+                "signed form: the file has one of the columns consent_on "
+                "(同意日期) and consent_ref (同意书编号) without the other."
+            )
+        )
     checker = _Checker(report)
     batch: list[ExpertRow] = []
     # data_lines raises for a file without a row: there is no batch left then.
@@ -527,12 +737,18 @@ def expert_file_batches(
 
 
 def expert_file_check(
-    *, file: IO[bytes], filename: str, create_only: bool = False
+    *,
+    file: IO[bytes],
+    filename: str,
+    create_only: bool = False,
+    progress: Callable[[int], None] | None = None,
 ) -> ExpertFileReport:
     """Read and check a whole expert file without writing anything: the dry
     run, and the admin's preview. Every bad row is reported with its line as
     Excel shows it (the column names are line 1); messages are in the active
-    language. The file must be seekable (it is read more than once)."""
+    language. The file must be seekable (it is read more than once).
+    `progress`, if given, is called after each batch with the rows read so
+    far, good and bad (the admin's import job shows it)."""
     report = ExpertFileReport(filename=filename, create_only=create_only)
     try:
         for batch in expert_file_batches(file=file, report=report):
@@ -540,9 +756,13 @@ def expert_file_check(
             updates = sum(row.expert_id is not None for row in batch)
             report.updated += updates
             report.new += len(batch) - updates
+            report.verifications += sum(row.verified_on is not None for row in batch)
+            report.consents += sum(row.consent_on is not None for row in batch)
             room = SAMPLE_ROWS - len(report.sample)
             if room > 0:
                 report.sample.extend(batch[:room])
+            if progress is not None:
+                progress(report.rows + len({error[0] for error in report.errors}))
     except FileProblem as problem:
         report.errors.insert(0, (None, str(problem)))
     if report.rows and "external_id" not in report.columns and not create_only:

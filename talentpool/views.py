@@ -3,14 +3,17 @@ and an expert's public profile (its route). The JSON API (talentpool.api)
 reads its parameters with the same function.
 
 Only listed experts (public, verified, consented) are shown, and only their
-public fields: the templates never touch the e-mail or the phone. Every view
-here is rate-limited per client IP and per signed-in user (portal.http):
-the pool is a list of people that must not be scraped wholesale.
+public fields: the templates never touch the e-mail or the phone. The pool
+is a list of people that must not be scraped wholesale: every view here and
+in the API spends one budget per client (rate_limit), a client opens at most
+so many distinct profiles a day (profile_refusal), and no query is paged
+past RESULT_WINDOW results (docs/security.md, "Scraping the talent pool").
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +28,17 @@ from django.views.decorators.cache import never_cache
 from courses import selectors as training_record
 from courses.models import Certificate, Enrolment
 from portal import http
+from portal.clientip import client_key
 from portal.models import District, IPType
-from talentpool.models import Expert, ExpertCategory, Industry, Language, Service
+from talentpool.models import (
+    Enterprise,
+    EnterpriseMember,
+    Expert,
+    ExpertCategory,
+    Industry,
+    Language,
+    Service,
+)
 from talentpool.search import (
     PAGE_SIZE_MAX,
     QUERY_MAX_CHARS,
@@ -37,6 +49,8 @@ from talentpool.search import (
 
 if TYPE_CHECKING:
     from talentpool.models import TalentSearchPage
+
+View = Callable[..., HttpResponse]
 
 #: URL parameter -> the vocabulary its codes come from, in the order the
 #: facets are shown.
@@ -71,19 +85,79 @@ MAX_PAGE_SIZE = PAGE_SIZE_MAX
 #: is the way on, so walking the whole pool page by page is not.
 MAX_WINDOW = RESULT_WINDOW
 
-#: Per client IP and per signed-in user; settings.PORTAL_TALENT_RATE_LIMITS
-#: overrides them.
-DEFAULT_RATES = {"search": "60/m", "profile": "60/m", "api": "60/m"}
+#: One budget per client (the signed-in user, else the client address)
+#: across the search page, profiles and the API;
+#: settings.PORTAL_TALENT_RATE_LIMITS overrides it and may add a cap of one
+#: kind ("search", "profile", "api") inside it.
+DEFAULT_RATES = {"budget": "60/m,1000/d"}
+#: Distinct expert profiles a client may open a day; a user of a verified
+#: enterprise gets MEMBER (settings.PORTAL_TALENT_DAILY_PROFILES[_MEMBER]).
+DAILY_PROFILES = 100
+DAILY_PROFILES_MEMBER = 1000
 
 
-def _rate(name: str) -> str:
+def _rate(name: str) -> str | None:
     rates = getattr(settings, "PORTAL_TALENT_RATE_LIMITS", {})
-    return rates.get(name, DEFAULT_RATES[name])
+    return rates.get(name, DEFAULT_RATES.get(name))
 
 
-def rate_limit(name: str, *, api: bool = False):
-    return http.rate_limit(
-        f"talentpool.{name}", rate=lambda: _rate(name), per_user=True, api=api
+def rate_limit(name: str, *, api: bool = False) -> Callable[[View], View]:
+    """The shared budget, then `name`'s own cap if one is set. Both count
+    per client (portal.clientip.client_key): a scraper alternating the page,
+    the profiles and the API spends one budget. A limiter that cannot count
+    lets the request through and logs it (portal.http.rate_limit)."""
+    budget = http.rate_limit(
+        "talentpool.budget", rate=lambda: _rate("budget"), per_client=True, api=api
+    )
+    own = http.rate_limit(
+        f"talentpool.{name}", rate=lambda: _rate(name), per_client=True, api=api
+    )
+
+    def decorator(view: View) -> View:
+        return budget(own(view))
+
+    return decorator
+
+
+def daily_profile_cap(request: HttpRequest) -> int:
+    """How many distinct profiles this client may open today."""
+    user = getattr(request, "user", None)
+    if (
+        user is not None
+        and user.is_authenticated
+        and EnterpriseMember.objects.filter(
+            user=user, enterprise__status=Enterprise.Status.VERIFIED
+        ).exists()
+    ):
+        return getattr(
+            settings, "PORTAL_TALENT_DAILY_PROFILES_MEMBER", DAILY_PROFILES_MEMBER
+        )
+    return getattr(settings, "PORTAL_TALENT_DAILY_PROFILES", DAILY_PROFILES)
+
+
+def profile_refusal(
+    request: HttpRequest, expert_id: int, *, api: bool
+) -> HttpResponse | None:
+    """None when this client may open this profile today (a profile it has
+    opened today always; a new one while under its daily cap), else the 429
+    that says so, with Retry-After until midnight."""
+    cap = daily_profile_cap(request)
+    wait = http.daily_distinct(
+        request,
+        group="talentpool.profiles",
+        client=client_key(request),
+        item=expert_id,
+        cap=cap,
+    )
+    if wait is None:
+        return None
+    message = _(
+        "You have opened %(cap)d different expert profiles today, the most "
+        "allowed in one day. The profiles you opened today stay open to you; "
+        "others can be opened again tomorrow."
+    ) % {"cap": cap}
+    return http.refusal(
+        request, api=api, code="daily_profile_limit", message=message, retry_after=wait
     )
 
 
@@ -158,6 +232,17 @@ def search_params(
         if known:
             params.filters[key] = [c for c in codes if c in known]
 
+    reachable = data.get("reachable", "").strip()
+    if reachable in ("yes", "1", "true", "on"):
+        params.filters["reachable"] = ["yes"]
+    elif reachable:
+        params.problems.append(
+            (
+                "reachable",
+                _("To see only experts who can be contacted, use reachable=yes."),
+            )
+        )
+
     sort = data.get("sort", "relevance") or "relevance"
     if sort in SORTS:
         params.sort = sort
@@ -197,6 +282,8 @@ class SearchOutcome:
     #: The listed experts among the results holding the licence number the
     #: query is (expert id to the number as stored); they come first.
     licence_holders: dict[int, str] = field(default_factory=dict)
+    #: Nobody meets every part of the query: the results meet most of it.
+    widened: bool = False
 
 
 def run_search(params: SearchParams) -> SearchOutcome:
@@ -230,6 +317,7 @@ def run_search(params: SearchParams) -> SearchOutcome:
         facets=search.facets(),
         page_problem=problem,
         licence_holders=search.licence_holders,
+        widened=search.widened and bool(total),
     )
 
 
@@ -269,6 +357,25 @@ def _facet_groups(
             groups.append(
                 {"key": key, "legend": FACET_LEGENDS[key], "options": options}
             )
+    # Who can be reached through the portal (talentpool.models.reachable_q).
+    reachable_chosen = bool(params.filters.get("reachable"))
+    count = sum(item["count"] for item in facets.get("reachable", []))
+    if count or reachable_chosen:
+        groups.insert(
+            0,
+            {
+                "key": "reachable",
+                "legend": _("Contact"),
+                "options": [
+                    {
+                        "code": "yes",
+                        "label": _("Can be contacted through the portal"),
+                        "count": count,
+                        "checked": reachable_chosen,
+                    }
+                ],
+            },
+        )
     return groups
 
 
@@ -325,6 +432,7 @@ def talent_search(request: HttpRequest, *, page: TalentSearchPage) -> HttpRespon
         total=outcome.total,
         cards=cards,
         licence_cards=[card for card in cards if card["licence_number"]],
+        widened=outcome.widened,
         facet_groups=_facet_groups(params, outcome.facets),
         page_number=params.page,
         last_page=outcome.last_page,
@@ -401,6 +509,10 @@ def expert_profile(
     """A listed expert's public profile; anyone else (withdrawn, suspended,
     unverified, unknown) is the same 404."""
     expert = listed_expert(expert_id)
+    if expert is not None and (
+        refused := profile_refusal(request, expert.pk, api=False)
+    ):
+        return refused
     context = page.get_context(request)
     context["search_url"] = page.get_url(request)
     if expert is None:

@@ -16,6 +16,7 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
 from portal.models import User
+from talentpool.admin_consent import RecordPaperConsentBulkAction
 from talentpool.admin_statistics import (
     StatisticsViewSet,
     TalentPoolDashboardPanel,
@@ -33,12 +34,18 @@ from talentpool.contacts.services import (
     LOG_ENTERPRISE_REJECTED,
     LOG_ENTERPRISE_VERIFIED,
 )
+from talentpool.invitations.admin_views import (
+    INVITE_URL_NAME,
+    InviteBulkAction,
+    InviteExpertsView,
+)
 from talentpool.models import (
     Expert,
     ExpertCategory,
     ExpertStatus,
     Industry,
     Language,
+    SearchSynonym,
     Service,
     TalentTier,
 )
@@ -78,6 +85,18 @@ def _vocabulary_viewset(term_model, icon: str, label) -> type[SnippetViewSet]:
     )
 
 
+class SearchSynonymViewSet(SnippetViewSet):
+    """The words a visitor may type for others (talentpool.search.lexicon)."""
+
+    model = SearchSynonym
+    icon = "search"
+    menu_label = gettext_lazy("Search synonyms")
+    list_display = ["phrase", "alternatives", "mutual", "updated_at"]
+    search_fields = ["phrase", "alternatives"]
+    search_backend_name = None
+    ordering = ["phrase"]
+
+
 class TalentPoolGroup(SnippetViewSetGroup):
     items = (
         ExpertViewSet,
@@ -91,6 +110,7 @@ class TalentPoolGroup(SnippetViewSetGroup):
         _vocabulary_viewset(Industry, "cogs", gettext_lazy("Industries")),
         _vocabulary_viewset(Language, "globe", gettext_lazy("Languages")),
         _vocabulary_viewset(TalentTier, "pick", gettext_lazy("Talent tiers")),
+        SearchSynonymViewSet,
         StatisticsViewSet,
     )
     menu_icon = "user"
@@ -189,3 +209,88 @@ def add_expert_application_buttons(snippet, user, next_url=None):
 def add_talent_pool_panel(request, panels) -> None:
     if can_view_statistics(request.user):
         panels.append(TalentPoolDashboardPanel(reverse("talentpool_statistics:index")))
+
+
+# --- evidence given on paper (issue 15): log actions and the bulk action -------
+
+
+@hooks.register("register_log_actions")
+def register_paper_evidence_log_actions(actions):
+    from talentpool.services import LOG_CONSENT_ON_PAPER, LOG_VERIFIED_ON_PAPER
+
+    def on_date(log_entry) -> str:
+        from datetime import date
+
+        from django.utils.formats import date_format
+
+        value = (log_entry.data or {}).get("on", "")
+        try:
+            return date_format(date.fromisoformat(value))
+        except (TypeError, ValueError):
+            return value
+
+    def from_file(log_entry) -> str:
+        data = log_entry.data or {}
+        if not data.get("file"):
+            return ""
+        return " " + _("From %(file)s, line %(line)s.") % {
+            "file": data["file"],
+            "line": data.get("line"),
+        }
+
+    @actions.register_action(LOG_VERIFIED_ON_PAPER)
+    class ExpertVerifiedOnPaper(LogFormatter):
+        label = gettext_lazy("Verify on paper")
+
+        def format_message(self, log_entry) -> str:
+            return _("Verified on %(date)s (recorded from a paper roster).") % {
+                "date": on_date(log_entry)
+            } + from_file(log_entry)
+
+    @actions.register_action(LOG_CONSENT_ON_PAPER)
+    class ConsentGivenOnPaper(LogFormatter):
+        label = gettext_lazy("Record paper consent")
+
+        def format_message(self, log_entry) -> str:
+            data = log_entry.data or {}
+            return _(
+                "Consent to publication signed on paper on %(date)s, form "
+                "%(reference)s."
+            ) % {
+                "date": on_date(log_entry),
+                "reference": data.get("reference", ""),
+            } + from_file(log_entry)
+
+
+hooks.register("register_bulk_action", RecordPaperConsentBulkAction)
+
+
+# --- invitations to claim a profile (talentpool/invitations) ----------------------
+
+
+@hooks.register("register_admin_urls")
+def register_invitation_urls():
+    from django.urls import path
+
+    return [
+        path("talent-pool/invite/", InviteExpertsView.as_view(), name=INVITE_URL_NAME)
+    ]
+
+
+hooks.register("register_bulk_action", InviteBulkAction)
+
+
+@hooks.register("register_log_actions")
+def register_invitation_log_actions(actions):
+    from talentpool.invitations.services import LOG_CLAIMED, LOG_INVITED
+
+    actions.register_action(
+        LOG_INVITED,
+        gettext_lazy("Invite to claim the profile"),
+        gettext_lazy("Invited to claim the profile"),
+    )
+    actions.register_action(
+        LOG_CLAIMED,
+        gettext_lazy("Claim the profile"),
+        gettext_lazy("Claimed by the expert's account"),
+    )

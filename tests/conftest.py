@@ -49,6 +49,18 @@ def _clear_cache(request):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_search_lexicon():
+    """The search's lexicon (synonyms, terms, organisations) is kept by the
+    process for minutes; a test's rows are rolled back without a signal, so
+    each test starts with none and builds its own."""
+    from talentpool.search.lexicon import lexicon_changed
+
+    lexicon_changed()
+    yield
+    lexicon_changed()
+
+
+@pytest.fixture(autouse=True)
 def _rate_windows_hold_still(monkeypatch):
     """django-ratelimit counts in fixed windows (a minute, offset per key):
     a test that sends 31 requests would see its count restart if a window

@@ -1,4 +1,5 @@
 from .accounts import User, UserManager
+from .imports import ImportJob
 from .mail import OutgoingEmail
 from .pages import (
     HomePage,
@@ -20,6 +21,7 @@ __all__ = [
     "District",
     "HomePage",
     "IPType",
+    "ImportJob",
     "NewsIndexPage",
     "NewsPage",
     "NoticeAttachment",

@@ -75,6 +75,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "portal.middleware.StaffMFAMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # A view failing because the cache is down answers 503, not 500 or 429.
+    "portal.http.CacheUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -121,24 +123,35 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"
 
 # --- Cache -----------------------------------------------------------------
-# One cache that every process shares: allauth's rate limits are counted here.
-# REDIS_URL set: Redis. Unset: a table in the database.
+# One cache that every process shares: allauth's rate limits, django-ratelimit's
+# and the talent pool's budgets are counted here (docs/configuration.md).
+# REDIS_URL set: Redis. Unset, on SQLite: an SQLite file of its own beside the
+# database (portal/cache.py), never a table in the main file, whose write lock
+# a long import holds. Unset, on PostgreSQL: the table portal_cache there
+# (migration portal/0004), which a long transaction does not lock.
 
 REDIS_URL = env.str("REDIS_URL", default="")
+CACHES: dict[str, dict] = {}
 if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "portal",
-        }
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "portal",
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    CACHES["default"] = {
+        "BACKEND": "portal.cache.SQLiteCache",
+        "LOCATION": str(VAR_DIR / "cache.sqlite3"),
+        # Seconds a cache operation waits for another's write; past it the
+        # limiters fail as portal/http.py says, never with a false 429.
+        "OPTIONS": {"BUSY_TIMEOUT": 2, "MAX_ENTRIES": 1_000_000},
     }
 else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "portal_cache",
-        }
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "portal_cache",
+        # Django's default (300) would cull rate-limit counters.
+        "OPTIONS": {"MAX_ENTRIES": 1_000_000},
     }
 
 # --- Sessions ----------------------------------------------------------------
@@ -580,13 +593,20 @@ PORTAL_CERTIFICATE_RATE_LIMITS = {
     "lookup": env.str("CERTIFICATE_LOOKUP_RATE", default="10/m"),
     "api": env.str("CERTIFICATE_API_RATE", default="30/m"),
 }
-# The talent pool's search page, profiles and API, per client IP and, when
-# signed in, per user (talentpool/views.py).
-PORTAL_TALENT_RATE_LIMITS = {
-    "search": env.str("TALENT_SEARCH_RATE", default="60/m"),
-    "profile": env.str("TALENT_PROFILE_RATE", default="60/m"),
-    "api": env.str("TALENT_API_RATE", default="60/m"),
-}
+# The talent pool's search page, profiles and API: one budget per client
+# (the signed-in user, else the client address) counted across all three
+# (talentpool/views.py; docs/security.md, "Scraping the talent pool").
+# Optional per-kind caps inside the budget when set: search, profile, api.
+PORTAL_TALENT_RATE_LIMITS = {"budget": env.str("TALENT_RATE", default="60/m,1000/d")}
+for _kind in ("search", "profile", "api"):
+    if _kind_rate := env.str(f"TALENT_{_kind.upper()}_RATE", default=""):
+        PORTAL_TALENT_RATE_LIMITS[_kind] = _kind_rate
+# Distinct expert profiles (page or API) a client may open per day
+# (Asia/Shanghai); a user of a verified enterprise gets the second figure.
+PORTAL_TALENT_DAILY_PROFILES = env.int("TALENT_DAILY_PROFILES", default=100)
+PORTAL_TALENT_DAILY_PROFILES_MEMBER = env.int(
+    "TALENT_DAILY_PROFILES_MEMBER", default=1000
+)
 # Wagtail's form for password-protected pages, per client address.
 PORTAL_PAGE_PASSWORD_RATE = env.str("PAGE_PASSWORD_RATE", default="10/m")
 # Contact requests one enterprise may send a day (Asia/Shanghai days); an

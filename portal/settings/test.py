@@ -48,6 +48,10 @@ else:
     # and CI's) never drop each other's database.
     _name = DATABASES["default"]["NAME"]
     DATABASES["default"]["TEST"] = {"NAME": f"test_{_name}_{os.getpid()}"}
+if CACHES["default"]["BACKEND"] == "portal.cache.SQLiteCache":
+    # The embedded default's cache file, beside the test database (a worker
+    # started by a test shares it), never the developer's var/cache.sqlite3.
+    CACHES["default"]["LOCATION"] = os.path.join(_shared, "cache.sqlite3")
 if REDIS_URL:
     # The suite clears the cache between tests, and Django's RedisCache.clear()
     # empties the whole Redis database: the tests' cache lives in a database

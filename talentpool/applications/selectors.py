@@ -1,10 +1,14 @@
 """Reads of applications: the user's own, the review queue, and the proposed
 values as rows a person reads (labels in the active language, old → new)."""
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
@@ -159,3 +163,125 @@ def public_url(expert: Expert, request: HttpRequest | None = None) -> str:
         return ""
     page = TalentSearchPage.objects.live().first()
     return page.expert_url(expert.pk, request) if page else ""
+
+
+@dataclass(frozen=True)
+class NotPublicReason:
+    """One condition of the listed rule (talentpool.models.LISTED) an
+    expert does not meet, in plain words, and what to do about it."""
+
+    code: str
+    reason: str
+    next_step: str
+    #: Where the next step is done: an address, or an anchor on the page.
+    link: str = ""
+    link_text: str = ""
+
+
+def not_public_reasons(
+    expert: Expert, pending: ExpertApplication | None = None
+) -> list[NotPublicReason]:
+    """Why the expert is not listed, one reason per condition of LISTED not
+    met (status, verification, consent, lapse), each with the next step, in
+    the active language. Empty for a listed expert. `pending` is the
+    expert's open application, if any (open_application)."""
+    reasons: list[NotPublicReason] = []
+    if expert.status == Expert.Status.WITHDRAWN:
+        reasons.append(
+            NotPublicReason(
+                "withdrawn",
+                _("You withdrew your profile from the talent pool."),
+                _("To publish it again, ask the talent pool's staff."),
+            )
+        )
+    elif expert.status in Expert.STATUSES_NEEDING_REASON:
+        reasons.append(
+            NotPublicReason(
+                expert.status,
+                _("The talent pool's staff set your profile to “%(status)s”.")
+                % {"status": expert.get_status_display()}
+                + (
+                    " " + _("Reason: %(reason)s") % {"reason": expert.status_reason}
+                    if expert.status_reason
+                    else ""
+                ),
+                _(
+                    "If the reason no longer applies, contact the talent pool's "
+                    "staff; they can publish the profile again."
+                ),
+            )
+        )
+    if expert.verification_status != Expert.Verification.VERIFIED:
+        status_url = reverse("expert_applications:status")
+        if pending is not None and pending.status == pending.Status.CHANGES_REQUESTED:
+            reasons.append(
+                NotPublicReason(
+                    "changes_requested",
+                    _("A reviewer asked for changes before verifying your profile.")
+                    + (
+                        " " + _("Reason: %(reason)s") % {"reason": pending.reason}
+                        if pending.reason
+                        else ""
+                    ),
+                    _("Correct your application and send it again."),
+                    status_url,
+                    _("My application"),
+                )
+            )
+        elif pending is not None:
+            reasons.append(
+                NotPublicReason(
+                    "review_pending",
+                    _(
+                        "Your profile is not verified yet: your application of "
+                        "%(date)s is waiting for a reviewer."
+                    )
+                    % {"date": date_format(timezone.localdate(pending.submitted_at))},
+                    _(
+                        "Nothing to do for now: you will be e-mailed when the "
+                        "reviewer decides."
+                    ),
+                    status_url,
+                    _("My application"),
+                )
+            )
+        else:
+            reasons.append(
+                NotPublicReason(
+                    "unverified",
+                    _("A reviewer has not verified your profile yet."),
+                    _(
+                        "Staff verify profiles against the register they were "
+                        "imported from; you can also send your profile for "
+                        "review. Contact the talent pool's staff if it takes "
+                        "long."
+                    ),
+                    status_url,
+                    _("My application"),
+                )
+            )
+    if expert.publication_consent_at is None:
+        reasons.append(
+            NotPublicReason(
+                "no_consent",
+                _("You have not given your consent to publication (or withdrew it)."),
+                _("Read the wording below and press “I agree: publish my profile”."),
+                "#consent",
+                _("Give my consent"),
+            )
+        )
+    if expert.lapsed_at is not None:
+        reasons.append(
+            NotPublicReason(
+                "lapsed",
+                _(
+                    "Your profile was not confirmed within a year, so it has "
+                    "been hidden since %(date)s."
+                )
+                % {"date": date_format(timezone.localdate(expert.lapsed_at))},
+                _("Press “Confirm my profile is current” below."),
+                "#confirm",
+                _("Confirm my profile"),
+            )
+        )
+    return reasons

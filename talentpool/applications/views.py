@@ -213,6 +213,7 @@ def profile(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Your profile was saved."))
             _contact_details_notice(request, forms.data)
             return redirect("expert_applications:profile")
+    public_url = selectors.public_url(expert, request)
     return render(
         request,
         "talentpool/applications/profile.html",
@@ -222,7 +223,10 @@ def profile(request: HttpRequest) -> HttpResponse:
             pending=pending,
             pending_rows=selectors.proposal_rows(pending) if pending else [],
             consent_wording=CONSENT_WORDING,
-            public_url=selectors.public_url(expert, request),
+            public_url=public_url,
+            not_public_reasons=(
+                [] if public_url else selectors.not_public_reasons(expert, pending)
+            ),
         ),
         status=400 if forms.has_errors else 200,
     )

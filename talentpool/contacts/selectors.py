@@ -42,6 +42,15 @@ def received_requests(*, expert: Expert) -> QuerySet[ContactRequest]:
     )
 
 
+def is_reachable(expert: Expert) -> bool:
+    """talentpool.models.reachable_q for an expert already loaded (no
+    query): accepting requests, with an account or an e-mail address. The
+    templates spell the same test (talentpool/contacts/reach_badge.html)."""
+    return expert.accepting_requests and (
+        expert.user_id is not None or bool(expert.email)
+    )
+
+
 def contact_refusal(*, user: User, expert: Expert) -> str | None:
     """Why the user cannot send this expert a request now, as a code the
     templates explain (None: they can). Checks what the send service
@@ -49,8 +58,8 @@ def contact_refusal(*, user: User, expert: Expert) -> str | None:
     when the form is sent."""
     if not expert.accepting_requests:
         return "paused"
-    if expert.user_id is None:
-        return "no_account"
+    if not is_reachable(expert):
+        return "unreachable"
     if not user.is_authenticated:
         return "anonymous"
     if expert.user_id == user.pk:

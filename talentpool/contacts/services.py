@@ -215,13 +215,18 @@ def contact_request_send(
     """Send a contact request for the user's enterprise to an expert.
 
     Refused (nothing written): a user who acts for no enterprise or for one
-    not verified; an expert who is not listed, has paused requests or has no
-    account to answer with; an empty need; a deadline in the past; a second
-    pending request to the same expert; the enterprise's daily cap reached
-    (requests sent since midnight, Asia/Shanghai). The enterprise row is
-    locked while counting, so two concurrent sends cannot pass the cap, and
-    the database refuses a second pending request.
-    After: a pending request, and the expert e-mailed (in their language).
+    not verified; an expert who is not listed, has paused requests, or has
+    neither an active account to answer with nor an e-mail address (not
+    reachable: talentpool.models.reachable_q); an empty need; a deadline in
+    the past; a second pending request to the same expert; the enterprise's
+    daily cap reached (requests sent since midnight, Asia/Shanghai). The
+    enterprise row is locked while counting, so two concurrent sends cannot
+    pass the cap, and the database refuses a second pending request.
+    After: a pending request, and the expert e-mailed: in their language
+    with a link to the received requests when they have an account, else at
+    the expert's own address in Chinese and English with a signed link that
+    expires (talentpool.invitations.links.ANSWER_MAX_AGE) to answer without
+    signing in (answer_link_request).
     """
     need = need.strip()
     if not need:
@@ -262,13 +267,9 @@ def contact_request_send(
                 raise ContactError(
                     _("This expert is not accepting contact requests at present.")
                 )
-            if listed.user is None or not listed.user.is_active:
-                raise ContactError(
-                    _(
-                        "This expert has no account on the portal yet, so "
-                        "cannot answer requests here."
-                    )
-                )
+            by_account = listed.user is not None and listed.user.is_active
+            if not by_account and not listed.email:
+                raise ContactError(_unreachable_message())
             if ContactRequest.objects.filter(
                 enterprise=enterprise,
                 expert=listed,
@@ -298,14 +299,18 @@ def contact_request_send(
                 industry=industry,
                 deadline=deadline,
             )
-            _email(
-                recipient=listed.user,
-                template="request_received",
-                context={
-                    "request": contact_request,
-                    "url_name": "contacts:received",
-                },
-            )
+            if by_account:
+                assert listed.user is not None  # by_account says so
+                _email(
+                    recipient=listed.user,
+                    template="request_received",
+                    context={
+                        "request": contact_request,
+                        "url_name": "contacts:received",
+                    },
+                )
+            else:
+                _email_answer_link(contact_request=contact_request, expert=listed)
     except IntegrityError as error:
         # The partial unique constraint: a concurrent send got there first.
         raise ContactError(
@@ -320,13 +325,65 @@ def contact_request_send(
     return contact_request
 
 
-def _pending_for_expert(*, request_id: int, user: User) -> ContactRequest:
-    """The request, locked, if it is addressed to the user's expert profile."""
+def _unreachable_message() -> str:
+    return _(
+        "Contact through the portal is not available for this expert: they "
+        "have neither an account nor an e-mail address on record."
+    )
+
+
+def _link_invalid_message() -> str:
+    return _(
+        "This link is not valid: it was changed, it is for another request, "
+        "or it has expired. Ask the portal's staff, or sign in to answer."
+    )
+
+
+def answer_link_request(*, request_id: int, token: str) -> ContactRequest:
+    """The request a signed answer link (sent by e-mail to an expert without
+    an account) opens, whatever its status. Refused: a link altered, expired
+    (ANSWER_MAX_AGE) or made for another request, or one sent to an address
+    that is no longer the expert's."""
+    from talentpool.invitations.links import LinkInvalid, answer_read, same_address
+
+    try:
+        expert_id, email = answer_read(token, request_id=request_id)
+    except LinkInvalid as error:
+        raise ContactError(_link_invalid_message()) from error
     contact_request = (
-        ContactRequest.objects.select_for_update()
-        .filter(pk=request_id, expert__user=user)
+        ContactRequest.objects.select_related(
+            "expert",
+            "enterprise__district",
+            "enterprise__industry",
+            "ip_type",
+            "industry",
+        )
+        .filter(pk=request_id, expert_id=expert_id)
         .first()
     )
+    if contact_request is None or not same_address(contact_request.expert.email, email):
+        raise ContactError(_link_invalid_message())
+    return contact_request
+
+
+def _pending_for_expert(
+    *, request_id: int, user: User | None, token: str | None = None
+) -> ContactRequest:
+    """The request, locked, if it is addressed to the user's expert profile,
+    or (no user) if the signed answer link `token` is for it."""
+    if user is not None:
+        contact_request = (
+            ContactRequest.objects.select_for_update()
+            .filter(pk=request_id, expert__user=user)
+            .first()
+        )
+    elif token is not None:
+        answer_link_request(request_id=request_id, token=token)
+        contact_request = (
+            ContactRequest.objects.select_for_update().filter(pk=request_id).first()
+        )
+    else:
+        contact_request = None
     if contact_request is None:
         raise ContactError(_("This request does not exist."))
     if contact_request.status != ContactRequest.Status.PENDING:
@@ -338,10 +395,17 @@ def _pending_for_expert(*, request_id: int, user: User) -> ContactRequest:
 
 
 def contact_request_accept(
-    *, request_id: int, user: User, no_conflict: bool, note: str = ""
+    *,
+    request_id: int,
+    user: User | None,
+    no_conflict: bool,
+    note: str = "",
+    token: str | None = None,
 ) -> ContactRequest:
     """The expert accepts a pending request, declaring no conflict of
-    interest.
+    interest: signed in as `user`, or (user None) through the signed link
+    `token` e-mailed to an expert without an account (answer_link_request
+    checks it; once answered, the link answers nothing more).
 
     After: accepted, the declaration's time and the answer's time recorded,
     the sender e-mailed (the e-mail carries no contact details: they are
@@ -355,7 +419,9 @@ def contact_request_accept(
         )
     expired = False
     with transaction.atomic():
-        contact_request = _pending_for_expert(request_id=request_id, user=user)
+        contact_request = _pending_for_expert(
+            request_id=request_id, user=user, token=token
+        )
         now = timezone.now()
         if (
             contact_request.deadline is not None
@@ -390,12 +456,20 @@ def contact_request_accept(
 
 
 def contact_request_decline(
-    *, request_id: int, user: User, note: str = ""
+    *,
+    request_id: int,
+    user: User | None,
+    note: str = "",
+    token: str | None = None,
 ) -> ContactRequest:
-    """The expert declines a pending request. After: declined, answered
-    now, the sender e-mailed. Refused: not the expert's, or not pending."""
+    """The expert declines a pending request, signed in as `user` or (user
+    None) through the signed link `token`. After: declined, answered now,
+    the sender e-mailed. Refused: not the expert's (or a link not valid for
+    it), or not pending."""
     with transaction.atomic():
-        contact_request = _pending_for_expert(request_id=request_id, user=user)
+        contact_request = _pending_for_expert(
+            request_id=request_id, user=user, token=token
+        )
         contact_request.status = ContactRequest.Status.DECLINED
         contact_request.responded_at = timezone.now()
         contact_request.response_note = note.strip()
@@ -485,5 +559,40 @@ def _email(*, recipient: User, template: str, context: dict) -> None:
             context=lambda: {**context, "url": _url(context["url_name"])},
             to=[recipient.email],
             language=recipient.language,
+        )
+    )
+
+
+def _email_answer_link(*, contact_request: ContactRequest, expert: Expert) -> None:
+    """Queue the request's e-mail to an expert without an account, at the
+    expert's own address, in Chinese and English, with the signed link to
+    answer it (and, from the page it opens, to claim the profile)."""
+    from portal.services import email_enqueue
+    from talentpool.invitations.links import (
+        ANSWER_MAX_AGE,
+        absolute_url,
+        answer_token,
+        bilingual_email,
+    )
+
+    token = answer_token(
+        request_id=contact_request.pk, expert_id=expert.pk, email=expert.email
+    )
+
+    def context() -> dict:
+        return {
+            "request": contact_request,
+            "expert": expert,
+            "days": ANSWER_MAX_AGE.days,
+            "url": absolute_url(
+                "contacts:answer", request_id=contact_request.pk, token=token
+            ),
+        }
+
+    email_enqueue(
+        message=bilingual_email(
+            template="talentpool/contacts/email/request_by_link",
+            context=context,
+            to=expert.email,
         )
     )

@@ -1,6 +1,6 @@
 """The signed-in pages of contact requests, under /contacts/ (and /en/contacts/)."""
 
-from django.urls import path
+from django.urls import include, path
 
 import portal.converters  # noqa: F401 - registers <id:…>
 from talentpool.contacts import views
@@ -16,4 +16,11 @@ urlpatterns = [
     path("received/<id:request_id>/accept/", views.accept, name="accept"),
     path("received/<id:request_id>/decline/", views.decline, name="decline"),
     path("received/pause/", views.pause, name="pause"),
+    # Signed links e-mailed to experts without an account (no sign-in).
+    path(
+        "requests/<id:request_id>/answer/<str:token>/",
+        views.answer_by_link,
+        name="answer",
+    ),
+    path("invitations/", include("talentpool.invitations.urls")),
 ]

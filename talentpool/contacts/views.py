@@ -238,3 +238,94 @@ def pause(request: HttpRequest) -> HttpResponse:
             else _("You accept contact requests again."),
         )
     return redirect("contacts:received")
+
+
+# --- answering by the e-mailed link (an expert without an account) -----------------
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def answer_by_link(request: HttpRequest, request_id: int, token: str) -> HttpResponse:
+    """The request an expert without an account was e-mailed, opened by its
+    signed link without signing in: accept (ticking the declaration of no
+    conflict of interest) or decline with a note, through the same services
+    as the received-requests page. A GET changes nothing; a POST needs the
+    CSRF token; an altered, expired or used link answers nothing. Also
+    offers to claim the profile."""
+    from talentpool.invitations.links import claim_token
+
+    try:
+        contact_request = services.answer_link_request(
+            request_id=request_id, token=token
+        )
+    except services.ContactError as error:
+        return render(
+            request,
+            "talentpool/contacts/answer_invalid.html",
+            {"message": str(error)},
+            status=404,
+        )
+    accept_form = AcceptForm(prefix="accept")
+    decline_form = DeclineForm(prefix="decline")
+    error_message = ""
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "accept":
+                accept_form = AcceptForm(request.POST, prefix="accept")
+                if accept_form.is_valid():
+                    services.contact_request_accept(
+                        request_id=request_id,
+                        user=None,
+                        token=token,
+                        no_conflict=accept_form.cleaned_data["no_conflict"],
+                        note=accept_form.cleaned_data["note"],
+                    )
+                    messages.success(
+                        request,
+                        _(
+                            "You accepted the request. The enterprise now sees "
+                            "your contact details and will get in touch."
+                        ),
+                    )
+                    return redirect(request.path)
+            elif action == "decline":
+                decline_form = DeclineForm(request.POST, prefix="decline")
+                decline_form.is_valid()
+                services.contact_request_decline(
+                    request_id=request_id,
+                    user=None,
+                    token=token,
+                    note=decline_form.cleaned_data.get("note", ""),
+                )
+                messages.success(request, _("You declined the request."))
+                return redirect(request.path)
+            else:
+                error_message = _("Choose to accept or to decline the request.")
+        except services.ContactError as error:
+            error_message = str(error)
+        contact_request.refresh_from_db(fields=["status"])
+    expert = contact_request.expert
+    claim_url = None
+    if expert.user_id is None:
+        claim_url = reverse(
+            "contacts:invitations:claim",
+            kwargs={"token": claim_token(expert_id=expert.pk, email=expert.email)},
+        )
+    failed = request.method == "POST"
+    response = render(
+        request,
+        "talentpool/contacts/answer.html",
+        {
+            "r": contact_request,
+            "accept_form": accept_form,
+            "decline_form": decline_form,
+            "error_message": error_message,
+            "claim_url": claim_url,
+        },
+        status=400 if failed else 200,
+    )
+    # The address carries the link's secret: the site's Referrer-Policy
+    # (same-origin) sends it to no other site. "no-referrer" would make the
+    # browser send "Origin: null" with the form, which the CSRF check refuses.
+    return response

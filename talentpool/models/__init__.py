@@ -26,12 +26,12 @@ from talentpool.models.enterprises import (
 )
 from talentpool.models.experts import (
     LISTED,
-    reachable_q,
     Expert,
     ExpertQuerySet,
     ExpertStatus,
     Qualification,
     Verification,
+    reachable_q,
 )
 from talentpool.models.index import (
     ExpertSearchChange,

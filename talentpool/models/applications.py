@@ -190,8 +190,7 @@ class ExpertConsent(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(method="online", user__isnull=False)
-                | Q(method="paper", recorded_by__isnull=False)
-                & ~Q(reference=""),
+                | Q(method="paper", recorded_by__isnull=False) & ~Q(reference=""),
                 name="talentpool_expertconsent_method_evidence",
                 violation_error_message=_(
                     "A consent given online needs the expert's account; one "

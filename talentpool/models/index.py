@@ -2,6 +2,7 @@
 tokens with their weights, the same tokens as bitmaps, and the log of
 changes that tells every process when to reload (talentpool.search)."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -154,3 +155,15 @@ class SearchSynonym(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phrase} → {self.alternatives}"
+
+    def clean(self) -> None:
+        from talentpool.search.lexicon import synonym_words, word_key
+
+        errors = {}
+        self.phrase = " ".join(self.phrase.split())
+        if not word_key(self.phrase):
+            errors["phrase"] = _("Type a word in Chinese characters or Latin letters.")
+        if not synonym_words(self.alternatives):
+            errors["alternatives"] = _("Type at least one word the phrase also finds.")
+        if errors:
+            raise ValidationError(errors)

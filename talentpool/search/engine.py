@@ -1,12 +1,15 @@
-"""Finding experts: a query becomes tokens, one SQL query finds the listed
-experts that have most of them with their scores, and the filtering, facet
-counting and ranking happen here, in Python: filters and facet counts on
-bitmaps (talentpool.search.facets), ranking on the rows.
+"""Finding experts: a query becomes concepts (talentpool.search.query),
+the experts meeting them are found and scored on bitmaps
+(talentpool.search.bits: one small query for the tokens' bitmaps, and the
+facet bitmaps a process keeps), and filtering, facet counting and ranking
+happen here, in Python.
 
-Ranking in Python from plain rows is what makes SQLite and PostgreSQL give
-the same order (tests/talentpool/test_search_backends.py checks it): the SQL
-is a portable ``IN``/``GROUP BY``/``HAVING`` over an index, and no backend's
-own text ranking is involved.
+An expert's score is, for each concept met, CONCEPT_WORTH plus how well it
+was met (the best alternative's field weight times its factor, or the worth
+of a term the expert has): experts meeting every concept come first, then
+those meeting most. Ranking in Python from bitmaps is what makes SQLite and
+PostgreSQL give the same order (tests/talentpool/test_search_backends.py
+checks it): no backend's own text ranking is involved.
 """
 
 import heapq
@@ -17,28 +20,33 @@ from operator import itemgetter
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, IntegerField, Model, QuerySet, When
+from django.db.models import Case, F, IntegerField, Model, QuerySet, When
 
-from talentpool.models import LISTED, Expert, ExpertToken, Qualification
+from talentpool.contact_details import without_contact_details
+from talentpool.models import LISTED, Expert, Qualification
 from talentpool.search.bits import bits_for_tokens, bits_to_ids, ids_to_bits
 from talentpool.search.facets import facet_bitmaps
-from talentpool.search.index import FACETS
-from talentpool.search.text import (
-    licence_number_forms,
-    query_normalise,
-    query_tokens,
-)
+from talentpool.search.index import FACETS, LABEL_WEIGHTS
+from talentpool.search.query import FACTOR_SYNONYM, TERM, Concept, query_concepts
+from talentpool.search.text import licence_number_forms, query_normalise
 
-#: Share of a query's tokens (bigrams and words) an expert must have.
+#: Share of a query's concepts an expert must meet when some expert meets
+#: that many; otherwise the most any expert meets (the query is widened).
 MIN_MATCH = 0.6
+#: What meeting one concept adds to the score: more than the best match of
+#: all the others together, so that experts meeting more concepts come first.
+CONCEPT_WORTH = 1024
 #: Largest page size; a larger one asked for is cut to this.
 PAGE_SIZE_MAX = 50
 #: Only this many results of a search can be paged through (scraping,
 #: docs/decisions.md, decision 3); `total` still says how many matched.
-RESULT_WINDOW = 1000
+RESULT_WINDOW = 200
 #: Most experts the admin's search lists, best first.
 ADMIN_RESULTS_MAX = 500
 SORTS = ("relevance", "years", "confirmed")
+#: Filters that are not vocabularies: a flag in the expert's index document
+#: (talentpool.search.index.expert_document).
+FLAGS = ("reachable",)
 
 
 class PageOutOfRange(Exception):
@@ -78,71 +86,6 @@ def listed_where(alias: str = "", *, literal: bool = False) -> tuple[str, list[A
             terms.append(f"{column} = %s")
             params.append(value)
     return " AND ".join(terms), params
-
-
-def _fetch(
-    required: list[str], bonus: list[str], *, listed: bool
-) -> list[tuple[Any, ...]]:
-    """Rows (expert id, score, last confirmed, years) of experts that have at
-    least MIN_MATCH of the required tokens, or of every expert when there are
-    no tokens. Bonus tokens add to the score only."""
-    expert = _quoted(Expert)
-    where: list[str] = []
-    params: list[Any] = []
-    if listed:
-        condition, condition_params = listed_where("e.")
-        where.append(condition)
-        params += condition_params
-    # The date only orders the hits. PostgreSQL gives it as fixed-width UTC
-    # text, which sorts as the date does and costs a fifth of building
-    # 90,000 aware datetimes (most of a common word's time there); SQLite
-    # already stores that text.
-    confirmed = (
-        "to_char(e.last_confirmed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
-        if connection.vendor == "postgresql"
-        else "e.last_confirmed_at"
-    )
-    columns = f"{confirmed}, e.years_of_practice"
-    if not required:
-        sql = f"SELECT e.id, 0, {columns} FROM {expert} e"
-    else:
-        tokens = required + bonus
-        marks = ", ".join(["%s"] * len(tokens))
-        needed = max(1, math.ceil(MIN_MATCH * len(required)))
-        token_table = _quoted(ExpertToken)
-        token_params: list[Any]
-        if not bonus:
-            # Every token is required: counting the rows is enough.
-            matches = (
-                f"SELECT t.expert_id, SUM(t.weight) AS score FROM {token_table} t"
-                f" WHERE t.token IN ({marks}) GROUP BY t.expert_id"
-                " HAVING COUNT(*) >= %s"
-            )
-            token_params = [*tokens, needed]
-        else:
-            required_marks = ", ".join(["%s"] * len(required))
-            matches = (
-                f"SELECT t.expert_id, SUM(t.weight) AS score FROM {token_table} t"
-                f" WHERE t.token IN ({marks}) GROUP BY t.expert_id"
-                f" HAVING SUM(CASE WHEN t.token IN ({required_marks})"
-                " THEN 1 ELSE 0 END) >= %s"
-            )
-            token_params = [*tokens, *required, needed]
-        sql = (
-            f"SELECT m.expert_id, m.score, {columns} FROM ({matches}) m"
-            f" JOIN {expert} e ON e.id = m.expert_id"
-        )
-        params = [*token_params, *params]
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _hits(query: str, *, listed: bool) -> list[tuple[Any, ...]]:
-    required, bonus = query_tokens(query_normalise(query))
-    return _fetch(required, bonus, listed=listed)
 
 
 def _confirmed(hit: tuple[Any, ...]) -> tuple[bool, Any]:
@@ -213,17 +156,54 @@ def licence_holders(query: str) -> dict[int, str]:
     return holders
 
 
+class Matching:
+    """The experts a query's concepts find, as bitmaps: `members` meet at
+    least one concept (every expert of the universe when there are none);
+    `counts` is the bit-sliced count of concepts each meets, and `digits`
+    the bit-sliced score."""
+
+    def __init__(
+        self, members: int, counts: list[int], concepts: int, digits: list[int]
+    ) -> None:
+        self.members = members
+        self.counts = counts
+        self.concepts = concepts
+        self.digits = digits
+
+    def most_met(self, experts: int) -> int:
+        """The most concepts any of `experts` meets."""
+        best, count = experts, 0
+        for place in reversed(range(len(self.counts))):
+            if best & self.counts[place]:
+                best &= self.counts[place]
+                count |= 1 << place
+        return count
+
+    def meeting(self, experts: int) -> tuple[int, bool]:
+        """Of `experts`, those meeting enough concepts: MIN_MATCH of them,
+        or the most any meets when nobody meets that many; and whether that
+        widened the query (nobody meets every concept)."""
+        experts &= self.members
+        if not self.concepts or not experts:
+            return experts, False
+        best = self.most_met(experts)
+        needed = min(max(1, math.ceil(MIN_MATCH * self.concepts)), best)
+        return experts & _digits_at_least(self.counts, needed), best < self.concepts
+
+
 class ExpertSearch:
     """The result of expert_search: how many, a page of them, and facets.
 
-    Made from the text's matches as a bitmap and a ranker: given the matches
-    left by the filters and a limit, the ranker returns that many ids, best
-    first. The holders of a licence number typed as the query (expert id to
-    the number) are matches too, and come first, whatever the sort."""
+    Made from the query's Matching and a ranker: given the results left by
+    the filters and a limit, the ranker returns that many ids, best first.
+    The results are the experts meeting every concept, then those meeting
+    most (`widened` says nobody met them all). The holders of a licence
+    number typed as the query (expert id to the number) are results too, and
+    come first, whatever the sort."""
 
     def __init__(
         self,
-        matches: int,
+        matching: Matching,
         filters: dict[str, set[str]],
         ranker: Callable[[int, int], list[int]],
         holders: dict[int, str] | None = None,
@@ -232,8 +212,6 @@ class ExpertSearch:
         self._bits = bitmaps.bits
         holders = holders or {}
         first = ids_to_bits(holders)
-        matches |= first
-        self._matches = matches
         # For each filtered key the experts having one of its codes (OR
         # within a key; AND across keys).
         self._wanted: dict[str, int] = {}
@@ -242,15 +220,23 @@ class ExpertSearch:
             for code in codes:
                 wanted |= self._bits.get(f"{key}={code}", 0)
             self._wanted[key] = wanted
-        results = self._matches
+        filtered = -1
         for wanted in self._wanted.values():
-            results &= wanted
+            filtered &= wanted
+        # The facets count what the query finds with no filter; the results
+        # are widened within the filters if need be.
+        self._matches, _ = matching.meeting(matching.members)
+        self._matches |= first
+        results, self.widened = matching.meeting(matching.members & filtered)
+        results |= first & filtered
         self.total = results.bit_count()
         #: The listed experts, among the results, holding the licence number
         #: the query is, with the number as stored; first in the results.
         self.licence_holders = {
             pk: number for pk, number in sorted(holders.items()) if results >> pk & 1
         }
+        if self.licence_holders:
+            self.widened = False
         rest = results & ~first
         self._ranked = [*self.licence_holders] + (
             ranker(rest, RESULT_WINDOW - len(self.licence_holders)) if rest else []
@@ -292,7 +278,7 @@ class ExpertSearch:
         """For each facet key, the terms found among the text's matches with
         the other keys' filters applied, with counts: most first, then in the
         vocabulary's order. Only terms with a count."""
-        counts: dict[str, dict[str, int]] = {key: {} for key in FACETS}
+        counts: dict[str, dict[str, int]] = {key: {} for key in (*FACETS, *FLAGS)}
         bases: dict[str, int] = {}
         for facet, bits in self._bits.items():
             key, _, code = facet.partition("=")
@@ -329,36 +315,30 @@ class ExpertSearch:
             ]
             items.sort(key=lambda item: -item["count"])  # stable: vocabulary order
             result[key] = items
+        reachable = counts["reachable"].get("yes", 0)
+        result["reachable"] = (
+            [
+                {
+                    "code": "yes",
+                    "label_zh": "可联系",
+                    "label_en": "Can be contacted",
+                    "count": reachable,
+                }
+            ]
+            if reachable
+            else []
+        )
         return result
 
 
-def _hits_ranker(
-    hits: list[tuple[Any, ...]], sort: str, has_query: bool
-) -> Callable[[int, int], list[int]]:
-    """A ranker over rows of _fetch (the admin's search and the years sort)."""
-
-    def rank(results: int, limit: int) -> list[int]:
-        size = (results.bit_length() >> 3) + 1
-        member = results.to_bytes(size, "little")
-        kept = [
-            hit
-            for hit in hits
-            if hit[_ID] >> 3 < size and member[hit[_ID] >> 3] >> (hit[_ID] & 7) & 1
-        ]
-        return [hit[_ID] for hit in _rank(kept, sort, has_query, limit)]
-
-    return rank
-
-
 # --- the bitmap search ---------------------------------------------------------------
-# Relevance and "last confirmed" are ranked from bitmaps (talentpool.search.bits):
-# the matches are the experts having at least MIN_MATCH of the required
-# tokens, counted with a bit-sliced counter (one int per binary digit of the
-# count); the scores are a bit-sliced sum of the tokens' weights; the best are
-# taken a score at a time from the top. The listed experts come from the
-# expert table in the order of their confirmation, which breaks the ties.
-# Same results as _fetch and _rank (tests/talentpool/test_search.py compares
-# both), without reading one row per match.
+# Every sort works on bitmaps (talentpool.search.bits): each concept's
+# alternatives give, per worth, the experts meeting it that well; an expert
+# takes the best; the counts of concepts met are a bit-sliced counter (one
+# int per binary digit of the count) and the scores a bit-sliced sum; the
+# best are taken a score at a time from the top. The listed experts come
+# from the expert table in the order of their confirmation, which breaks the
+# ties.
 
 
 #: Listed: public, verified, consented, not lapsed (talentpool.models.LISTED).
@@ -368,16 +348,19 @@ def _hits_ranker(
 LISTED_SQL = listed_where(literal=True)[0]
 
 
-def _listed_order(with_dates: bool) -> list[tuple[Any, ...]]:
-    """The listed experts as (id,) or (id, confirmation) rows, the most
-    recently confirmed first, never-confirmed last, then by id."""
+def _listed_order(with_dates: bool, with_years: bool = False) -> list[tuple[Any, ...]]:
+    """The listed experts as (id,), (id, confirmation) or (id, confirmation,
+    years) rows, the most recently confirmed first, never-confirmed last,
+    then by id."""
     postgresql = connection.vendor == "postgresql"
-    if not with_dates:
+    if not with_dates and not with_years:
         column = ""
     elif postgresql:
         column = ", extract(epoch from last_confirmed_at)"
     else:
         column = ", last_confirmed_at"
+    if with_years:
+        column += ", years_of_practice"
     nulls = " NULLS LAST" if postgresql else ""  # SQLite's DESC puts them last
     sql = (
         f"SELECT id{column} FROM {_quoted(Expert)} WHERE {LISTED_SQL}"
@@ -388,17 +371,9 @@ def _listed_order(with_dates: bool) -> list[tuple[Any, ...]]:
         return cursor.fetchall()
 
 
-def _at_least(sets: list[int], needed: int) -> int:
-    """The members of at least `needed` of `sets`."""
-    if needed <= 1:
-        union = 0
-        for members in sets:
-            union |= members
-        return union
-    if needed > len(sets):
-        return 0
-    # A counter per member, one int per binary digit: adding a set is a
-    # ripple of carries through the digits.
+def _counter(sets: list[int]) -> list[int]:
+    """For each member of any of `sets`, how many it is in, bit-sliced: one
+    int per binary digit of the count, adding a set a ripple of carries."""
     digits: list[int] = []
     for members in sets:
         carry, place = members, 0
@@ -408,7 +383,11 @@ def _at_least(sets: list[int], needed: int) -> int:
                 break
             digits[place], carry = digits[place] ^ carry, digits[place] & carry
             place += 1
-    # count >= needed, compared from the highest digit down.
+    return digits
+
+
+def _digits_at_least(digits: list[int], needed: int) -> int:
+    """The members whose bit-sliced count is at least `needed` (>= 1)."""
     greater, equal = 0, -1
     for place in reversed(range(max(len(digits), needed.bit_length()))):
         digit = digits[place] if place < len(digits) else 0
@@ -460,30 +439,105 @@ def _in_order(members: int, order: list[int], limit: int, position: Any) -> list
     return found
 
 
-def _bitmap_search(
-    required: list[str], bonus: list[str], sort: str
-) -> tuple[int, Callable[[int, int], list[int]]]:
-    """(the listed experts matching, a ranker) for the relevance and
-    "confirmed" sorts."""
-    rows = _listed_order(with_dates=sort == "confirmed" and bool(required))
-    order = [row[0] for row in rows]
-    listed = ids_to_bits(order)
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _one_letter_away(word: str) -> list[str]:
+    """Words one letter from `word`: a letter missing, extra, swapped with
+    the next or replaced (zhangwie, zhangwi, zhangwel → zhangwei)."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    edits = {a + b[1:] for a, b in splits if b}
+    edits |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    edits |= {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+    edits |= {a + c + b for a, b in splits for c in _LETTERS}
+    edits.discard(word)
+    return sorted(e for e in edits if len(e) > 3)
+
+
+def _levels(
+    concept: Concept, found: dict[str, dict[int, int]], facets: dict[str, int]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """(worth, experts) pairs of a concept, best first: for each alternative
+    and field weight, the experts having every token of it at least that
+    heavily; and for each term, the experts having it."""
+    levels: list[tuple[int, int]] = []
+    terms: list[tuple[int, int]] = []
+    # A word naming a term (litigation, the service) is not met by the same
+    # word inside another term's label ("litigation assistant" in a
+    # category): only by the term, or by the name, organisation or
+    # biography.
+    names_term = any(worth == TERM for _facet, worth in concept.facets)
+    for tokens, factor in concept.alternatives:
+        weights = [found.get(token, {}) for token in tokens]
+        if not all(weights):
+            continue
+        at_least = [0] * len(weights)
+        # Experts whose least weight of the tokens is a label's, when the
+        # word names a term: not met by this alternative at all.
+        above = excluded = 0
+        for weight in sorted({w for each in weights for w in each}, reverse=True):
+            members = -1
+            for i, each in enumerate(weights):
+                at_least[i] |= each.get(weight, 0)
+                members &= at_least[i]
+            if names_term and weight in LABEL_WEIGHTS:
+                excluded |= members & ~above
+            elif members & ~excluded:
+                levels.append((weight * factor, members & ~excluded))
+            above = members
+    for facet, worth in concept.facets:
+        members = facets.get(facet, 0)
+        if members:
+            terms.append((worth, members))
+    levels.sort(key=lambda level: -level[0])
+    terms.sort(key=lambda level: -level[0])
+    return levels, terms
+
+
+def _match(concepts: list[Concept], universe: int) -> Matching:
+    """The experts of `universe` the concepts find, counted and scored."""
+    if not concepts:
+        return Matching(universe, [], 0, [])
+    found = bits_for_tokens(sorted({t for c in concepts for t in c.tokens()}))
+    missing = [c for c in concepts if c.fuzzy and c.fuzzy not in found]
+    if missing:
+        # A Latin word nobody has as typed: a name mistyped by one letter.
+        near = {c.fuzzy: _one_letter_away(c.fuzzy) for c in missing}
+        close = bits_for_tokens(sorted({e for edits in near.values() for e in edits}))
+        for concept in missing:
+            for edit in near[concept.fuzzy]:
+                if edit in close:
+                    concept.add_tokens((edit,), FACTOR_SYNONYM)
+                    found[edit] = close[edit]
+    facets = facet_bitmaps().bits
     digits: list[int] = []
-    if required:
-        found = bits_for_tokens(required + bonus)
-        present = []
-        for token in required:
-            members = 0
-            for bits in found.get(token, {}).values():
-                members |= bits
-            present.append(members)
-        needed = max(1, math.ceil(MIN_MATCH * len(required)))
-        matches = _at_least(present, needed) & listed
-        for token in required + bonus:
-            for weight, bits in found.get(token, {}).items():
-                _add_weight(digits, weight, bits & matches)
-    else:
-        matches = listed
+    met: list[int] = []
+    for concept in concepts:
+        # The best text match and the best term an expert has, added: a
+        # notary whose profile says 存证 before one who only offers the
+        # service the word stands for.
+        assigned = 0
+        for levels in _levels(concept, found, facets):
+            done = 0
+            for worth, members in levels:
+                new = members & universe & ~done
+                if new:
+                    _add_weight(digits, worth, new)
+                    done |= new
+            assigned |= done
+        if concept.count:
+            if assigned:
+                _add_weight(digits, CONCEPT_WORTH, assigned)
+            met.append(assigned)
+    members = 0
+    for each in met:
+        members |= each
+    return Matching(members, _counter(met), len(met), digits)
+
+
+def _relevance_ranker(
+    digits: list[int], order: list[int]
+) -> Callable[[int, int], list[int]]:
     positions: dict[int, int] = {}
 
     def position() -> dict[int, int]:
@@ -503,6 +557,34 @@ def _bitmap_search(
             left ^= best
         return ranked
 
+    return by_relevance
+
+
+def _rows_ranker(
+    digits: list[int], rows: list[tuple[Any, ...]], sort: str, has_query: bool
+) -> Callable[[int, int], list[int]]:
+    """The years sort: the result rows (id, confirmation, years) with their
+    scores, ranked by _rank."""
+
+    def rank(results: int, limit: int) -> list[int]:
+        size = (results.bit_length() >> 3) + 1
+        data = results.to_bytes(size, "little")
+        digit_bytes = [
+            digit.to_bytes((digit.bit_length() >> 3) + 1, "little") for digit in digits
+        ]
+        hits = [
+            (row[0], _score_of(digit_bytes, row[0]), row[1], row[2])
+            for row in rows
+            if row[0] >> 3 < size and data[row[0] >> 3] >> (row[0] & 7) & 1
+        ]
+        return [hit[_ID] for hit in _rank(hits, sort, has_query, limit)]
+
+    return rank
+
+
+def _confirmation_ranker(
+    digits: list[int], rows: list[tuple[Any, ...]]
+) -> Callable[[int, int], list[int]]:
     def by_confirmation(results: int, limit: int) -> list[int]:
         # Walk the listed experts in order; experts confirmed at the same
         # moment (or never) go by score, then id.
@@ -532,9 +614,7 @@ def _bitmap_search(
             ranked += group
         return ranked[:limit]
 
-    if sort == "confirmed" and required:
-        return matches, by_confirmation
-    return matches, by_relevance
+    return by_confirmation
 
 
 def expert_search(
@@ -547,11 +627,12 @@ def expert_search(
     """Search the listed experts (public, verified, consented).
 
     `query` is free text in Simplified or Traditional Chinese, pinyin or
-    English, cut to QUERY_MAX_CHARS; an empty one lists everyone. `filters`
-    maps facet keys (category, ip_type, service, industry, district,
-    language) to vocabulary codes: AND across keys, OR within a key; unknown
-    codes match nothing, unknown keys raise ValueError. `sort` is relevance
-    (most recently confirmed first for an empty query), years or confirmed.
+    English, cut to QUERY_MAX_CHARS, read as concepts (query_concepts); an
+    empty one lists everyone. `filters` maps facet keys (category, ip_type,
+    service, industry, district, language) and flags (reachable: ["yes"])
+    to codes: AND across keys, OR within a key; unknown codes match
+    nothing, unknown keys raise ValueError. `sort` is relevance (most
+    recently confirmed first for an empty query), years or confirmed.
     `language` is accepted for the interface: labels come in both languages.
     A query that is a licence number also finds, first, the listed expert
     holding exactly that number (licence_holders). Reads only."""
@@ -559,32 +640,55 @@ def expert_search(
         raise ValueError(f"Unknown sort {sort!r}")
     cleaned: dict[str, set[str]] = {}
     for key, codes in (filters or {}).items():
-        if key not in FACETS:
+        if key not in FACETS and key not in FLAGS:
             raise ValueError(f"Unknown filter {key!r}")
         kept = {code for code in codes if code}
         if kept:
             cleaned[key] = kept
-    required, bonus = query_tokens(query_normalise(query))
+    # Contact details are never searchable (docs/decisions.md, decision 3):
+    # a query made of them finds nobody, not everyone.
+    text = without_contact_details(query, replacement=" ")
+    holders = licence_holders(query)
+    if holders:
+        text = query
+    elif text != query and not query_normalise(text):
+        return ExpertSearch(Matching(0, [], 0, []), cleaned, lambda _r, _l: [])
+    concepts = query_concepts(text)
+    has_query = any(concept.count for concept in concepts)
+    rows = _listed_order(
+        with_dates=sort in ("confirmed", "years") and has_query,
+        with_years=sort == "years",
+    )
+    order = [row[0] for row in rows]
+    matching = _match(concepts, ids_to_bits(order))
+    ranker: Callable[[int, int], list[int]]
     if sort == "years":
-        hits = _fetch(required, bonus, listed=True)
-        matches = ids_to_bits([hit[_ID] for hit in hits])
-        ranker = _hits_ranker(hits, sort, bool(required))
+        ranker = _rows_ranker(matching.digits, rows, sort, has_query)
+    elif sort == "confirmed" and has_query:
+        ranker = _confirmation_ranker(matching.digits, rows)
     else:
-        matches, ranker = _bitmap_search(required, bonus, sort)
-    return ExpertSearch(matches, cleaned, ranker, licence_holders(query))
+        ranker = _relevance_ranker(matching.digits, order)
+    return ExpertSearch(matching, cleaned, ranker, holders)
 
 
 def experts_matching(queryset: QuerySet[Expert], query: str) -> QuerySet[Expert]:
     """The admin's search: the experts of `queryset` (any status) matching
-    `query` with the same Chinese, pinyin and English handling as the public
-    search, best first, at most ADMIN_RESULTS_MAX. An empty query returns the
-    queryset unchanged."""
-    if not query_tokens(query_normalise(query))[0]:
+    `query` with the same reading of the query as the public search, best
+    first, at most ADMIN_RESULTS_MAX. An empty query returns the queryset
+    unchanged."""
+    concepts = query_concepts(query)
+    if not any(concept.count for concept in concepts):
         return queryset
-    ranked = _rank(_hits(query, listed=False), "relevance", True, ADMIN_RESULTS_MAX)
-    ids = [hit[_ID] for hit in ranked]
-    order = Case(
-        *(When(pk=pk, then=position) for position, pk in enumerate(ids)),
+    order = list(
+        queryset.order_by(
+            F("last_confirmed_at").desc(nulls_last=True), "pk"
+        ).values_list("pk", flat=True)
+    )
+    matching = _match(concepts, ids_to_bits(order))
+    results, _ = matching.meeting(matching.members)
+    ids = _relevance_ranker(matching.digits, order)(results, ADMIN_RESULTS_MAX)
+    position = Case(
+        *(When(pk=pk, then=rank) for rank, pk in enumerate(ids)),
         output_field=IntegerField(),
     )
-    return queryset.filter(pk__in=ids).order_by(order, "pk")
+    return queryset.filter(pk__in=ids).order_by(position, "pk")

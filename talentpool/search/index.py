@@ -61,6 +61,9 @@ _LABEL_WEIGHTS = {
     "languages": WEIGHT_PLACE,
 }
 
+#: The weights of the vocabularies' labels.
+LABEL_WEIGHTS = frozenset({WEIGHT_CATEGORY, WEIGHT_LABEL, WEIGHT_PLACE})
+
 # Seven or more digits, maybe with +, spaces, dots, dashes or brackets: a
 # phone number (or anything that could be one) is never indexed.
 _PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
@@ -116,6 +119,9 @@ def expert_document(expert: Expert) -> tuple[str, str, dict[str, int]]:
                 label = text_normalise(label)
                 add(text_tokens(label, phrase=True), weight)
                 parts.append(label)
+    if expert.accepting_requests and (expert.user_id or expert.email):
+        # talentpool.models.reachable_q: the "can be contacted" filter.
+        facets.append("reachable=yes")
     biography = text_normalise(_scrub(expert.biography, expert))
     add(text_tokens(biography), WEIGHT_BIOGRAPHY)
     parts.append(biography)

@@ -11,7 +11,8 @@ writes).
 from functools import partial
 
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_save
+from django.db.models import Model
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from portal.models import District, IPType
 from talentpool.models import (
@@ -20,9 +21,11 @@ from talentpool.models import (
     Industry,
     Language,
     Organisation,
+    SearchSynonym,
     Service,
 )
 from talentpool.search.index import expert_index_update
+from talentpool.search.lexicon import lexicon_changed
 from talentpool.search.tasks import reindex_experts_using
 
 RELATIONS = ("categories", "ip_types", "services", "industries", "languages")
@@ -74,3 +77,23 @@ def connect() -> None:
         post_save.connect(
             _label_saved, sender=model, dispatch_uid=f"search_label_{model._meta.label}"
         )
+    # The query's lexicon (terms, synonyms, the segmenter's dictionary) is
+    # built again at this process's next search; others within
+    # LEXICON_SECONDS.
+    lexicon_sources: tuple[type[Model], ...] = (
+        SearchSynonym,
+        Organisation,
+        ExpertCategory,
+        IPType,
+        Service,
+        Industry,
+        Language,
+        District,
+    )
+    for source in lexicon_sources:
+        for signal in (post_save, post_delete):
+            signal.connect(
+                lexicon_changed,
+                sender=source,
+                dispatch_uid=f"lexicon_{source._meta.label}_{signal is post_save}",
+            )

@@ -287,7 +287,47 @@ EXPERTS: dict[str, tuple[str, str, str, list[str], list[str], list[str], list[st
         ["agency"],
         ["ecommerce"],
     ),
+    "deng_hui": (
+        "邓辉",
+        "重庆某某律师事务所",
+        "专利侵权诉讼与专利无效宣告代理。",
+        ["lawyer"],
+        ["patent"],
+        ["litigation"],
+        ["electronics"],
+    ),
+    "feng_yu": (
+        "冯宇",
+        "重庆某某公证处",
+        "电子数据保全公证，网页与区块链存证。",
+        ["notary"],
+        ["copyright"],
+        ["evidence_notarization"],
+        ["ecommerce"],
+    ),
 }
+
+#: Where the experts work (district codes); the filler goes round FILLER_DISTRICTS.
+DISTRICTS = {
+    "zhang_wei": "yubei",
+    "deng_hui": "yubei",
+    "zhao_lei": "yubei",
+    "lin_xue": "yubei",
+    "xie_jin": "yubei",
+    "shan_xiong": "jiulongpo",
+    "wang_fang": "yuzhong",
+    "li_wei": "yuzhong",
+    "feng_yu": "yuzhong",
+    "lv_xin": "yuzhong",
+    "huang_min": "yuzhong",
+    "ou_ming": "jiangbei",
+    "chen_jing": "jiangbei",
+    "sun_li": "nanan",
+    "zhou_qiang": "nanan",
+    "guo_jie": "beibei",
+    "he_tao": "shapingba",
+}
+FILLER_DISTRICTS = ["yuzhong", "jiangbei", "nanan", "yubei", "shapingba", "wanzhou"]
 
 #: When each expert last confirmed the profile, in days before "now".
 CONFIRMED_DAYS_AGO = {key: 3 + 7 * i for i, key in enumerate(EXPERTS)}
@@ -308,6 +348,7 @@ QUERIES: list[tuple[str, str, dict[str, int]]] = [
             "guo_jie": 3,
             "he_tao": 3,
             "ouyang_hua": 3,
+            "deng_hui": 3,
             "piao_zheng": 1,
         },
     ),
@@ -385,6 +426,7 @@ QUERIES: list[tuple[str, str, dict[str, int]]] = [
             "lv_xin": 1,
             "sun_li": 1,
             "guo_jie": 1,
+            "deng_hui": 1,
         },
     ),
     (
@@ -399,7 +441,166 @@ QUERIES: list[tuple[str, str, dict[str, int]]] = [
     # mixed
     ("mixed", "张伟 律师", {"zhang_wei": 3}),
     ("mixed", "lawyer 集成电路", {"shan_xiong": 3, "he_tao": 3}),
+    # compounds typed without spaces, as people type them
+    (
+        "compound",
+        "专利侵权诉讼",
+        {"shan_xiong": 3, "deng_hui": 3, "zhang_wei": 1, "wang_fang": 1, "ou_ming": 1},
+    ),
+    ("compound", "商标侵权", {"zhang_wei": 3, "wang_fang": 3, "ou_ming": 2}),
+    ("compound", "电子数据存证", {"feng_yu": 3, "li_wei": 2}),
+    ("compound", "公证 电子数据 存证", {"feng_yu": 3, "li_wei": 2}),
+    # abbreviations
+    ("abbreviation", "软著", {"ouyang_hua": 3, "lin_xue": 3}),
+    ("abbreviation", "知产调解", {"huang_min": 3}),
+    ("abbreviation", "贯标", {"wu_jun": 3}),
+    # synonyms: the need in other words than the profile's
+    (
+        "synonym",
+        "芯片专利",
+        {"zeng_li": 3, "yang_fan": 3, "shan_xiong": 3, "qiu_ying": 2, "luo_gang": 1},
+    ),
+    (
+        "synonym",
+        "侵权",
+        {
+            "shan_xiong": 3,
+            "deng_hui": 3,
+            "zhang_wei": 3,
+            "wang_fang": 3,
+            "ou_ming": 3,
+            "sun_li": 3,
+            "guo_jie": 3,
+        },
+    ),
+    ("synonym", "仲裁", {"huang_min": 3}),
+    ("synonym", "存证", {"feng_yu": 3, "li_wei": 3}),
+    ("synonym", "品种权", {"guo_jie": 3}),
+    # vocabulary terms in pinyin
+    (
+        "pinyin_term",
+        "zhuanli daili",
+        {
+            "zhang_wei_2": 3,
+            "zeng_li": 3,
+            "yuchi_gong": 3,
+            "liu_yang": 3,
+            "yang_fan": 3,
+            "xu_hong": 3,
+            "lin_xue": 3,
+            "shan_xiong": 2,
+        },
+    ),
+    (
+        "pinyin_term",
+        "shangbiao",
+        dict.fromkeys(
+            (
+                "zhang_wei",
+                "xie_jin",
+                "ou_ming",
+                "piao_zheng",
+                "wang_fang",
+                "chen_jing",
+                "huang_min",
+                "zhou_qiang",
+                "hu_bo",
+                "lv_xin",
+            ),
+            3,
+        ),
+    ),
+    ("pinyin_term", "shangbiao zhuce", {"xie_jin": 3, "chen_jing": 3, "lv_xin": 3}),
+    ("pinyin_term", "tiaojie", {"huang_min": 3}),
+    # English words beyond the labels
+    ("english_word", "mediation", {"huang_min": 3}),
+    ("english_word", "arbitration", {"huang_min": 3}),
+    ("english_word", "notary public", {"li_wei": 3, "feng_yu": 3}),
+    ("english_word", "valuation", {"zhang_ming": 3, "zhou_qiang": 3}),
+    (
+        "english_word",
+        "patent litigation",
+        {
+            "shan_xiong": 3,
+            "deng_hui": 3,
+            "zhang_wei": 1,
+            "wang_fang": 1,
+            "ou_ming": 1,
+            "sun_li": 1,
+            "guo_jie": 1,
+        },
+    ),
+    (
+        "english_word",
+        "infringement",
+        {
+            "shan_xiong": 3,
+            "deng_hui": 3,
+            "zhang_wei": 3,
+            "wang_fang": 3,
+            "ou_ming": 3,
+            "sun_li": 3,
+            "guo_jie": 3,
+        },
+    ),
+    # a place, apart or glued to the need
+    (
+        "place",
+        "专利 律师 渝北",
+        {"deng_hui": 3, "shan_xiong": 1, "zhang_wei": 1, "zhao_lei": 1},
+    ),
+    (
+        "place",
+        "渝北专利律师",
+        {"deng_hui": 3, "shan_xiong": 1, "zhang_wei": 1, "zhao_lei": 1},
+    ),
+    ("place", "两江新区 商标律师", {"zhang_wei": 3, "ou_ming": 3, "wang_fang": 1}),
+    ("place", "江北 商标", {"ou_ming": 3, "chen_jing": 3}),
+    # Traditional phrasing of the same needs
+    (
+        "traditional_phrase",
+        "專利侵權訴訟",
+        {"shan_xiong": 3, "deng_hui": 3, "zhang_wei": 1, "wang_fang": 1, "ou_ming": 1},
+    ),
+    ("traditional_phrase", "商標侵權", {"zhang_wei": 3, "wang_fang": 3, "ou_ming": 2}),
+    ("traditional_phrase", "積體電路 律師", {"shan_xiong": 3, "he_tao": 3}),
+    # a name mistyped by one letter
+    ("misspelt", "zhangwie", {"zhang_wei": 3, "zhang_wei_2": 3}),
+    ("misspelt", "ouyangminhua", {"ouyang_hua": 3}),
+    ("misspelt", "piaozhen", {"piao_zheng": 3}),
+    # Held out: written before the search was tuned, and not tuned on since.
+    ("held_out", "找个懂商标的律师", {"wang_fang": 3, "ou_ming": 3, "zhang_wei": 3}),
+    ("held_out", "软件著作权登记", {"ouyang_hua": 3, "lin_xue": 3}),
+    ("held_out", "专利无效", {"shan_xiong": 3, "deng_hui": 2}),
+    ("held_out", "知识产权质押贷款", {"zhou_qiang": 3}),
+    ("held_out", "海外维权", {"hu_bo": 3, "piao_zheng": 3, "chen_jing": 2}),
+    (
+        "held_out",
+        "trademark infringement lawyer",
+        {"zhang_wei": 3, "wang_fang": 3, "ou_ming": 3},
+    ),
+    ("held_out", "patent valuation", {"zhang_ming": 3, "zhou_qiang": 3}),
+    ("held_out", "渝北 律师", {"deng_hui": 3, "zhang_wei": 3, "zhao_lei": 3}),
+    (
+        "held_out",
+        "zhuanli shenqing",
+        {
+            "zhang_wei_2": 3,
+            "zeng_li": 3,
+            "yuchi_gong": 3,
+            "liu_yang": 3,
+            "yang_fan": 3,
+            "xu_hong": 3,
+            "lin_xue": 3,
+        },
+    ),
+    ("held_out", "商標註冊", {"xie_jin": 3, "chen_jing": 2, "lv_xin": 2}),
+    ("held_out", "集成电路律师", {"shan_xiong": 3, "he_tao": 3}),
+    ("held_out", "机器人专利代理", {"yuchi_gong": 3, "hu_bo": 1}),
 ]
+
+#: Kinds written before the search was tuned and never tuned on since.
+HELD_OUT_KINDS = {"held_out"}
 
 FILLER_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 FILLER_GIVEN = ["红", "军", "华", "平", "东", "霞", "鹏", "建国", "志强", "海燕", "文"]
@@ -421,9 +622,9 @@ FILLER_BIOS = [
 FILLER_TERMS = [
     (["evaluator"], [], ["legal_advice"], ["automotive"]),
     (["technical_expert"], ["patent"], ["deliberation"], ["new_materials"]),
-    (["patent_attorney"], ["patent"], ["agency"], ["automotive"]),
+    (["evaluator"], ["patent"], ["search_analysis"], ["automotive"]),
     (["evaluator"], [], ["training"], ["ecommerce"]),
-    (["notary"], [], ["evidence_notarization"], ["culture"]),
+    (["aid_expert"], [], ["training"], ["culture"]),
 ]
 
 
@@ -468,7 +669,7 @@ def relevance_load(
 ) -> dict[int, str]:
     """Create the relevance set's experts (listed) and the filler; returns
     {expert id: key} for the keyed ones. Indexes them."""
-    from portal.models import IPType
+    from portal.models import District, IPType
     from talentpool.models import (
         Expert,
         ExpertCategory,
@@ -484,6 +685,7 @@ def relevance_load(
         "services": {t.code: t for t in Service.objects.all()},
         "industries": {t.code: t for t in Industry.objects.all()},
     }
+    districts = {d.code: d for d in District.objects.all()}
     keys: dict[int, str] = {}
     rows: list = list(EXPERTS.items())
     rows += [(None, spec) for spec in filler(filler_count)]
@@ -507,6 +709,11 @@ def relevance_load(
             publication_consent_at=now,
             last_confirmed_at=now - datetime.timedelta(days=days),
             years_of_practice=5 + n % 20,
+            district=districts.get(
+                DISTRICTS.get(key, "")
+                if key
+                else FILLER_DISTRICTS[n % len(FILLER_DISTRICTS)]
+            ),
         )
         for relation, codes in (
             ("categories", categories),

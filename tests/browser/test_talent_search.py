@@ -46,7 +46,7 @@ def test_a_visitor_finds_the_patent_attorney_in_traditional_characters(
     assert result_names(page)[0] == "曾伟"
     first = page.locator(".talent-card").first
     expect(first).to_contain_text("重庆某某专利代理事务所")
-    expect(first).to_contain_text("接受联系请求")
+    expect(first).to_contain_text("可联系")
     html = page.content()
     for value in PRIVATE_VALUES:
         assert value not in html

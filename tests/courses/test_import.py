@@ -26,7 +26,7 @@ from courses.imports import (
 )
 from courses.models import Enrolment, TrainingClass, TrainingClassMember
 from courses.services import CourseError
-from portal.models import Audience, District, User
+from portal.models import Audience, District, ImportJob, User
 from tests.courses.factories import CourseIndexPageFactory, CoursePageFactory
 from tests.factories import StaffFactory, UserFactory
 
@@ -409,7 +409,7 @@ def stored_uploads() -> list[str]:
 
 
 def test_a_bad_file_is_shown_with_its_problems_and_cannot_be_imported(
-    manager_client, training_class
+    manager_client, training_class, django_capture_on_commit_callbacks
 ):
     rows = [
         ENGLISH_HEADER,
@@ -418,7 +418,9 @@ def test_a_bad_file_is_shown_with_its_problems_and_cannot_be_imported(
         ["zhou.min@example.cn", "周敏", "", "", "火星区"],
     ]
 
-    response = upload(manager_client, training_class, csv_file(rows), "list.csv")
+    # The check runs in a Celery task once the upload's job is committed.
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(manager_client, training_class, csv_file(rows), "list.csv")
     assert response.status_code == 302
     preview = manager_client.get(response["Location"])
 
@@ -427,7 +429,8 @@ def test_a_bad_file_is_shown_with_its_problems_and_cannot_be_imported(
     assert "not-an-email" in page and "火星区" in page
     assert 'name="confirm"' not in page
 
-    manager_client.post(response["Location"], {"confirm": ""})
+    with django_capture_on_commit_callbacks(execute=True):
+        manager_client.post(response["Location"], {"confirm": ""})
     assert not TrainingClassMember.objects.exists()
     assert not User.objects.filter(email="zhang.wei@example.cn").exists()
 
@@ -442,9 +445,10 @@ def test_a_manager_uploads_previews_and_imports_a_file(
     before = set(stored_uploads())
 
     content = xlsx_file([CHINESE_HEADER, *GOOD_ROWS])
-    response = upload(manager_client, training_class, content, "学员名单.xlsx")
-    preview_url = admin_url("import_preview", training_class.pk)
-    assert response.status_code == 302 and response["Location"] == preview_url
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(manager_client, training_class, content, "学员名单.xlsx")
+    preview_url = response["Location"]  # the import job's page
+    assert response.status_code == 302 and preview_url.startswith("/admin/imports/")
     # The file waits on the server, under a name the browser never sees.
     assert len(set(stored_uploads()) - before) == 1
     assert UPLOAD_FOLDER not in str(manager_client.cookies)
@@ -459,32 +463,38 @@ def test_a_manager_uploads_previews_and_imports_a_file(
     with django_capture_on_commit_callbacks(execute=True):
         done = manager_client.post(preview_url, {"confirm": ""})
 
-    assert done.status_code == 302
-    assert done["Location"] == admin_url("inspect", training_class.pk)
+    assert done.status_code == 302 and done["Location"] == preview_url
     assert (
         TrainingClassMember.objects.filter(training_class=training_class).count() == 3
     )
     assert len(mail.outbox) == 3
     assert set(stored_uploads()) == before  # deleted after the import
-    detail = manager_client.get(done["Location"]).content.decode()
-    assert "zhang.wei@example.cn" in detail and "王芳" in detail
+    result = manager_client.get(preview_url).content.decode()
+    assert admin_url("inspect", training_class.pk) in result
+    detail = manager_client.get(admin_url("inspect", training_class.pk))
+    page = detail.content.decode()
+    assert "zhang.wei@example.cn" in page and "王芳" in page
 
-    # Confirming again (a second click) finds no file and changes nothing.
-    again = manager_client.post(preview_url, {"confirm": ""})
-    assert again["Location"] == admin_url("import", training_class.pk)
+    # Confirming again (a second click) changes nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        manager_client.post(preview_url, {"confirm": ""})
     assert len(mail.outbox) == 3
 
 
-def test_cancelling_deletes_the_upload(manager_client, training_class):
+def test_cancelling_deletes_the_upload(
+    manager_client, training_class, django_capture_on_commit_callbacks
+):
     before = set(stored_uploads())
-    upload(
-        manager_client, training_class, csv_file([ENGLISH_HEADER, *GOOD_ROWS]), "a.csv"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        uploaded = upload(
+            manager_client,
+            training_class,
+            csv_file([ENGLISH_HEADER, *GOOD_ROWS]),
+            "a.csv",
+        )
     assert len(set(stored_uploads()) - before) == 1
 
-    response = manager_client.post(
-        admin_url("import_preview", training_class.pk), {"cancel": ""}
-    )
+    response = manager_client.post(uploaded["Location"], {"cancel": ""})
 
     assert response["Location"] == admin_url("inspect", training_class.pk)
     assert set(stored_uploads()) == before
@@ -529,12 +539,17 @@ def test_only_managers_with_the_change_permission_import(client, training_class)
     for response in (
         client.get(admin_url("import", training_class.pk)),
         upload(client, training_class, content, "a.csv"),
-        client.get(admin_url("import_preview", training_class.pk)),
-        client.post(admin_url("import_preview", training_class.pk), {"confirm": ""}),
     ):
         assert response.status_code == 302
         assert response["Location"] == reverse("wagtailadmin_home")
     assert set(stored_uploads()) == before
+    # Another manager's import job is not theirs to see or confirm.
+    job = ImportJob.objects.create(
+        kind="trainee", target_id=training_class.pk, filename="a.csv", status="checked"
+    )
+    job_url = reverse("portal_import_job", args=(job.pk,))
+    assert client.get(job_url).status_code == 404
+    assert client.post(job_url, {"confirm": ""}).status_code == 404
 
     staff.user_permissions.add(Permission.objects.get(codename="change_trainingclass"))
     assert client.get(admin_url("import", training_class.pk)).status_code == 200

@@ -134,6 +134,11 @@ experts_api:list                       GET  ok  ok  ok  ok  ok     ok  ok  ok  o
 experts_api:detail                     GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
 # The signed token in the address authorises, not a session.
 subscriptions:unsubscribe              GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
+# A link signed for another purpose (the sample is an unsubscribe token)
+# opens nothing, for anyone (tests/talentpool/test_contact_by_email.py and
+# test_invitations.py try the right and the wrong links).
+contacts:answer                        GET  404 404 404 404 404    404 404 404 404 404
+contacts:invitations:claim             GET  404 404 404 404 404    404 404 404 404 404
 # Wagtail's password forms (the page's content needs the password).
 wagtailcore_authenticate_with_password GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
 wagtaildocs_authenticate_with_password GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok

@@ -112,23 +112,30 @@ def staff_client(client, home):  # type: ignore[no-untyped-def]
     return client
 
 
-def test_the_admin_imports_a_file_declared_as_new_experts_only(staff_client):
+def test_the_admin_imports_a_file_declared_as_new_experts_only(
+    staff_client,
+    django_capture_on_commit_callbacks,  # the import's tasks, eager on commit
+):
     rows = [["name", "category"], ["赵敏", "律师"]]
     file = csv_file(rows)
     file.name = "new.csv"
-    response = staff_client.post(
-        reverse("wagtailsnippets_talentpool_expert:import"),
-        {"file": file, "create_only": "on"},
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            reverse("wagtailsnippets_talentpool_expert:import"),
+            {"file": file, "create_only": "on"},
+        )
     preview = staff_client.get(response["Location"]).content.decode()
     assert "Imported as new experts only" in preview
     assert 'name="confirm"' in preview
-    done = staff_client.post(response["Location"], {"confirm": ""}, follow=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(response["Location"], {"confirm": ""})
+    done = staff_client.get(response["Location"])  # once the write has run
     assert "1 experts added, 0 updated and 0 unchanged." in done.content.decode()
     assert Expert.objects.get().name == "赵敏"
 
     # Without the box, the same file is refused and says why.
-    response = upload(staff_client, csv_file(rows), "new.csv")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = upload(staff_client, csv_file(rows), "new.csv")
     preview = staff_client.get(response["Location"]).content.decode()
     assert 'name="confirm"' not in preview
     assert "neither an external ID column nor a licence number column" in preview

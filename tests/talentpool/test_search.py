@@ -205,6 +205,7 @@ def test_facets_count_the_text_matches_with_the_other_filters(pool):
         "industry",
         "district",
         "language",
+        "reachable",
     }
 
 

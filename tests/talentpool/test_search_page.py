@@ -70,7 +70,7 @@ class TestListing:
             "渝中区",
             "12",
             "从事集成电路领域专利代理十二年",
-            "接受联系请求",
+            "可联系",
         ]:
             assert text in card, text
         profile = f'href="/talent/experts/{experts["zeng"].pk}/"'

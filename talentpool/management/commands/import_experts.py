@@ -1,5 +1,11 @@
-"""manage.py import_experts FILE [--dry-run] [--create-only]: the admin's
-expert import, from a shell (for big files and scheduled loads)."""
+"""manage.py import_experts FILE [--dry-run] [--create-only] [--as-user EMAIL]:
+the admin's expert import, from a shell (for big files and scheduled loads).
+(--as-user takes the account's e-mail: the portal signs in by e-mail.)
+
+A file with the columns verified_on, consent_on or consent_ref records
+evidence given on paper with a staff member as who verified or recorded it:
+it needs --as-user, naming an active staff account that may add and change
+experts, and is refused without it."""
 
 import time
 from pathlib import Path
@@ -8,8 +14,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portal.models import User
 from portal.tabular import file_extension
-from talentpool.imports import ExpertFileReport, expert_file_check
+from talentpool.imports import EVIDENCE_COLUMNS, ExpertFileReport, expert_file_check
 from talentpool.services import ImportRefused, TalentPoolError, experts_import
 
 
@@ -35,6 +42,36 @@ class Command(BaseCommand):
                 "licence number, and a row matching an expert in the pool is refused"
             ),
         )
+        parser.add_argument(
+            "--as-user",
+            metavar="EMAIL",
+            help=(
+                "the staff account (its e-mail, the sign-in name) recorded as having "
+                "verified the experts and recorded their paper consent; needed "
+                "for a file with verified_on, consent_on or consent_ref"
+            ),
+        )
+
+    def _staff_user(self, name: str) -> User:
+        user = User.objects.filter(email__iexact=name.strip()).first()
+        if user is None or not user.is_active or not user.is_staff:
+            raise CommandError(_("No active staff account %(name)s.") % {"name": name})
+        if not (
+            user.has_perm("talentpool.add_expert")
+            and user.has_perm("talentpool.change_expert")
+        ):
+            raise CommandError(
+                _("%(name)s may not add and change experts.") % {"name": name}
+            )
+        return user
+
+    @staticmethod
+    def _needs_user() -> str:
+        return _(
+            "The file records verification or consent given on paper "
+            "(verified_on, consent_on, consent_ref): name the staff member "
+            "recording it with --as-user."
+        )
 
     def handle(self, *args, **options) -> None:
         path = Path(options["file"])
@@ -42,6 +79,7 @@ class Command(BaseCommand):
             raise CommandError(_("No such file: %(path)s") % {"path": path})
         if not file_extension(path.name):
             raise CommandError(_("Upload a .csv or .xlsx file."))
+        user = self._staff_user(options["as_user"]) if options["as_user"] else None
         started = time.monotonic()
         with path.open("rb") as file:
             if options["dry_run"]:
@@ -51,6 +89,8 @@ class Command(BaseCommand):
                 self._report(report)
                 if not report.is_valid:
                     raise CommandError(self._refusal(report), returncode=1)
+                if user is None and report.columns & EVIDENCE_COLUMNS:
+                    raise CommandError(self._needs_user(), returncode=1)
                 self.stdout.write(
                     _(
                         "Dry run: %(rows)s experts checked: %(new)s would be added "
@@ -66,7 +106,10 @@ class Command(BaseCommand):
                 return
             try:
                 result = experts_import(
-                    file=file, filename=path.name, create_only=options["create_only"]
+                    file=file,
+                    filename=path.name,
+                    user=user,
+                    create_only=options["create_only"],
                 )
             except ImportRefused as refused:
                 self._report(refused.report)
@@ -89,6 +132,18 @@ class Command(BaseCommand):
                 }
             )
         )
+        if result.verified or result.consented:
+            self.stdout.write(
+                _(
+                    "%(verified)s experts verified and %(consented)s paper "
+                    "consents recorded, by %(user)s."
+                )
+                % {
+                    "verified": result.verified,
+                    "consented": result.consented,
+                    "user": user,
+                }
+            )
 
     def _report(self, report: ExpertFileReport, *, errors: bool = True) -> None:
         for warning in report.warnings:
