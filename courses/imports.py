@@ -33,7 +33,9 @@ from portal.models.vocabularies import Term
 from portal.tabular import (
     FileProblem,
     FileReport,
+    RowProblems,
     column_lookup,
+    column_names,
     data_lines,
     file_rows,
     find_header,
@@ -164,6 +166,7 @@ def trainee_file_read(*, content: bytes, filename: str) -> ImportPreview:
 def _check_lines(lines: Iterable[list[str]], preview: ImportPreview) -> None:
     numbered = enumerate(lines, start=1)
     header_line, columns = _find_header(numbered, preview)
+    preview.column_names = column_names(columns, COLUMN_LABELS)
     vocabularies: dict[str, tuple[Mapping[str, Term], str]] = {
         "audience": (term_lookup(Audience), _("Unknown audience group “%(value)s”.")),
         "district": (term_lookup(District), _("Unknown district “%(value)s”.")),
@@ -182,7 +185,7 @@ def _check_lines(lines: Iterable[list[str]], preview: ImportPreview) -> None:
             "The file has no trainees below the column names (line %(line)s)."
         ),
     ):
-        row = _check_row(line, values, vocabularies, seen, preview.errors)
+        row = _check_row(line, values, vocabularies, seen, preview)
         if row is not None:
             preview.rows.append(row)
 
@@ -211,10 +214,11 @@ def _check_row(
     values: dict[str, str],
     vocabularies: dict[str, tuple[Mapping[str, Term], str]],
     seen: dict[str, int],
-    errors: list[tuple[int | None, str]],
+    preview: ImportPreview,
 ) -> ImportRow | None:
-    """The row, or None after adding each of its problems to `errors`."""
-    problems: list[str] = []
+    """The row, or None after adding each of its problems to `preview`."""
+    problems = RowProblems()
+    problems.column = "email"
     email = normalise_email(values["email"])
     if not email:
         problems.append(_("The e-mail address is missing."))
@@ -236,6 +240,7 @@ def _check_row(
             )
         else:
             seen[email] = line
+    problems.column = "name"
     name = values["name"]
     if not name:
         problems.append(_("The name is missing."))
@@ -248,6 +253,7 @@ def _check_row(
             validate_printable(name)  # the name goes on certificates
         except ValidationError as error:
             problems += error.messages
+    problems.column = "organisation"
     organisation = values.get("organisation", "")
     if len(organisation) > MAX_ORGANISATION:
         problems.append(
@@ -256,12 +262,13 @@ def _check_row(
         )
     terms: dict[str, Term | None] = {}
     for column, (lookup, unknown) in vocabularies.items():
+        problems.column = column
         value = values.get(column, "")
         terms[column] = lookup.get(term_key(value)) if value else None
         if value and terms[column] is None:
             problems.append(unknown % {"value": value})
     if problems:
-        errors.extend((line, problem) for problem in problems)
+        problems.report_to(preview, line)
         return None
     return ImportRow(
         line=line,

@@ -4,13 +4,18 @@ for its rate limits, and the MFA issuer."""
 from types import SimpleNamespace
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.mail import EmailMessage
+from django.forms import BaseForm
 from django.http import HttpRequest
+from django.shortcuts import resolve_url
 from django.utils import translation
+from django.utils.http import urlencode
 
 from portal.clientip import client_ip
 from portal.mail import mark_sensitive
@@ -27,7 +32,42 @@ def _site_settings():
     return SiteSettings.for_site(site) if site is not None else SiteSettings()
 
 
+#: Session key: where a visitor who signed up was going (the `next` of the
+#: sign-up form), kept for after the e-mail address is confirmed.
+AFTER_VERIFICATION = "portal.after_verification"
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def save_user(
+        self,
+        request: HttpRequest,
+        user: AbstractBaseUser,
+        form: BaseForm,
+        commit: bool = True,
+    ) -> AbstractBaseUser:
+        """A new account must confirm its e-mail address before it signs in,
+        and allauth forgets the `next` on the way. Keep it in this browser's
+        session, so that an expert who signs up from an invitation, confirms
+        and signs in is back on the invitation."""
+        user = super().save_user(request, user, form, commit)
+        after = request.POST.get("next") or request.GET.get("next")
+        if after and self.is_safe_url(after):
+            request.session[AFTER_VERIFICATION] = after
+        return user
+
+    def get_email_verification_redirect_url(self, email_address: EmailAddress) -> str:
+        """After confirming, a visitor who is not signed in goes to sign in,
+        with the page the sign-up was for (save_user) as `next` when the
+        confirmation is in the browser that signed up."""
+        url = super().get_email_verification_redirect_url(email_address)
+        request = self.request
+        if request.user.is_authenticated:
+            return url
+        after = request.session.pop(AFTER_VERIFICATION, None)
+        if not after or not self.is_safe_url(after):
+            return url
+        return f"{resolve_url(url)}?{urlencode({'next': after})}"
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         """Render the e-mail in the recipient's language and sign it with the
         portal's name (from the site settings) instead of the host name; it

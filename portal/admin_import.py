@@ -49,6 +49,7 @@ from portal.import_jobs import (
     import_job_confirm,
     import_job_create,
     import_job_expire_stale,
+    import_job_live,
     import_kind,
 )
 from portal.models import ImportJob
@@ -188,7 +189,7 @@ class ImportJobView(ImportJobMixin, WagtailAdminTemplateMixin, TemplateView):
         return [self.kind.job_template]
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        self.job = import_job_expire_stale(self.job)
+        self.job = import_job_live(import_job_expire_stale(self.job))
         return super().get(request, *args, **kwargs)
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -208,8 +209,7 @@ class ImportJobView(ImportJobMixin, WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         job = self.job
         report = StoredReport(job)
-        shown = [(line, message) for line, _column, message in job.errors]
-        shown = shown[:MAX_ERRORS_SHOWN]
+        shown = job.errors[:MAX_ERRORS_SHOWN]
         context = super().get_context_data(
             job=job,
             report=report,
@@ -234,7 +234,7 @@ class ImportJobStatusView(ImportJobMixin, View):
     """The job's state as JSON, for a page or a script that follows it."""
 
     def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        job = import_job_expire_stale(self.job)
+        job = import_job_live(import_job_expire_stale(self.job))
         return JsonResponse(
             {
                 "status": job.status,

@@ -220,29 +220,39 @@ def rate_limit(
         return wrapped
 
     def _over_limit(request: HttpRequest) -> int | None:
-        """Seconds to wait when any limit is over, else None. Every counter
-        is incremented, whichever is over."""
         user = getattr(request, "user", None)
         signed_in = user is not None and user.is_authenticated
         keys = [(group, "user_or_ip" if per_client else "ip")]
         if per_user and signed_in:
             keys.append((f"{group}.user", "user"))
-        waits = []
-        for rate_text in _rates(rate()):
-            for counted_group, key in keys:
-                usage = _count(
-                    request,
-                    group=counted_group,
-                    key=key,
-                    rate=rate_text,
-                    method=method,
-                )
-                if usage is not None and usage["should_limit"]:
-                    _limit, period = _split_rate(rate_text)
-                    waits.append(60 if period <= 60 else max(usage["time_left"], 1))
-        return max(waits) if waits else None
+        return limit_wait(request, keys=keys, rate=rate(), method=method)
 
     return decorator
+
+
+def limit_wait(
+    request: HttpRequest,
+    *,
+    keys: list[tuple[str, str]],
+    rate: str | None,
+    method: str | list = ALL,
+) -> int | None:
+    """Count this request against each rate of `rate` for each (group,
+    django-ratelimit key) of `keys`; the seconds to wait when any count is
+    over, else None. Every counter is incremented, whichever is over.
+    Raises (LimiterError or the cache's error) when a count cannot be kept:
+    the caller decides whether that lets the request through or refuses it
+    with limiter_unavailable (rate_limit's fail_closed)."""
+    waits = []
+    for rate_text in _rates(rate):
+        for counted_group, key in keys:
+            usage = _count(
+                request, group=counted_group, key=key, rate=rate_text, method=method
+            )
+            if usage is not None and usage["should_limit"]:
+                _limit, period = _split_rate(rate_text)
+                waits.append(60 if period <= 60 else max(usage["time_left"], 1))
+    return max(waits) if waits else None
 
 
 def seconds_until_tomorrow() -> int:

@@ -23,15 +23,21 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import IO, Any
 
+from django.core.cache import cache
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal.models import ImportJob, User
-from portal.tabular import FileProblem, FileReport, file_extension, file_rows
-from portal.tabular import _sweep_abandoned as sweep_abandoned_uploads
+from portal.tabular import (
+    FileProblem,
+    FileReport,
+    file_extension,
+    file_rows,
+    sweep_abandoned_uploads,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -223,7 +229,7 @@ def import_job_write_run(*, job_id: int) -> None:
     if job is None or job.status != ImportJob.Status.WRITING:
         return
     kind = import_kind(job.kind)
-    progress, close = _progress_side_connection(job.pk)
+    progress = _progress_cached(job.pk)
     try:
         with translation.override(job.language or None):
             try:
@@ -244,8 +250,6 @@ def import_job_write_run(*, job_id: int) -> None:
         _fail(job.pk, _in_language(job.language, _failed_message))
         _discard_upload(job)
         return
-    finally:
-        close()
     unlisted = kind.unlisted(result) if kind.unlisted else []
     ImportJob.objects.filter(pk=job.pk).update(
         status=ImportJob.Status.DONE,
@@ -287,39 +291,47 @@ def _progress_direct(job_id: int) -> Progress:
     return progress
 
 
-def _progress_side_connection(job_id: int) -> tuple[Progress, Callable[[], None]]:
-    """Progress of the write, whose rows are in one open transaction: written
-    through a second connection, so that the job page sees it before the
-    commit. SQLite has one writer at a time, which the import's transaction
-    is: there the bar waits for the end."""
-    if connections[DEFAULT_DB_ALIAS].vendor == "sqlite":
-        return (lambda rows: None), (lambda: None)
-    side = connections.create_connection(DEFAULT_DB_ALIAS)
-    table = ImportJob._meta.db_table
+def _progress_key(job_id: int) -> str:
+    return f"portal:import_job:{job_id}:rows_done"
+
+
+def _progress_cached(job_id: int) -> Progress:
+    """Progress of the write, whose rows are in one open transaction that
+    no other connection sees into (and on SQLite the one writer there is):
+    kept in the cache, which is not the main database (portal.cache on the
+    embedded default, Redis in production), and read by import_job_live."""
+    key = _progress_key(job_id)
 
     def progress(rows: int) -> None:
         try:
-            with side.cursor() as cursor:
-                cursor.execute(
-                    f"UPDATE {table} SET rows_done = %s, updated_at = %s WHERE id = %s",
-                    [rows, timezone.now(), job_id],
-                )
+            cache.set(key, rows, timeout=TASK_TIME_LIMIT)
         except Exception:  # progress is a courtesy; the import goes on
             logger.warning("Import job %s: progress not recorded", job_id)
 
-    return progress, side.close
+    return progress
+
+
+def import_job_live(job: ImportJob) -> ImportJob:
+    """The job with its write's progress so far (from the cache, where the
+    write keeps it), for the job page and its status."""
+    if job.status != ImportJob.Status.WRITING:
+        return job
+    try:
+        rows = cache.get(_progress_key(job.pk))
+    except Exception:
+        logger.warning("Import job %s: progress not read", job.pk)
+        return job
+    if isinstance(rows, int):
+        job.rows_done = max(job.rows_done, min(rows, job.rows_total))
+    return job
 
 
 def _error_rows(report: FileReport) -> list[list[Any]]:
-    """[line or None, column, message] per problem; the reports say the line
-    and the message (the column, when they name one, is in the message)."""
-    rows: list[list[Any]] = []
-    for error in report.errors:
-        line, message = error[0], error[-1]
-        # (line, column, message) when a report gives the column.
-        column = error[1] if len(error) == 3 else ""
-        rows.append([line, str(column), str(message)])
-    return rows
+    """[line or None, column, message] per problem; the column as the
+    spreadsheet shows it ("C 类别"), where the check knows it."""
+    return [
+        [error[0], report.error_column(error), str(error[1])] for error in report.errors
+    ]
 
 
 def _discard_upload(job: ImportJob) -> None:

@@ -16,7 +16,6 @@ import csv
 import io
 import itertools
 import re
-import secrets
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from datetime import date, datetime, timedelta
 from typing import IO, Any, TypeVar
 from zipfile import BadZipFile, ZipFile
 
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db.models import Model
 from django.utils import timezone
@@ -53,6 +51,22 @@ class FileReport:
 
     errors: list[tuple[int | None, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: {column: "C 类别"}: each column as the file's header names it, with
+    #: its letter in the spreadsheet (column_names).
+    column_names: dict[str, str] = field(default_factory=dict)
+    #: The column an error is in, where the check knows it: (line, reason)
+    #: -> its name in column_names.
+    error_columns: dict[tuple[int | None, str], str] = field(default_factory=dict)
+
+    def add_error(self, line: int | None, message: str, column: str = "") -> None:
+        """A problem of `line` (None: the whole file), in `column` when the
+        file has it."""
+        self.errors.append((line, message))
+        if column in self.column_names:
+            self.error_columns[(line, message)] = self.column_names[column]
+
+    def error_column(self, error: tuple[int | None, str]) -> str:
+        return self.error_columns.get(error, "")
 
     @property
     def row_count(self) -> int:
@@ -62,6 +76,54 @@ class FileReport:
     @property
     def is_valid(self) -> bool:
         return self.row_count > 0 and not self.errors
+
+
+class RowProblems(list[str]):
+    """A row's problems as they are found, each recorded with `column`: the
+    column being checked when it was added ("" for the row as a whole)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.column = ""
+        self.columns: list[str] = []
+
+    def append(self, message: str) -> None:
+        super().append(message)
+        self.columns.append(self.column)
+
+    def extend(self, messages: Iterable[str]) -> None:
+        for message in messages:
+            self.append(message)
+
+    def __iadd__(self, messages: Iterable[str]) -> "RowProblems":  # type: ignore[override,misc]  # list's += returns list[str]
+        self.extend(messages)
+        return self
+
+    def report_to(self, report: FileReport, line: int) -> None:
+        """Add each problem to `report` as a problem of `line`."""
+        for message, column in zip(self, self.columns, strict=True):
+            report.add_error(line, message, column)
+
+
+def column_letter(index: int) -> str:
+    """The spreadsheet's name of the column at `index` (0 → A, 26 → AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def column_names(
+    columns: Mapping[int, str], labels: Mapping[str, Any]
+) -> dict[str, str]:
+    """{column: its letter and label} for a header found by find_header, as
+    a report of bad rows names them ("C 类别")."""
+    return {
+        column: f"{column_letter(index)} {labels[column]}"
+        for index, column in columns.items()
+    }
 
 
 def too_large_message(max_bytes: int) -> str:
@@ -366,65 +428,12 @@ def term_lookup(model: type[T]) -> dict[str, T]:
     return lookup
 
 
-# --- an uploaded file between its preview and the confirmation ------------------
+# --- uploads kept for a background import ----------------------------------------
 
 
-def pending_upload_save(
-    request: Any,
-    *,
-    session_key: str,
-    slot: str,
-    folder: str,
-    upload: Any,
-    options: dict[str, Any] | None = None,
-) -> None:
-    """Keep an uploaded file in the default storage under a random name that
-    only this session knows (nothing about it reaches the browser), replacing
-    what the session kept in the same slot, with the `options` chosen with
-    it. Rows are never taken back from the browser: the confirmation reads
-    this file again."""
-    pending_upload_discard(request, session_key=session_key, slot=slot)
-    _sweep_abandoned(folder)
-    extension = file_extension(upload.name)
-    upload.seek(0)
-    name = default_storage.save(
-        f"{folder}/{secrets.token_urlsafe(24)}{extension}", File(upload)
-    )
-    pending = request.session.get(session_key, {})
-    pending[slot] = {"name": name, "filename": upload.name, "options": options or {}}
-    request.session[session_key] = pending
-
-
-def pending_upload_open(
-    request: Any, *, session_key: str, slot: str
-) -> tuple[IO[bytes], str] | None:
-    """The kept file, open for reading, and its original name; None when the
-    session kept none or the file has gone. The caller closes it."""
-    entry = request.session.get(session_key, {}).get(slot)
-    if entry is None:
-        return None
-    try:
-        return default_storage.open(entry["name"], "rb"), entry["filename"]
-    except FileNotFoundError:
-        return None
-
-
-def pending_upload_options(request: Any, *, session_key: str, slot: str) -> dict:
-    """The options chosen with the kept file ({} when none is kept)."""
-    entry = request.session.get(session_key, {}).get(slot) or {}
-    return dict(entry.get("options") or {})
-
-
-def pending_upload_discard(request: Any, *, session_key: str, slot: str) -> None:
-    pending = request.session.get(session_key, {})
-    entry = pending.pop(slot, None)
-    if entry is not None:
-        default_storage.delete(entry["name"])
-        request.session[session_key] = pending
-
-
-def _sweep_abandoned(folder: str) -> None:
-    """Uploads never confirmed nor cancelled go once they are a day old."""
+def sweep_abandoned_uploads(folder: str) -> None:
+    """Uploads of `folder` (import jobs never confirmed nor cancelled) go
+    once they are a day old."""
     try:
         _, files = default_storage.listdir(folder)
     except (FileNotFoundError, NotImplementedError):

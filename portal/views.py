@@ -1,7 +1,7 @@
 """Views of the portal's own pages: profile, account deletion, site search and
 the redirects that route every login through allauth."""
 
-from django_ratelimit.core import is_ratelimited
+import logging
 
 from django.conf import settings
 from django.contrib import messages
@@ -19,6 +19,8 @@ from wagtail.documents.views import serve as wagtail_document_views
 
 from portal import http, selectors, services
 from portal.forms import AccountDeleteForm, ProfileForm, SiteSearchForm
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -38,25 +40,35 @@ def account_delete(request: HttpRequest) -> HttpResponse:
     form = AccountDeleteForm(request.POST or None, user=request.user)
     # Every attempt counts, right or wrong, before the password is checked: a
     # stolen session must not become a way to guess the account's password.
-    if request.method == "POST" and is_ratelimited(
-        request=request,
-        group="account_delete",
-        key="user",
-        rate=lambda _group, _request: settings.PORTAL_ACCOUNT_DELETE_RATE,
-        method="POST",
-        increment=True,
-    ):
-        # A fresh form, not the posted one: validating that would check the
-        # password and say whether it was right.
-        messages.error(
-            request,
-            _(
-                "Too many attempts to delete this account. Wait a few minutes, "
-                "then try again."
-            ),
-        )
-        form = AccountDeleteForm(user=request.user)
-        return render(request, "account/delete.html", {"form": form}, status=429)
+    # A limit that cannot count refuses (503): no password is checked
+    # without its limit.
+    if request.method == "POST":
+        try:
+            wait = http.limit_wait(
+                request,
+                keys=[("account_delete", "user")],
+                rate=settings.PORTAL_ACCOUNT_DELETE_RATE,
+                method="POST",
+            )
+        except Exception:
+            logger.exception("Account deletion limit could not be checked; refused")
+            return http.limiter_unavailable(request, api=False)
+        if wait is not None:
+            # A fresh form, not the posted one: validating that would check
+            # the password and say whether it was right.
+            messages.error(
+                request,
+                _(
+                    "Too many attempts to delete this account. Wait a few "
+                    "minutes, then try again."
+                ),
+            )
+            form = AccountDeleteForm(user=request.user)
+            response = render(
+                request, "account/delete.html", {"form": form}, status=429
+            )
+            response["Retry-After"] = str(wait)
+            return response
     if request.method == "POST" and form.is_valid():
         user = request.user
         logout(request)
@@ -117,10 +129,13 @@ def frontend_login_redirect(request: HttpRequest) -> HttpResponseRedirect:
 # a shared password: Wagtail checks it, at most this often per client address.
 # The same for documents in a password-protected collection: one count for
 # both forms, so a guesser cannot double the rate by switching between them.
+# A limit that cannot count refuses (503): a password form without its
+# limit is a guessing machine.
 _limit_password_forms = http.rate_limit(
     "page_password",
     rate=lambda: settings.PORTAL_PAGE_PASSWORD_RATE,
     method="POST",
+    fail_closed=True,
 )
 page_password = _limit_password_forms(wagtail_views.authenticate_with_password)
 document_password = _limit_password_forms(

@@ -1,16 +1,18 @@
 """The talent pool's JSON API: /api/v1/experts/ (search, with the listing's
 parameters plus page_size) and /api/v1/experts/<id>/ (one listed expert).
 
-Each expert is `Expert.public_dict()` plus the address of the public
-profile: never the e-mail or the phone. A query that is a licence number
+A search result is `Expert.summary_dict()` (what the listing's card
+shows) and one expert `Expert.public_dict()`, each with the address of the
+public profile: never the e-mail or the phone. A query that is a licence number
 puts the listed expert holding it first and names it in `licence_holders`.
 Bad input is a 400 with the parameter and the reason, never a 500;
 page_size over 50 is taken as 50; no client sees past the first
 RESULT_WINDOW results of a query (talentpool.search.engine): a page past
 them is a 400 `result_window_exceeded`. Every call spends the client's one
-talent-pool budget, shared with the pages, and /experts/<id>/ counts
-towards the client's daily cap of distinct profiles, shared with the
-profile pages (talentpool.views.rate_limit, profile_refusal).
+talent-pool budget, shared with the pages, and /experts/<id>/, the only
+way to the whole profile, counts towards the client's daily cap of
+distinct profiles, shared with the profile pages
+(talentpool.views.rate_limit, profile_refusal).
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ def _profile_url(request: HttpRequest) -> Any:
 
 def _expert(expert: Expert, profile_url: Any) -> dict[str, Any]:
     return expert.public_dict() | {"url": profile_url(expert.pk)}
+
+
+def _result(expert: Expert, profile_url: Any) -> dict[str, Any]:
+    return expert.summary_dict() | {"url": profile_url(expert.pk)}
 
 
 def _page_url(request: HttpRequest, number: int) -> str:
@@ -104,7 +110,7 @@ def expert_list(request: HttpRequest) -> HttpResponse:
             "previous": (
                 _page_url(request, params.page - 1) if params.page > 1 else None
             ),
-            "results": [_expert(expert, profile_url) for expert in outcome.experts],
+            "results": [_result(expert, profile_url) for expert in outcome.experts],
             # The results holding the licence number the query is: first.
             "licence_holders": [
                 {"id": expert_id, "licence_number": number}

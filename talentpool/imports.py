@@ -28,7 +28,9 @@ from portal.models.vocabularies import Term
 from portal.tabular import (
     FileProblem,
     FileReport,
+    RowProblems,
     column_lookup,
+    column_names,
     data_lines,
     file_rows,
     find_header,
@@ -348,7 +350,8 @@ class _Checker:
 
     def row(self, line: int, values: dict[str, str]) -> ExpertRow | None:
         """The row, or None after adding each of its problems to the report."""
-        problems: list[str] = []
+        problems = RowProblems()
+        problems.column = "external_id"
         external_id = unicodedata.normalize("NFKC", values.get("external_id", ""))
         external_id = external_id.strip()
         if len(external_id) > MAX_EXTERNAL_ID:
@@ -364,6 +367,7 @@ class _Checker:
         elif external_id:
             self.external_ids[external_id] = line
 
+        problems.column = "name"
         name = values["name"]
         if not name:
             problems.append(_("The name is missing."))
@@ -372,12 +376,14 @@ class _Checker:
                 _("The name is longer than %(max)s characters.") % {"max": MAX_NAME}
             )
 
+        problems.column = "organization"
         organisation = " ".join(values.get("organization", "").split())
         if len(organisation) > MAX_ORGANISATION:
             problems.append(
                 _("The organisation is longer than %(max)s characters.")
                 % {"max": MAX_ORGANISATION}
             )
+        problems.column = "bio"
         biography = values.get("bio", "")
         if len(biography) > MAX_BIOGRAPHY:
             problems.append(
@@ -385,9 +391,13 @@ class _Checker:
                 % {"max": MAX_BIOGRAPHY}
             )
 
+        problems.column = "years_of_practice"
         years = self._years(values.get("years_of_practice", ""), problems)
+        problems.column = "license_no"
         licence = self._licence(values.get("license_no", ""), line, problems)
+        problems.column = "email"
         email = self._email(values.get("email", ""), problems)
+        problems.column = "phone"
         phone = ""
         if values.get("phone"):
             try:
@@ -398,12 +408,16 @@ class _Checker:
         terms: dict[str, tuple[Term, ...]] = {}
         for column, model, many in VOCABULARY_COLUMNS:
             if column in values:
+                problems.column = column
                 terms[column] = self._terms(
                     column, model, many, values[column], problems
                 )
 
+        problems.column = "verified_on"
         verified_on = self._date(values.get("verified_on", ""), problems)
+        problems.column = "consent_on"
         consent_on = self._date(values.get("consent_on", ""), problems)
+        problems.column = "consent_ref"
         consent_ref = " ".join(
             unicodedata.normalize("NFKC", values.get("consent_ref", "")).split()
         )
@@ -427,6 +441,7 @@ class _Checker:
                 )
             )
 
+        problems.column = "external_id"
         if not (external_id or licence or self.report.create_only):
             problems.append(
                 _(
@@ -436,7 +451,7 @@ class _Checker:
                 )
             )
         if problems:
-            self.report.errors.extend((line, problem) for problem in problems)
+            problems.report_to(self.report, line)
             return None
         if contact_details_in(biography) or contact_details_in(organisation):
             self.report.contact_detail_lines.append(line)
@@ -455,6 +470,10 @@ class _Checker:
             consent_on=consent_on,
             consent_ref=consent_ref if consent_on else "",
         )
+
+    def _error(self, line: int, message: str, column: str = "") -> None:
+        """A problem of the line, in `column` when it is one of them."""
+        self.report.add_error(line, message, column)
 
     def _date(self, value: str, problems: list[str]) -> date | None:
         """A verification or consent date: a real date, not in the future."""
@@ -576,23 +595,21 @@ class _Checker:
                     # No external ID: the licence number says who this is.
                     expert_id = holder_id
                 elif holder_id != expert_id:
-                    self.report.errors.append(
-                        (
-                            row.line,
-                            _(
-                                "The licence number %(number)s belongs to another "
-                                "expert already in the pool (%(name)s)."
-                            )
-                            % {"number": row.licence_number, "name": holder_name},
+                    self._error(
+                        row.line,
+                        _(
+                            "The licence number %(number)s belongs to another "
+                            "expert already in the pool (%(name)s)."
                         )
+                        % {"number": row.licence_number, "name": holder_name},
+                        "license_no",
                     )
                     continue
             if expert_id is None and not row.terms.get("category"):
-                self.report.errors.append(
-                    (
-                        row.line,
-                        _("A new expert needs a category: the category is missing."),
-                    )
+                self._error(
+                    row.line,
+                    _("A new expert needs a category: the category is missing."),
+                    "category",
                 )
                 continue
             if expert_id is not None and self.report.create_only:
@@ -633,19 +650,18 @@ class _Checker:
                 continue
             earlier = recorded.get((row.expert_id, row.consent_ref))
             if earlier is not None and evidence_day(earlier) != row.consent_on:
-                self.report.errors.append(
-                    (
-                        row.line,
-                        _(
-                            "The consent form %(reference)s is already recorded "
-                            "for %(name)s, signed on %(date)s."
-                        )
-                        % {
-                            "reference": row.consent_ref,
-                            "name": row.name,
-                            "date": date_format(evidence_day(earlier)),
-                        },
+                self._error(
+                    row.line,
+                    _(
+                        "The consent form %(reference)s is already recorded "
+                        "for %(name)s, signed on %(date)s."
                     )
+                    % {
+                        "reference": row.consent_ref,
+                        "name": row.name,
+                        "date": date_format(evidence_day(earlier)),
+                    },
+                    "consent_ref",
                 )
                 continue
             withdrawal = withdrawn.get(row.expert_id)
@@ -698,6 +714,7 @@ def expert_file_batches(
         ),
     )
     report.columns = frozenset(columns.values())
+    report.column_names = column_names(columns, COLUMN_LABELS)
     if not report.create_only and not {"external_id", "license_no"} & report.columns:
         raise FileProblem(
             _(

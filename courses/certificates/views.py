@@ -55,11 +55,22 @@ def _rate(name: str) -> str:
     return rates.get(name, DEFAULT_RATES[name])
 
 
+#: Limits that refuse (503) when they cannot count: the look-up by serial
+#: number and name answers whether a person holds a certificate, so without
+#: its limit it is a way to test names. The pages and the API read a
+#: certificate by its unguessable code, and fail open.
+FAIL_CLOSED = {"lookup"}
+
+
 def rate_limit(name: str, *, method: str | list = ALL, api: bool = False) -> Callable:
     """Count the request against the ``name`` limit of its client IP; over the
     limit, answer 429 instead of calling the view (portal.http)."""
     return http.rate_limit(
-        f"certificates.{name}", rate=lambda: _rate(name), method=method, api=api
+        f"certificates.{name}",
+        rate=lambda: _rate(name),
+        method=method,
+        api=api,
+        fail_closed=name in FAIL_CLOSED,
     )
 
 

@@ -24,6 +24,7 @@ from talentpool.invitations.links import (
     same_address,
 )
 from talentpool.models import Expert
+from talentpool.models.experts import ExpertStatus, Verification
 from talentpool.services import TalentPoolError
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,9 @@ logger = logging.getLogger(__name__)
 #: Wagtail log actions (registered in talentpool/wagtail_hooks.py).
 LOG_INVITED = "talentpool.expert_invited"
 LOG_CLAIMED = "talentpool.expert_claimed"
+
+#: Statuses staff set to take an entry out of the pool.
+BARRED_STATUSES = (ExpertStatus.SUSPENDED, ExpertStatus.REMOVED)
 
 
 class InvitationError(TalentPoolError):
@@ -45,11 +49,28 @@ class InvitationPlan:
     invite: list[Expert] = field(default_factory=list)
     claimed: list[Expert] = field(default_factory=list)
     no_email: list[Expert] = field(default_factory=list)
+    #: Suspended or removed by staff, or refused at verification: nobody
+    #: is invited to claim an entry the office has barred.
+    barred: list[Expert] = field(default_factory=list)
     unknown: int = 0
 
     @property
     def skipped(self) -> int:
-        return len(self.claimed) + len(self.no_email) + self.unknown
+        return len(self.claimed) + len(self.no_email) + len(self.barred) + self.unknown
+
+    def sort(self, expert: Expert) -> bool:
+        """File the expert under the list it belongs to; True when it is
+        to be invited."""
+        if expert.user_id is not None:
+            self.claimed.append(expert)
+        elif _is_barred(expert):
+            self.barred.append(expert)
+        elif not expert.email:
+            self.no_email.append(expert)
+        else:
+            self.invite.append(expert)
+            return True
+        return False
 
 
 def _ids(expert_ids: Iterable[int | str]) -> list[int]:
@@ -68,17 +89,13 @@ def _ids(expert_ids: Iterable[int | str]) -> list[int]:
 def invitation_plan(expert_ids: Iterable[int | str]) -> InvitationPlan:
     """What invite_experts would do with these ids now: the unclaimed
     experts with an e-mail address are invited; those with an account
-    (claimed) or without an address are skipped, as are unknown ids."""
+    (claimed), suspended, removed or rejected (barred) or without an
+    address are skipped, as are unknown ids."""
     ids = _ids(expert_ids)
     plan = InvitationPlan()
-    found = Expert.objects.filter(pk__in=ids).order_by("name", "pk")
+    found = list(Expert.objects.filter(pk__in=ids).order_by("name", "pk"))
     for expert in found:
-        if expert.user_id is not None:
-            plan.claimed.append(expert)
-        elif not expert.email:
-            plan.no_email.append(expert)
-        else:
-            plan.invite.append(expert)
+        plan.sort(expert)
     plan.unknown = len(ids) - len(found)
     return plan
 
@@ -105,17 +122,12 @@ def invite_experts(*, expert_ids: Iterable[int | str], by: User) -> InvitationPl
             .order_by("name", "pk")
         )
         for expert in locked:
-            if expert.user_id is not None:
-                plan.claimed.append(expert)
-                continue
-            if not expert.email:
-                plan.no_email.append(expert)
+            if not plan.sort(expert):
                 continue
             expert.invited_at = now
             expert.save(update_fields=["invited_at", "updated_at"])
             log(instance=expert, action=LOG_INVITED, user=by)
             _email_invitation(expert)
-            plan.invite.append(expert)
         plan.unknown = len(ids) - len(locked)
     logger.info(
         "Invited %s experts (skipped %s) by user %s",
@@ -168,7 +180,25 @@ def invitation_expert(token: str) -> Expert:
     expert = Expert.objects.filter(pk=expert_id).first()
     if expert is None or not same_address(expert.email, email):
         raise _link_invalid()
+    if _is_barred(expert):
+        raise _barred()
     return expert
+
+
+def _is_barred(expert: Expert) -> bool:
+    return expert.status in BARRED_STATUSES or (
+        expert.verification_status == Verification.REJECTED
+    )
+
+
+def _barred() -> InvitationError:
+    return InvitationError(
+        _(
+            "The portal's staff have taken this profile out of the talent pool, "
+            "so it cannot be claimed. If you think this is a mistake, ask the "
+            "portal's staff."
+        )
+    )
 
 
 def _claimed_by_another() -> InvitationError:
@@ -193,7 +223,8 @@ def expert_claim(*, token: str, user: User) -> Expert:
     """Link the expert a claim link is for to the user's account.
 
     Refused (nothing written): a link not valid (invitation_expert); an
-    expert already linked to another account; a user already linked to
+    expert already linked to another account; one staff have barred
+    (suspended, removed or rejected) since the link was sent; a user already linked to
     another expert. The expert row is locked while
     checking, and the one-to-one column refuses a concurrent second link.
     After: expert.user is the user, the claim in the expert's history.
@@ -207,6 +238,8 @@ def expert_claim(*, token: str, user: User) -> Expert:
                 return locked
             if locked.user_id is not None:
                 raise _claimed_by_another()
+            if _is_barred(locked):
+                raise _barred()
             if Expert.objects.filter(user=user).exists():
                 raise _user_has_profile()
             locked.user = user

@@ -276,6 +276,33 @@ class Expert(ClusterableModel):
         details written into it hidden (talentpool.contact_details)."""
         return without_contact_details(self.biography)
 
+    #: What a search result says of an expert (the listing's card): enough
+    #: to choose whom to open, not the profile. The qualifications, the
+    #: whole biography and the other terms are in the profile, which counts
+    #: towards a client's daily cap of distinct profiles (docs/security.md).
+    SUMMARY_FIELDS = (
+        "id",
+        "name",
+        "categories",
+        "talent_tier",
+        "organisation",
+        "district",
+        "years_of_practice",
+        "accepting_requests",
+        "last_confirmed_at",
+    )
+    SUMMARY_BIOGRAPHY = 120
+
+    def summary_dict(self) -> dict[str, Any]:
+        """The fields of public_dict a search result carries, and the
+        biography's first SUMMARY_BIOGRAPHY characters, as the card shows."""
+        full = self.public_dict()
+        summary = {name: full[name] for name in self.SUMMARY_FIELDS}
+        biography = full["biography"]
+        if len(biography) > self.SUMMARY_BIOGRAPHY:
+            biography = biography[: self.SUMMARY_BIOGRAPHY - 1] + "…"
+        return summary | {"biography_excerpt": biography}
+
     def public_dict(self) -> dict[str, Any]:
         """The fields anyone may see, for the API, public pages and the
         search index. Never the e-mail, the phone, the account or anything a

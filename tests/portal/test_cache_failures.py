@@ -21,9 +21,12 @@ from django.db import connection
 from django.http import HttpResponse
 from django.urls import reverse
 
+from wagtail.models import PageViewRestriction
+
 from portal import http
 from portal.cache import CacheUnavailable, SQLiteCache
-from tests.factories import UserFactory
+from portal.models import User
+from tests.factories import StandardPageFactory, UserFactory
 from tests.talentpool.helpers import pool, talent_page
 
 EMBEDDED = django_settings.CACHES["default"]["BACKEND"] == "portal.cache.SQLiteCache"
@@ -118,6 +121,44 @@ class TestALimiterThatCannotCount:
         assert "cannot check its request limits" in html
         assert "Too many" not in html and "too many" not in html
         assert "_auth_user_id" not in client.session
+
+    def test_password_guessing_forms_refuse_with_503_and_check_no_password(
+        self, client, home, counters_fail
+    ):
+        """The page and collection passwords, the certificate look-up by
+        serial number and name, and the account deletion's password each
+        stand behind a limit: blind, they check nothing, and say why."""
+        page = StandardPageFactory(parent=home, slug="closed")
+        restriction = PageViewRestriction.objects.create(
+            page=page, restriction_type="password", password="secret-2027"
+        )
+        password_form = reverse(
+            "wagtailcore_authenticate_with_password", args=[restriction.pk, page.pk]
+        )
+        response = client.post(
+            password_form, {"password": "secret-2027", "return_url": page.url}
+        )
+        assert response.status_code == 503
+        assert "服务器无法检查请求频率限制" in response.content.decode()
+        assert restriction.passed_view_restrictions_session_key not in client.session
+
+        response = client.post(
+            "/en/certificates/verify/", {"serial": "CQIP-2026-000001", "name": "张伟"}
+        )
+        assert response.status_code == 503
+        assert "cannot check its request limits" in response.content.decode()
+
+        user = UserFactory()
+        client.force_login(user)
+        response = client.post(
+            "/en/accounts/delete/",
+            {"password": "correct horse battery staple", "confirm": "on"},
+        )
+        assert response.status_code == 503
+        html = response.content.decode()
+        assert "cannot check its request limits" in html
+        assert "Too many" not in html
+        assert User.objects.filter(pk=user.pk).exists()
 
     def test_django_ratelimits_quiet_failure_is_not_read_as_over_the_limit(
         self, client, experts, monkeypatch

@@ -41,19 +41,37 @@ class TestResults:
         assert response["Access-Control-Allow-Origin"] == "*"
         first = data["results"][0]
         assert first["id"] == experts["zeng"].pk
-        assert first["external_id"] == experts["zeng"].external_id
         assert first["name"] == "曾伟"
         assert first["organisation"] == "重庆某某专利代理事务所"
         assert first["categories"] == [
             {"code": "patent_attorney", "zh": "专利代理师", "en": "Patent attorney"}
         ]
         assert first["district"]["code"] == "yuzhong"
-        assert first["qualifications"][0]["licence_number"] == "ZL-2020-0001"
         assert first["url"] == f"http://testserver/talent/experts/{first['id']}/"
         assert "email" not in first and "phone" not in first
         body = response.content.decode()
         for value in PRIVATE_VALUES:
             assert value not in body
+        # The whole profile (qualifications, biography) is the expert's own
+        # address, which counts towards the daily cap of profiles.
+        assert "qualifications" not in first and "biography" not in first
+        whole = client.get(f"{URL}{first['id']}/").json()
+        assert whole["external_id"] == experts["zeng"].external_id
+        assert whole["qualifications"][0]["licence_number"] == "ZL-2020-0001"
+
+    def test_a_result_carries_the_start_of_the_biography_as_the_card_does(
+        self, client, experts
+    ):
+        biography = "长期从事集成电路布图设计与专利代理工作。" * 12
+        type(experts["zeng"]).objects.filter(pk=experts["zeng"].pk).update(
+            biography=biography
+        )
+        experts_reindex()
+        first = get(client, {"q": "曾伟"})[1]["results"][0]
+        excerpt = first["biography_excerpt"]
+        assert len(excerpt) == 120 and excerpt.endswith("…")
+        assert biography.startswith(excerpt[:-1])
+        assert biography not in json.dumps(first, ensure_ascii=False)
 
     def test_an_empty_query_lists_every_listed_expert(self, client, experts):
         _response, data = get(client)

@@ -5,6 +5,7 @@ preview, and confirming queues the write; a CSV lists every bad row; only
 those who may import see a job; a task that raises leaves the job failed,
 with a message in the uploader's language."""
 
+import csv
 import io
 import time
 from datetime import timedelta
@@ -164,6 +165,39 @@ def test_progress_is_reported_batch_by_batch(
     assert "1000" in page and "2500" in page and "<progress" in page
 
 
+def test_the_write_shows_its_progress_before_it_commits(
+    staff_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    """The write's rows are in one transaction no other connection sees
+    into (on SQLite, the one writer): its progress is in the cache, and the
+    job page and its status show it while the write runs."""
+    with django_capture_on_commit_callbacks(execute=True):
+        upload(staff_client, csv_file([HEADER, *many_rows(2500)]), "big.csv")
+    job = ImportJob.objects.get()
+    seen: list[tuple[str, int, int]] = []
+    original = import_jobs._progress_cached
+
+    def watched(job_id):
+        record = original(job_id)
+
+        def progress(rows):
+            record(rows)
+            status = staff_client.get(job_url(job, "portal_import_job_status")).json()
+            seen.append((status["status"], status["rows_done"], status["percent"]))
+
+        return progress
+
+    monkeypatch.setattr(import_jobs, "_progress_cached", watched)
+    with django_capture_on_commit_callbacks(execute=True):
+        staff_client.post(job_url(job), {"confirm": ""})
+    assert seen[0] == ("writing", 1000, 40), seen
+    assert [rows for _status, rows, _percent in seen] == sorted(
+        rows for _status, rows, _percent in seen
+    )
+    assert ImportJob.objects.get().status == ImportJob.Status.DONE
+    assert Expert.objects.count() == 2500
+
+
 def test_every_bad_row_is_in_a_csv_that_excel_opens(
     staff_client, django_capture_on_commit_callbacks
 ):
@@ -184,11 +218,14 @@ def test_every_bad_row_is_in_a_csv_that_excel_opens(
     assert "attachment" in response["Content-Disposition"]
     content = b"".join(response.streaming_content)
     assert content.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM
-    lines = content.decode("utf-8-sig").splitlines()
-    assert lines[0] == "行,列,问题" or lines[0].count(",") == 2
-    assert lines[1].startswith("3,") and "火星律师" in lines[1]
-    assert lines[2].startswith("4,")
+    lines = list(csv.reader(content.decode("utf-8-sig").splitlines()))
+    assert lines[0] == ["行号", "列", "问题"]
+    # Each problem with its line and its column as the spreadsheet names it.
+    assert lines[1][:2] == ["3", "C 类别"] and "火星律师" in lines[1][2]
+    assert lines[2][:2] == ["4", "B 姓名"]
     assert len(lines) == 3
+    # The page's table names the column too.
+    assert "C 类别" in page and "B 姓名" in page
     # Confirming a file with problems queues nothing.
     with django_capture_on_commit_callbacks(execute=True) as queued:
         staff_client.post(job_url(job), {"confirm": ""})

@@ -9,19 +9,19 @@ fail and change nothing."""
 import re
 import types
 from datetime import timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
-from django.core import signing
+from django.core import mail, signing
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from wagtail.models import ModelLogEntry
 
-from portal.models import OutgoingEmail
+from portal.models import Audience, OutgoingEmail
 from talentpool.invitations import services
 from talentpool.invitations.links import CLAIM_MAX_AGE, claim_token
 from talentpool.models import Expert, ExpertConsent
@@ -114,6 +114,49 @@ def test_invite_experts_sends_to_the_unclaimed_with_an_address(imported, staff):
     assert OutgoingEmail.objects.count() == 2
 
 
+@pytest.mark.parametrize(
+    "barred",
+    [
+        {"status": Expert.Status.SUSPENDED, "status_reason": "执业证被暂停"},
+        {"status": Expert.Status.REMOVED, "status_reason": "本人要求删除"},
+        {"verification_status": Expert.Verification.REJECTED},
+    ],
+    ids=["suspended", "removed", "rejected"],
+)
+def test_experts_taken_out_of_the_pool_are_never_invited(
+    staff_client, imported, staff, barred
+):
+    """Staff who select a whole page (or paste an old import's ids) do not
+    send a claim link to an expert the office has suspended, removed or
+    rejected; the confirmation says so."""
+    expert = imported["unclaimed"]
+    Expert.objects.filter(pk=expert.pk).update(**barred)
+    ids = [expert.pk, imported["second"].pk]
+    html = staff_client.post(INVITE_URL, {"id": [str(i) for i in ids]}).content.decode()
+    assert "1 expert is skipped" in html
+    assert "1 suspended, removed or rejected" in html
+    plan = services.invite_experts(expert_ids=ids, by=staff)
+    assert [e.pk for e in plan.barred] == [expert.pk]
+    assert [e.pk for e in plan.invite] == [imported["second"].pk]
+    assert Expert.objects.get(pk=expert.pk).invited_at is None
+    assert not OutgoingEmail.objects.filter(to=[expert.email]).exists()
+
+
+def test_a_link_sent_before_a_suspension_claims_nothing(client, imported):
+    expert = imported["unclaimed"]
+    path = claim_path(expert)
+    Expert.objects.filter(pk=expert.pk).update(
+        status=Expert.Status.SUSPENDED, status_reason="执业证被暂停"
+    )
+    client.force_login(UserFactory())
+    response = client.get("/en" + path)
+    assert response.status_code == 404
+    assert "taken this profile out of the talent pool" in response.content.decode()
+    assert client.post(path, {"correct": "on", "consent": "on"}).status_code == 404
+    assert Expert.objects.get(pk=expert.pk).user is None
+    assert not ExpertConsent.objects.filter(expert=expert).exists()
+
+
 def test_the_staff_view_confirms_then_invites(staff_client, imported):
     """A form posting ids (as an import's report does) gets a confirmation
     with the counts first; nothing is sent until it is confirmed."""
@@ -203,6 +246,74 @@ def test_an_anonymous_visitor_is_sent_to_sign_in_and_back(client, imported):
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_login"))
     assert Expert.objects.get(pk=imported["unclaimed"].pk).user is None
+
+
+def test_signing_up_from_the_invitation_comes_back_to_it(
+    client, imported, django_capture_on_commit_callbacks
+):
+    """An invited expert without an account signs up from the claim page,
+    confirms the address in the same browser, signs in, and is on the claim
+    page again, not on an empty profile."""
+    path = claim_path(imported["unclaimed"])
+    html = client.get(path).content.decode()
+    signup = f"{reverse('account_signup')}?next="
+    assert signup in html
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"{reverse('account_signup')}?next={path}",
+            {
+                "email": "wei.ling@example.cn",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+                "real_name": "魏玲",
+                "audience": Audience.objects.get(code="ip_practitioner").pk,
+            },
+        )
+    assert response.status_code == 302
+    (message,) = [m for m in mail.outbox if "confirm-email" in m.body]
+    link = re.search(r"https?://\S+?(/accounts/confirm-email/\S+?/)", message.body)
+    assert link, message.body
+    response = client.post(link.group(1))
+    assert response.status_code == 302
+    assert (
+        response["Location"]
+        == f"{reverse('account_login')}?{urlencode({'next': path})}"
+    )
+    response = client.post(
+        response["Location"], {"login": "wei.ling@example.cn", "password": PASSWORD}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == path
+    assert "wei.ling@example.cn" in client.get(path).content.decode()  # the claim form
+    assert client.post(path, {"correct": "on", "consent": "on"}).status_code == 302
+    assert Expert.objects.get(pk=imported["unclaimed"].pk).user.email == (
+        "wei.ling@example.cn"
+    )
+
+
+def test_a_confirmation_in_another_browser_goes_to_plain_sign_in(
+    client, imported, django_capture_on_commit_callbacks
+):
+    """The `next` is kept in the browser that signed up, not in the link:
+    whoever opens the confirmation elsewhere gets allauth's usual way."""
+    path = claim_path(imported["unclaimed"])
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"{reverse('account_signup')}?next={path}",
+            {
+                "email": "wei.ling@example.cn",
+                "password1": PASSWORD,
+                "password2": PASSWORD,
+                "real_name": "魏玲",
+                "audience": Audience.objects.get(code="ip_practitioner").pk,
+            },
+        )
+    (message,) = [m for m in mail.outbox if "confirm-email" in m.body]
+    link = re.search(r"https?://\S+?(/accounts/confirm-email/\S+?/)", message.body)
+    assert link, message.body
+    response = Client().post(link.group(1))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_login")
 
 
 def test_claiming_links_confirms_and_consents(client, imported, home):

@@ -166,6 +166,18 @@ class TestDistinctProfiles:
         other = client.get(profile(last.pk), REMOTE_ADDR="198.51.100.8")
         assert other.status_code == 200
 
+    def test_search_results_are_no_way_around_the_cap(self, client, experts, settings):
+        """A scraper that stops at the cap cannot read the profiles from the
+        API's search results instead: they carry the card, not the
+        qualifications, licence numbers or whole biography."""
+        settings.PORTAL_TALENT_DAILY_PROFILES = 1
+        assert client.get(f"{API}{experts['zeng'].pk}/").status_code == 200
+        assert client.get(f"{API}{experts['shan'].pk}/").status_code == 429
+        results = client.get(API, {"page_size": 50}).json()["results"]
+        assert {item["id"] for item in results} >= {experts["shan"].pk}
+        for item in results:
+            assert not {"qualifications", "biography", "external_id"} & set(item)
+
     def test_opening_the_same_profile_again_does_not_count(
         self, client, experts, settings
     ):
