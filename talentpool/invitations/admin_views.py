@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.functional import classproperty
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.generic import TemplateView
 
@@ -51,6 +52,16 @@ class InviteExpertsView(WagtailAdminTemplateMixin, TemplateView):
         if not request.user.has_perm(PERMISSION):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
+
+    def get_breadcrumbs_items(self) -> list[dict[str, Any]]:
+        return [
+            *self.breadcrumbs_items,
+            {
+                "url": _listing_url(),
+                "label": capfirst(Expert._meta.verbose_name_plural),
+            },
+            {"url": "", "label": self.get_page_title()},
+        ]
 
     def _next_url(self, data: Any) -> str:
         candidate = data.get("next", "")

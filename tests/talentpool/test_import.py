@@ -416,6 +416,8 @@ def test_the_command_lists_bad_rows_and_exits_1(tmp_path, capsys):
     assert error.value.returncode == 1
     err = capsys.readouterr().err
     assert "3" in err and "火星律师" in err
+    # Each problem names its column as the spreadsheet shows it.
+    assert "(B " in err and "(C " in err
     assert not Expert.objects.exists()
 
 

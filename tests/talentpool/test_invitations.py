@@ -167,6 +167,9 @@ def test_the_staff_view_confirms_then_invites(staff_client, imported):
     assert "2 experts will be invited" in html
     assert "2 experts are skipped" in html
     assert "第二位" in html and "未认领" in html
+    # The header's visible trail ends with the page, not with "Home".
+    trail = re.search(r'<nav[^>]*aria-label="Breadcrumb".*?</nav>', html, re.S)
+    assert trail and "Invite to claim the profile" in trail.group(0)
     assert not OutgoingEmail.objects.exists()
     assert not Expert.objects.filter(invited_at__isnull=False).exists()
     # The confirmation carries only the experts to invite, in one field.

@@ -151,6 +151,9 @@ class Command(BaseCommand):
         if errors:
             for line, message in report.errors:
                 where = _("line %(line)s") % {"line": line} if line else _("whole file")
+                column = report.error_column((line, message))
+                if column:
+                    where = f"{where} ({column})"
                 self.stderr.write(f"{where}: {message}")
 
     @staticmethod
