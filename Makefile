@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORTAL_PORT := $(PORT)
 
-.PHONY: run test bench sysdeps sysdeps-test deps deps-dev messages makemessages lock lint clean
+.PHONY: run test bench sysdeps sysdeps-test deps deps-dev messages makemessages lock lint prod-check clean backup restore
 
 # manage.py, portal/wsgi.py and the Celery app default to production settings
 # (docs/configuration.md, "Settings modules"); what make starts names its own.
@@ -76,5 +76,23 @@ lint: deps-dev
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-logo
 
+# Production settings as a deployment runs them (scripts/prod-check.sh):
+# check --deploy at warning level, no missing migration, collectstatic.
+prod-check: deps messages
+	bash scripts/prod-check.sh
+
 clean:
 	rm -rf var .pytest_cache
+
+# Backups (docs/backups.md): the database and the media files in one archive.
+# Settings from the environment when DJANGO_SETTINGS_MODULE is set (production),
+# else the embedded default's (portal.settings.dev, as `make run`).
+backup restore: export DJANGO_SETTINGS_MODULE ?= portal.settings.dev
+
+backup:
+	$(PY) manage.py backup --output var/backups
+
+# YES=1 replaces a database or media folder that is not empty.
+restore:
+	@test -n "$(ARCHIVE)" || { echo "Name the archive: make restore ARCHIVE=var/backups/portal-backup-YYYYMMDD-HHMMSS.tar [YES=1]"; exit 1; }
+	$(PY) manage.py restore "$(ARCHIVE)" $(if $(YES),--yes)

@@ -30,6 +30,7 @@ from courses.models import Enrolment, TrainingClass, TrainingClassMember
 from courses.services import CourseError, training_class_add_member
 from portal.models import Audience, District, User
 from portal.models.vocabularies import Term
+from portal.site_url import absolute_url
 from portal.tabular import (
     FileProblem,
     FileReport,
@@ -442,8 +443,7 @@ def _invitation_send(
             "starts": formats.date_format(training_class.starts_on),
             "ends": formats.date_format(training_class.ends_on),
             "site": site_names[language],
-            "url": settings.WAGTAILADMIN_BASE_URL.rstrip("/")
-            + reverse("account_reset_password"),
+            "url": absolute_url(reverse("account_reset_password")),
         }
         subject = _("You have been added to the training class “%(training_class)s”")
         body = "\n\n".join(

@@ -18,6 +18,8 @@ import icalendar
 from django.conf import settings
 from django.utils import timezone
 
+from portal.site_url import base_url
+
 if TYPE_CHECKING:
     from events.models import EventPage
 
@@ -30,9 +32,9 @@ def _zone() -> ZoneInfo:
 
 def event_uid(event: "EventPage") -> str:
     """The event's stable UID: `event-<id>@<the portal's host>`. The host is
-    the configured one (BASE_URL), not the request's, so that the file in
+    the public address's (portal.site_url), not the request's, so that the file in
     the confirmation e-mail and the one downloaded are the same event."""
-    host = urlsplit(settings.WAGTAILADMIN_BASE_URL).hostname or "portal"
+    host = urlsplit(base_url()).hostname or "portal"
     return f"event-{event.pk}@{host}"
 
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from events import ical, selectors
 from events.filters import EventFilterForm
 from portal import selectors as portal_selectors
+from portal import site_url
 
 if TYPE_CHECKING:
     from events.models import EventIndexPage, EventPage
@@ -41,11 +42,6 @@ def time_range_display(starts_at: datetime.datetime, ends_at: datetime.datetime)
         "start": date_format(start, "DATETIME_FORMAT"),
         "end": date_format(end, "DATETIME_FORMAT"),
     }
-
-
-def base_url(request: HttpRequest) -> str:
-    """The scheme and host the visitor used, for links inside .ics files."""
-    return request.build_absolute_uri("/").rstrip("/")
 
 
 def _ics_response(content: bytes, *, filename: str, attachment: bool) -> HttpResponse:
@@ -165,7 +161,9 @@ def index_feed(index: "EventIndexPage", request: HttpRequest) -> HttpResponse:
         event_type=filters["event_type"],
         audience=filters["audience"],
     )
-    content = ical.ics_for_events(events, base_url=base_url(request), name=index.title)
+    content = ical.ics_for_events(
+        events, base_url=site_url.base_url(), name=index.title
+    )
     return _ics_response(content, filename="events.ics", attachment=False)
 
 
@@ -181,5 +179,5 @@ def event_context(event: "EventPage", request: HttpRequest) -> dict[str, Any]:
 
 def event_ics(event: "EventPage", request: HttpRequest) -> HttpResponse:
     """The event's `.ics` download."""
-    content = ical.ics_for_event(event, base_url=base_url(request))
+    content = ical.ics_for_event(event, base_url=site_url.base_url())
     return _ics_response(content, filename=f"event-{event.pk}.ics", attachment=True)

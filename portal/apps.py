@@ -7,8 +7,11 @@ class PortalConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self) -> None:
-        from portal import admin_scripts, checks, signal_handlers
+        from django.db.models.signals import post_migrate
+
+        from portal import admin_scripts, checks, signal_handlers, site_url
 
         checks.register()
+        post_migrate.connect(site_url.site_sync, sender=self)
         signal_handlers.connect()
         admin_scripts.install()

@@ -28,6 +28,7 @@ def register() -> None:
     checks.register(check_broker_credentials, checks.Tags.security, deploy=True)
     checks.register(check_cache_credentials, checks.Tags.security, deploy=True)
     checks.register(check_certificate_fonts, deploy=True)
+    checks.register(check_base_url, deploy=True)
 
 
 def _without_password(url: str) -> bool:
@@ -130,3 +131,50 @@ def check_certificate_fonts(app_configs, **kwargs) -> list[checks.CheckMessage]:
             id="portal.W004",
         )
     ]
+
+
+#: Hosts that are never a public address.
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "0.0.0.0", "testserver"}
+
+
+def check_base_url(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """portal.E010: no public address (BASE_URL), or one that is not an
+    http(s) address of a host, or a local one; portal.W010: not https. Every
+    absolute link (e-mails, QR codes on certificates, feeds, the sitemap)
+    is written with it, and a printed QR code cannot be corrected."""
+    url = str(getattr(settings, "PORTAL_BASE_URL", "") or "")
+    parts = urlsplit(url)
+    hint = (
+        "Set BASE_URL to the address visitors use, e.g. "
+        "BASE_URL=https://ip.example.gov.cn (docs/configuration.md)."
+    )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return [
+            checks.Error(
+                f"BASE_URL is not set to the portal's public address ({url!r}): "
+                "links in e-mails and the QR codes printed on certificates would "
+                "point nowhere.",
+                hint=hint,
+                id="portal.E010",
+            )
+        ]
+    if parts.hostname in LOCAL_HOSTS or parts.path not in ("", "/"):
+        return [
+            checks.Error(
+                f"BASE_URL ({url}) is not a public address: it names this "
+                "machine or has a path, and every link the portal sends would "
+                "carry it.",
+                hint=hint,
+                id="portal.E010",
+            )
+        ]
+    if parts.scheme != "https":
+        return [
+            checks.Warning(
+                f"BASE_URL ({url}) is not https: links in e-mails and on "
+                "certificates would send visitors to an unencrypted address.",
+                hint=hint,
+                id="portal.W010",
+            )
+        ]
+    return []

@@ -29,6 +29,7 @@ from wagtail.models import Page, Site
 
 from portal import selectors
 from portal.models import NewsPage, NoticePage
+from portal.site_url import absolute_url
 
 FEED_ITEMS = 20
 DESCRIPTION_WORDS = 80
@@ -68,7 +69,12 @@ class NewsFeed(Feed):
         return _site_root(request)
 
     def link(self, obj: Page) -> str:
-        return obj.get_url(request=self.request) or "/"
+        return obj.get_full_url(request=self.request) or absolute_url("/")
+
+    def feed_url(self, obj: Page) -> str:
+        """The feed's own address (Atom's rel="self"), on the public
+        address, not the request's host."""
+        return absolute_url(self.request.path)
 
     def items(self, obj: Page) -> Iterable[Page]:
         return selectors.news_under(obj)[:FEED_ITEMS]
@@ -191,7 +197,7 @@ def robots_txt(request: HttpRequest) -> HttpResponse:
         "portal/robots.txt",
         {
             "disallowed": ROBOTS_DISALLOWED,
-            "sitemap_url": request.build_absolute_uri("/sitemap.xml"),
+            "sitemap_url": absolute_url("/sitemap.xml"),
         },
     )
     return HttpResponse(text, content_type="text/plain; charset=utf-8")

@@ -7,7 +7,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 import portal.converters  # noqa: F401 - registers <id:…>
-from portal import feeds, media, security_headers, views
+from portal import feeds, health, media, security_headers, views
 
 urlpatterns = [
     # MEDIA_URL: image files, once who asks is checked (lesson images are
@@ -15,6 +15,7 @@ urlpatterns = [
     *media.media_urlpatterns(),
     path("i18n/setlang/", views.switch_language, name="set_language"),
     path("healthz/", views.health, name="health"),
+    path("readyz/", health.ready, name="ready"),
     path("csp-report/", security_headers.csp_report, name="csp_report"),
     path("sitemap.xml", feeds.sitemap, name="sitemap"),
     path("robots.txt", feeds.robots_txt, name="robots_txt"),

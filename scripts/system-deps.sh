@@ -32,6 +32,8 @@ if [ "$purpose" = "test" ]; then
   command -v pdftoppm >/dev/null || missing+=(poppler-utils)
   # The tests read QR codes back as a phone would, with ZBar.
   command -v zbarimg >/dev/null || missing+=(zbar-tools)
+  # The backup tests dump and restore a PostgreSQL database (docs/backups.md).
+  command -v pg_dump >/dev/null || missing+=(postgresql-client)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

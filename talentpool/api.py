@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 from portal import http
+from portal.site_url import absolute_url
 from talentpool import views
 from talentpool.models import Expert, TalentSearchPage
 
@@ -48,7 +49,7 @@ def _profile_url(request: HttpRequest) -> Any:
         return lambda expert_id: None
     base = page.get_full_url(request)
     if base.startswith("/"):
-        base = request.build_absolute_uri(base)
+        base = absolute_url(base)
     return lambda expert_id: base + page.reverse_subpage("expert", args=(expert_id,))
 
 
@@ -63,7 +64,7 @@ def _result(expert: Expert, profile_url: Any) -> dict[str, Any]:
 def _page_url(request: HttpRequest, number: int) -> str:
     query = request.GET.copy()
     query["page"] = str(number)
-    return request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+    return absolute_url(f"{request.path}?{query.urlencode()}")
 
 
 @http.public_api

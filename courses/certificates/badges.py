@@ -3,7 +3,7 @@ API) and an Open Badges 3.0 credential. Pure functions of a ``Certificate``.
 
 Both say only what the public verification page says (name, title, hours,
 dates, serial, issuer, status): never the learner's e-mail, phone or account.
-Absolute URLs are built from ``WAGTAILADMIN_BASE_URL``, as the QR code on the
+Absolute URLs are on the public address (portal.site_url), as the QR code on the
 PDF is, so every copy of a certificate points at the same address.
 """
 
@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from courses.certificates import rendering
+from portal.site_url import absolute_url
 
 if TYPE_CHECKING:
     from courses.models import Certificate
@@ -37,7 +38,7 @@ CREDENTIAL_CONTENT_TYPE = "application/ld+json"
 
 
 def _absolute(path: str) -> str:
-    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + path
+    return absolute_url(path)
 
 
 def _local_iso(moment: datetime.datetime) -> str:

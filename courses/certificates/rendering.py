@@ -21,7 +21,6 @@ from decimal import Decimal
 from html import unescape
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import HttpResponse
 from django.template.loader import render_to_string
@@ -34,6 +33,7 @@ from courses.certificates.weasyprint_fonts import (
     install_cid_font_subsetting,
 )
 from portal.qr import qr_png_data_uri
+from portal.site_url import absolute_url
 
 if TYPE_CHECKING:
     from courses.models import Certificate, CertificateTemplate
@@ -215,7 +215,7 @@ def format_date(day: date, language: str) -> str:
 def verify_url(code: str, language: str) -> str:
     with translation.override(language):
         path = reverse("certificates:verify", kwargs={"code": code})
-    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + path
+    return absolute_url(path)
 
 
 def _media(ref: dict | None) -> str | None:

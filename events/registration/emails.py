@@ -4,7 +4,6 @@ the event's .ics and (once a place is held) the QR code as a PNG, and goes
 through the outbox: it is sent only if the transaction that asked for it
 commits."""
 
-from django.conf import settings
 from django.core.mail import EmailMessage
 from django.urls import reverse
 
@@ -12,6 +11,7 @@ from events.ical import event_full_url, event_location, ics_for_event
 from events.models import EventPage, Registration
 from events.registration.qr import registration_qr_png
 from portal.mail import templated_email
+from portal.site_url import base_url
 
 #: The e-mails, by template name. Only a held place has a QR code to show.
 KINDS = ("confirmed", "waiting", "promoted", "reminder")
@@ -21,7 +21,7 @@ QR_FILENAME = "check-in-qr-code.png"
 
 
 def _base_url() -> str:
-    return settings.WAGTAILADMIN_BASE_URL.rstrip("/")
+    return base_url()
 
 
 def registration_email_message(

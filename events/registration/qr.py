@@ -10,6 +10,7 @@ from django.utils import translation
 
 from events.models import Registration
 from portal.qr import qr_png, qr_svg
+from portal.site_url import absolute_url
 
 
 def registration_checkin_url(registration: Registration) -> str:
@@ -18,7 +19,7 @@ def registration_checkin_url(registration: Registration) -> str:
     with translation.override(settings.LANGUAGE_CODE):
         path = reverse("events:checkin")
     query = urlencode({"code": registration.code})
-    return f"{settings.WAGTAILADMIN_BASE_URL.rstrip('/')}{path}?{query}"
+    return absolute_url(f"{path}?{query}")
 
 
 def registration_qr_svg(registration: Registration, *, title: str = "") -> str:

@@ -8,6 +8,7 @@ docs/configuration.md.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -61,6 +62,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware's log lines carry the request's id.
+    "portal.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "portal.security_headers.ContentSecurityPolicyMiddleware",
     "portal.security_headers.PermissionsPolicyMiddleware",
@@ -392,7 +395,13 @@ PORTAL_DJANGO_TASKS = [
 # --- Wagtail ---------------------------------------------------------------
 
 WAGTAIL_SITE_NAME = env.str("WAGTAIL_SITE_NAME", default="知识产权培训与人才库")
-WAGTAILADMIN_BASE_URL = env.str("BASE_URL", default="http://127.0.0.1:8000")
+# The portal's public address, the one source of every absolute link
+# (portal/site_url.py). Unset, the development server's: `make run PORT=…`
+# exports PORTAL_PORT. Production requires it (deploy check portal.E010).
+PORTAL_BASE_URL = env.str(
+    "BASE_URL", default=f"http://127.0.0.1:{env.int('PORTAL_PORT', default=8000)}"
+).rstrip("/")
+WAGTAILADMIN_BASE_URL = PORTAL_BASE_URL
 WAGTAILADMIN_LOGIN_URL = "account_login"
 # Pages restricted to signed-in users send visitors to allauth's login too.
 WAGTAIL_FRONTEND_LOGIN_URL = "account_login"
@@ -518,13 +527,23 @@ SECURE_REFERRER_POLICY = "same-origin"
 
 # --- Logging ---------------------------------------------------------------
 
-LOGGING = {
+# Every record gets the id of the request it belongs to (portal/logs.py);
+# production writes JSON lines (portal/settings/production.py), development
+# this plain text. docs/operations.md, "Health checks and logs".
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "portal.logs.RequestIdFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -534,6 +553,9 @@ LOGGING = {
         "kombu.connection": {"level": "ERROR"},
     },
 }
+# The client's address in each request's log line (portal.clientip); off by
+# default: an address is personal data, and the log needs none to be useful.
+PORTAL_LOG_CLIENT_IP = env.bool("LOG_CLIENT_IP", default=False)
 
 PORTAL_DEMO_ADMIN_EMAIL = "admin@example.org"
 # `manage.py load_demo` creates accounts whose passwords are in the README and

@@ -7,7 +7,7 @@ SECRET_KEY of fifty random characters (see docs/configuration.md).
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import STORAGES, env
+from .base import LOGGING, STORAGES, env
 
 # Required, with no default: without them a server would sign sessions with a
 # guessable key or "send" e-mail into a log. All missing ones are named at once,
@@ -30,6 +30,11 @@ vars().update(_email_config)
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY")
 
+# No default address in production: links in e-mails and QR codes to the
+# development server would be wrong for years (deploy check portal.E010).
+PORTAL_BASE_URL = env.str("BASE_URL", default="").rstrip("/")
+WAGTAILADMIN_BASE_URL = PORTAL_BASE_URL
+
 STORAGES["staticfiles"] = {
     "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
 }
@@ -48,6 +53,20 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # Wagtail's preview views send SAMEORIGIN themselves; everything else DENY.
 X_FRAME_OPTIONS = "DENY"
+# One line of JSON per record, with the request's id (portal/logs.py;
+# docs/operations.md). Development keeps base's plain text.
+LOGGING = {
+    **LOGGING,
+    "formatters": {
+        **LOGGING["formatters"],
+        "json": {"()": "portal.logs.JsonFormatter"},
+    },
+    "handlers": {
+        **LOGGING["handlers"],
+        "console": {**LOGGING["handlers"]["console"], "formatter": "json"},
+    },
+}
+
 SILENCED_SYSTEM_CHECKS = [
     # HSTS preload is a decision for the operator of the domain, not the code.
     "security.W021",

@@ -39,7 +39,7 @@ STORAGES = {
 MEDIA_ROOT = os.path.join(_shared, "media")
 STATIC_ROOT = os.path.join(_shared, "static")
 os.makedirs(STATIC_ROOT, exist_ok=True)
-WAGTAILADMIN_BASE_URL = "http://testserver"
+PORTAL_BASE_URL = WAGTAILADMIN_BASE_URL = "http://testserver"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(_shared, "test.sqlite3")}

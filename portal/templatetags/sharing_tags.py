@@ -13,6 +13,8 @@ from django.utils.translation import get_language
 from wagtail.images.models import AbstractImage
 from wagtail.models import Page
 
+from portal.site_url import absolute_url
+
 register = template.Library()
 logger = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ def open_graph(context: template.Context, site_name: str = "") -> OpenGraph:
     page = context.get("page")
     language = get_language() or settings.LANGUAGE_CODE
     locale = OG_LOCALES.get(language, "zh_CN")
-    url = request.build_absolute_uri(request.path) if request is not None else ""
+    url = absolute_url(request.path) if request is not None else ""
     if not isinstance(page, Page):
         return OpenGraph(
             type="website",
@@ -79,8 +81,8 @@ def open_graph(context: template.Context, site_name: str = "") -> OpenGraph:
             logger.warning("No Open Graph rendition for image %s", image.pk)
         else:
             image_url = rendition.url
-            if request is not None and image_url.startswith("/"):
-                image_url = request.build_absolute_uri(image_url)
+            if image_url.startswith("/"):
+                image_url = absolute_url(image_url)
             width, height = rendition.width, rendition.height
     is_article = page.specific_class is not None and page.specific_class.__name__ in {
         "NewsPage",

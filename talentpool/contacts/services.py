@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
 from portal.models import District, IPType, User
+from portal.site_url import absolute_url
 from talentpool.models import (
     ContactDisclosure,
     ContactRequest,
@@ -543,7 +544,7 @@ def contact_disclosures_record(
 
 def _url(name: str) -> str:
     """An absolute address in the active language (set by _email)."""
-    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + reverse(name)
+    return absolute_url(reverse(name))
 
 
 def _email(*, recipient: User, template: str, context: dict) -> None:

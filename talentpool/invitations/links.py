@@ -6,11 +6,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
 from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
+
+from portal import site_url
 
 #: How long a link to claim a profile stays valid.
 CLAIM_MAX_AGE = timedelta(days=30)
@@ -101,7 +102,7 @@ def same_address(expert_email: str, linked: str) -> bool:
 
 def absolute_url(name: str, **kwargs: Any) -> str:
     """An absolute address in the active language."""
-    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + reverse(name, kwargs=kwargs)
+    return site_url.absolute_url(reverse(name, kwargs=kwargs))
 
 
 def bilingual_email(

@@ -134,7 +134,8 @@ def test_a_manager_imports_a_class_from_xlsx_and_sees_it_in_the_report(
     )
     expect(problems.get_by_role("row")).to_have_count(2)
     expect(problems.get_by_role("row").nth(1).get_by_role("cell")).to_have_text(
-        ["5", "“zhao.lei-example.cn”不是有效的邮箱地址。"]
+        # The line, the column as the spreadsheet names it, the problem.
+        ["5", "A 邮箱", "“zhao.lei-example.cn”不是有效的邮箱地址。"]
     )
     trainees = main.get_by_role("table", name="文件中的学员")
     expect(trainees.get_by_role("row")).to_have_count(1 + len(GOOD_ROWS))

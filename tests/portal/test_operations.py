@@ -35,6 +35,7 @@ def test_production_settings_pass_the_deployment_checks():
         "SECRET_KEY": "x7!kq2Lr9vZ0pW4eYh3Tn8sGm1Bc6Jd5Fa0Ru2Ox9Ei7Uy4Hw3Qt6Ps1Lk8Mn5",
         "ALLOWED_HOSTS": "portal.example.org",
         "EMAIL_URL": "smtp+tls://portal:secret@smtp.example.org:587",
+        "BASE_URL": "https://portal.example.org",
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],

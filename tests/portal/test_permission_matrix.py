@@ -111,6 +111,8 @@ MATRIX = """
 key                                    via  out lrn ent exp nomfa  edt mgr rev evt su
 # --- open to everyone: public pages, feeds, files shown on public pages
 health                                 GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
+# Readiness: tries the database, cache, broker and storage (portal/health.py).
+ready                                  GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
 robots_txt                             GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
 sitemap                                GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
 # Browsers send CSP reports without cookies; the view only logs them.

@@ -14,6 +14,7 @@ from wagtail.log_actions import log
 
 from courses.certificates import rendering
 from courses.models import Certificate, CertificateSettings
+from portal.site_url import absolute_url
 
 
 def _email_certificate(*, certificate: Certificate) -> None:
@@ -27,8 +28,7 @@ def _email_certificate(*, certificate: Certificate) -> None:
         context=lambda: {
             "certificate": certificate,
             "verify_url": rendering.verify_url(certificate.code, language),
-            "learning_url": settings.WAGTAILADMIN_BASE_URL.rstrip("/")
-            + _learning_path(),
+            "learning_url": absolute_url(_learning_path()),
         },
         to=[certificate.user.email],
         language=language,

@@ -3,12 +3,12 @@ with, and the e-mail to the applicant or expert."""
 
 from typing import Any
 
-from django.conf import settings
 from django.urls import reverse
 
 from wagtail.log_actions import log
 
 from portal.models import User
+from portal.site_url import absolute_url
 from talentpool.models import ExpertApplication
 from talentpool.services import TalentPoolError
 
@@ -34,7 +34,7 @@ class ApplicationError(TalentPoolError):
 
 
 def _absolute(path: str) -> str:
-    return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + path
+    return absolute_url(path)
 
 
 def _send(
