@@ -29,6 +29,7 @@ def register() -> None:
     checks.register(check_cache_credentials, checks.Tags.security, deploy=True)
     checks.register(check_certificate_fonts, deploy=True)
     checks.register(check_base_url, deploy=True)
+    checks.register(check_outbox_keeps_no_secrets, deploy=True)
 
 
 def _without_password(url: str) -> bool:
@@ -178,3 +179,20 @@ def check_base_url(app_configs, **kwargs) -> list[checks.CheckMessage]:
             )
         ]
     return []
+
+
+def check_outbox_keeps_no_secrets(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """portal.E011: e-mails kept after delivery (PORTAL_EMAIL_KEEP_CONTENT),
+    account e-mails shown in the admin: reset links and confirmation keys
+    readable by every administrator. Development only."""
+    if not getattr(settings, "PORTAL_EMAIL_KEEP_CONTENT", False):
+        return []
+    return [
+        checks.Error(
+            "PORTAL_EMAIL_KEEP_CONTENT keeps every e-mail after delivery and shows "
+            "password-reset links and confirmation keys in the admin.",
+            hint="It is for development (portal.settings.dev); production "
+            "settings leave it off.",
+            id="portal.E011",
+        )
+    ]

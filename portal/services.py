@@ -34,10 +34,11 @@ def email_deliver(*, email_id: int) -> OutgoingEmail | None:
 
     Before: a pending row. After: sent (with sent_at) and its content removed
     in the same transaction (portal.mail.remove_content: a delivered reset
-    link is nobody's to read again), or still pending with attempts + 1 and
-    last_error, or failed after PORTAL_EMAIL_MAX_ATTEMPTS. A row whose content
-    was already removed (set back to pending by hand) is marked failed: there
-    is nothing left to send.
+    link is nobody's to read again; kept in development, where
+    PORTAL_EMAIL_KEEP_CONTENT makes the outbox the mailbox), or still
+    pending with attempts + 1 and last_error, or failed after
+    PORTAL_EMAIL_MAX_ATTEMPTS. A row whose content was already removed (set
+    back to pending by hand) is marked failed: there is nothing left to send.
     May run twice: a row that is no longer pending, or that another worker holds
     locked, is left alone, so one message is never delivered twice by the
     portal (a crash between the SMTP hand-off and the commit can still repeat it,
@@ -70,19 +71,15 @@ def email_deliver(*, email_id: int) -> OutgoingEmail | None:
                 email.save(update_fields=["status"])
             return email
         email.status = OutgoingEmail.Status.SENT
-        email.sent_at = email.body_removed_at = timezone.now()
+        email.sent_at = timezone.now()
         email.attempts = F("attempts") + 1
         email.last_error = ""
-        removed = remove_content(email)
+        removed: list[str] = []
+        if not settings.PORTAL_EMAIL_KEEP_CONTENT:
+            email.body_removed_at = email.sent_at
+            removed = ["body_removed_at", *remove_content(email)]
         email.save(
-            update_fields=[
-                "status",
-                "sent_at",
-                "attempts",
-                "last_error",
-                "body_removed_at",
-                *removed,
-            ]
+            update_fields=["status", "sent_at", "attempts", "last_error", *removed]
         )
         email.refresh_from_db(fields=["attempts"])
         return email

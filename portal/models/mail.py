@@ -1,6 +1,7 @@
 """The outbox: every e-mail is a row before it is a message
 (docs/decisions.md, decision 1)."""
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -19,6 +20,8 @@ class OutgoingEmail(models.Model):
     rows are deleted after PORTAL_EMAIL_RETENTION_DAYS (docs/configuration.md).
     A sensitive row (every e-mail of allauth: reset links, confirmation keys,
     login codes) never shows its body in the admin, even while pending.
+    In development (PORTAL_EMAIL_KEEP_CONTENT, settings.dev) nothing is
+    removed or hidden: the outbox is where a developer reads the mail.
     """
 
     class Status(models.TextChoices):
@@ -76,6 +79,6 @@ class OutgoingEmail(models.Model):
         removed, or while it carries a secret."""
         if self.body_removed_at is not None:
             return str(_("(delivered; body removed)"))
-        if self.sensitive:
+        if self.sensitive and not settings.PORTAL_EMAIL_KEEP_CONTENT:
             return str(_("(account e-mail: body not shown, it carries a secret)"))
         return self.body

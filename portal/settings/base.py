@@ -290,6 +290,10 @@ PORTAL_EMAIL_DELIVERY_BACKEND = _email_config.pop("EMAIL_BACKEND")
 vars().update(_email_config)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="noreply@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Keep each e-mail's content after delivery and show account e-mails in the
+# admin's outbox: development only (settings.dev), where no mail leaves the
+# machine and the outbox is the mailbox. Deploy check portal.E011 refuses it.
+PORTAL_EMAIL_KEEP_CONTENT = False
 PORTAL_EMAIL_SWEEP_AFTER = timedelta(minutes=2)
 PORTAL_EMAIL_MAX_ATTEMPTS = 5
 # Sent e-mails (their body already removed on delivery) are deleted after this
@@ -332,9 +336,12 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int(
     "CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=300_000
 )
 CELERY_BEAT_SCHEDULE = {
+    # At second 0 of every minute (a crontab, not "every 60 s from whenever
+    # beat started"): a page scheduled for 09:00 goes live at 09:00:00 plus
+    # the task's own second, not up to a minute late.
     "publish-scheduled-pages": {
         "task": "portal.tasks.publish_scheduled_pages",
-        "schedule": 60.0,
+        "schedule": crontab(minute="*"),
     },
     "sweep-outgoing-email": {
         "task": "portal.tasks.sweep_outgoing_email",

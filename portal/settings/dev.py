@@ -21,4 +21,7 @@ def _local_secret_key() -> str:
 SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
 # The demo's accounts have published passwords: fine on a developer's machine.
 PORTAL_DEMO_ALLOWED = True
+# E-mails stay readable in the admin (设置 › 发出的邮件), verification links
+# included: no mail leaves a developer's machine (README, "Trying it out").
+PORTAL_EMAIL_KEEP_CONTENT = True
 (VAR_DIR / "static").mkdir(parents=True, exist_ok=True)

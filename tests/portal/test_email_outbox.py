@@ -97,13 +97,13 @@ def test_the_sweep_sends_what_a_lost_task_left_pending():
     assert services.email_sweep() == []
 
 
-def test_beat_runs_the_sweep_and_scheduled_publishing_every_minute(settings):
+def test_beat_runs_the_sweep_every_minute(settings):
+    # Scheduled publishing's timing: tests/portal/test_scheduled_publishing.py.
     schedule = {
         entry["task"]: entry["schedule"]
         for entry in settings.CELERY_BEAT_SCHEDULE.values()
     }
     assert schedule["portal.tasks.sweep_outgoing_email"] == 60.0
-    assert schedule["portal.tasks.publish_scheduled_pages"] == 60.0
 
 
 def test_an_attachment_by_reference_is_read_from_storage_when_delivered(

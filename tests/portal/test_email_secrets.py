@@ -206,3 +206,63 @@ def test_an_announcement_report_still_counts_purged_emails_as_sent(
     assert services.email_purge_sent() == 2
     report = selectors.announcement_report(announcement=announcement)
     assert (report.recipients, report.sent, report.pending) == (2, 2, 0)
+
+
+# --- development: the outbox is the mailbox ------------------------------------------
+
+
+def test_in_development_the_outbox_keeps_and_shows_every_email(
+    superuser_client, home, settings, django_capture_on_commit_callbacks
+):
+    """Under `make run` no mail leaves the machine: a new account's
+    confirmation link, or a reset link, is read in the admin's outbox."""
+    settings.PORTAL_EMAIL_KEEP_CONTENT = True
+    UserFactory(email="dev@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        request_reset(Client(), "dev@example.org")
+    (delivered,) = mail.outbox
+    key = RESET_KEY.search(delivered.body).group(1)
+    email = OutgoingEmail.objects.get(to=["dev@example.org"])
+    assert email.status == OutgoingEmail.Status.SENT and email.sensitive
+    assert email.body_removed_at is None
+    pages = admin_pages(superuser_client, email)
+    assert f"/accounts/password/reset/key/{key}/" in pages
+
+
+def test_keeping_emails_is_refused_by_the_deploy_check(settings):
+    from portal import checks
+
+    settings.PORTAL_EMAIL_KEEP_CONTENT = True
+    assert [m.id for m in checks.check_outbox_keeps_no_secrets(None)] == ["portal.E011"]
+    settings.PORTAL_EMAIL_KEEP_CONTENT = False
+    assert checks.check_outbox_keeps_no_secrets(None) == []
+
+
+def test_development_settings_keep_emails_and_production_does_not():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import django; django.setup(); from django.conf import settings; "
+        "print(settings.PORTAL_EMAIL_KEEP_CONTENT)"
+    )
+    base = {**os.environ}
+    production = {
+        "DJANGO_SETTINGS_MODULE": "portal.settings.production",
+        "SECRET_KEY": "x7!kq2Lr9vZ0pW4eYh3Tn8sGm1Bc6Jd5Fa0Ru2Ox9Ei7Uy4Hw3Qt6Ps1Lk8Mn5",
+        "EMAIL_URL": "smtp+tls://portal:secret@smtp.example.org:587",
+    }
+    answers = [
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=Path(__file__).resolve().parents[2],
+            env={**base, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout.strip()
+        for env in ({"DJANGO_SETTINGS_MODULE": "portal.settings.dev"}, production)
+    ]
+    assert answers == ["True", "False"]

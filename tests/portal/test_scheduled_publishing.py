@@ -1,5 +1,6 @@
 """Wagtail's go-live and expiry happen through the beat task, on time."""
 
+import copy
 import time
 from datetime import timedelta
 
@@ -47,3 +48,26 @@ def test_a_page_past_its_expiry_is_unpublished_by_the_beat_task(client, home):
     news.refresh_from_db()
     assert not news.live and news.expired
     assert client.get("/news/expiring/").status_code == 404
+
+
+@pytest.mark.parametrize("second", [0.4, 17, 59.6])
+def test_the_beat_runs_the_go_live_at_the_minute_not_up_to_a_minute_later(
+    settings, second
+):
+    """Beat's publishing entry is due at second 0 of every minute (Asia/
+    Shanghai), whenever beat started: a page scheduled for 09:00 is
+    published by the run due at 09:00:00."""
+    from celery.schedules import maybe_schedule
+
+    from portal.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["publish-scheduled-pages"]["schedule"]
+    schedule = copy.copy(maybe_schedule(entry, app=app))
+    last_run = timezone.localtime().replace(
+        hour=8, minute=58, second=0, microsecond=0
+    ) + timedelta(minutes=1, seconds=second)  # beat last ran at 08:59:<second>
+    now = last_run + timedelta(seconds=0.1)
+    schedule.nowfun = lambda: now
+    due = now + schedule.remaining_estimate(last_run)
+    assert (due.hour, due.minute, due.second) == (9, 0, 0)
+    assert due.microsecond == 0
