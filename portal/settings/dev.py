@@ -3,7 +3,7 @@
 from django.core.management.utils import get_random_secret_key
 
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env
+from .base import DATABASES, VAR_DIR, env
 
 DEBUG = env.bool("DEBUG", default=True)
 
@@ -19,6 +19,12 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = env.str("SECRET_KEY", default="") or _local_secret_key()
+# The development server runs each request in a thread of its own: a
+# connection kept for the next request (CONN_MAX_AGE) is never reused, and
+# on PostgreSQL each client left one open until the server ran out of them.
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+
 # The demo's accounts have published passwords: fine on a developer's machine.
 PORTAL_DEMO_ALLOWED = True
 # E-mails stay readable in the admin (设置 › 发出的邮件), verification links
