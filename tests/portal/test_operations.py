@@ -19,6 +19,32 @@ from tests.factories import StaffFactory
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def production_check(**extra: str) -> subprocess.CompletedProcess:
+    """`manage.py check --deploy --fail-level WARNING` in a subprocess with
+    production settings and the required variables set (BASE_URL, Redis
+    URLs left out unless `extra` gives them)."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("BASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="portal.settings.production",
+        SECRET_KEY="x7!kq2Lr9vZ0pW4eYh3Tn8sGm1Bc6Jd5Fa0Ru2Ox9Ei7Uy4Hw3Qt6Ps1Lk8Mn5",
+        ALLOWED_HOSTS="portal.example.org",
+        EMAIL_URL="smtp+tls://portal:secret@smtp.example.org:587",
+        **extra,
+    )
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 def test_production_settings_pass_the_deployment_checks():
     # The test run's own Redis has no password, which the deploy check rightly
     # refuses (portal.W001/W002, tested in test_task_allow_list): production
@@ -28,23 +54,7 @@ def test_production_settings_pass_the_deployment_checks():
         for name in ("REDIS_URL", "CELERY_BROKER_URL")
         if os.environ.get(name)
     }
-    env = {
-        **os.environ,
-        **redis,
-        "DJANGO_SETTINGS_MODULE": "portal.settings.production",
-        "SECRET_KEY": "x7!kq2Lr9vZ0pW4eYh3Tn8sGm1Bc6Jd5Fa0Ru2Ox9Ei7Uy4Hw3Qt6Ps1Lk8Mn5",
-        "ALLOWED_HOSTS": "portal.example.org",
-        "EMAIL_URL": "smtp+tls://portal:secret@smtp.example.org:587",
-        "BASE_URL": "https://portal.example.org",
-    }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = production_check(BASE_URL="https://portal.example.org", **redis)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

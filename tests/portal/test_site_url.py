@@ -20,6 +20,7 @@ from wagtail.models import Site
 from courses.certificates.rendering import verify_url
 from portal import checks, site_url
 from tests.factories import NewsIndexPageFactory, NewsPageFactory
+from tests.portal.test_operations import production_check
 from tests.talentpool.helpers import pool, talent_page
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,31 +106,8 @@ def test_the_deploy_check_wants_a_public_https_address(settings, address, expect
     assert [message.id for message in checks.check_base_url(None)] == expected
 
 
-def _production_check(**extra: str) -> subprocess.CompletedProcess:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in ("BASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="portal.settings.production",
-        SECRET_KEY="x7!kq2Lr9vZ0pW4eYh3Tn8sGm1Bc6Jd5Fa0Ru2Ox9Ei7Uy4Hw3Qt6Ps1Lk8Mn5",
-        ALLOWED_HOSTS="portal.example.org",
-        EMAIL_URL="smtp+tls://portal:secret@smtp.example.org:587",
-        **extra,
-    )
-    return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_production_without_base_url_fails_the_deploy_check():
-    result = _production_check()
+    result = production_check()
     assert result.returncode != 0
     assert "portal.E010" in result.stdout + result.stderr
 

@@ -251,6 +251,28 @@ def test_an_anonymous_visitor_is_sent_to_sign_in_and_back(client, imported):
     assert Expert.objects.get(pk=imported["unclaimed"].pk).user is None
 
 
+def sign_up(client, *, next_path: str):  # type: ignore[no-untyped-def]
+    """The invited expert signs up, from the claim page, as 魏玲."""
+    return client.post(
+        f"{reverse('account_signup')}?next={next_path}",
+        {
+            "email": "wei.ling@example.cn",
+            "password1": PASSWORD,
+            "password2": PASSWORD,
+            "real_name": "魏玲",
+            "audience": Audience.objects.get(code="ip_practitioner").pk,
+        },
+    )
+
+
+def confirmation_path() -> str:
+    """The path of the address-confirmation link e-mailed to the new account."""
+    (message,) = [m for m in mail.outbox if "confirm-email" in m.body]
+    link = re.search(r"https?://\S+?(/accounts/confirm-email/\S+?/)", message.body)
+    assert link, message.body
+    return link.group(1)
+
+
 def test_signing_up_from_the_invitation_comes_back_to_it(
     client, imported, django_capture_on_commit_callbacks
 ):
@@ -262,21 +284,10 @@ def test_signing_up_from_the_invitation_comes_back_to_it(
     signup = f"{reverse('account_signup')}?next="
     assert signup in html
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            f"{reverse('account_signup')}?next={path}",
-            {
-                "email": "wei.ling@example.cn",
-                "password1": PASSWORD,
-                "password2": PASSWORD,
-                "real_name": "魏玲",
-                "audience": Audience.objects.get(code="ip_practitioner").pk,
-            },
-        )
+        response = sign_up(client, next_path=path)
     assert response.status_code == 302
-    (message,) = [m for m in mail.outbox if "confirm-email" in m.body]
-    link = re.search(r"https?://\S+?(/accounts/confirm-email/\S+?/)", message.body)
-    assert link, message.body
-    response = client.post(link.group(1))
+    link = confirmation_path()
+    response = client.post(link)
     assert response.status_code == 302
     assert (
         response["Location"]
@@ -301,20 +312,9 @@ def test_a_confirmation_in_another_browser_goes_to_plain_sign_in(
     whoever opens the confirmation elsewhere gets allauth's usual way."""
     path = claim_path(imported["unclaimed"])
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(
-            f"{reverse('account_signup')}?next={path}",
-            {
-                "email": "wei.ling@example.cn",
-                "password1": PASSWORD,
-                "password2": PASSWORD,
-                "real_name": "魏玲",
-                "audience": Audience.objects.get(code="ip_practitioner").pk,
-            },
-        )
-    (message,) = [m for m in mail.outbox if "confirm-email" in m.body]
-    link = re.search(r"https?://\S+?(/accounts/confirm-email/\S+?/)", message.body)
-    assert link, message.body
-    response = Client().post(link.group(1))
+        sign_up(client, next_path=path)
+    link = confirmation_path()
+    response = Client().post(link)
     assert response.status_code == 302
     assert response["Location"] == reverse("account_login")
 
