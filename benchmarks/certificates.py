@@ -302,6 +302,8 @@ class MemoryWatch(threading.Thread):
 def start_worker(bench_dir: Path, env: dict[str, str], name: str) -> subprocess.Popen:
     from django.conf import settings
 
+    from portal import queues
+
     log_path = bench_dir / f"{name}.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
@@ -314,7 +316,7 @@ def start_worker(bench_dir: Path, env: dict[str, str], name: str) -> subprocess.
                 "worker",
                 # The default set-up: prefork, one process per core.
                 "--queues",
-                settings.CELERY_TASK_DEFAULT_QUEUE,
+                ",".join(queues.all_queues(settings.CELERY_TASK_DEFAULT_QUEUE)),
                 "--without-mingle",
                 "--without-gossip",
                 "--loglevel",

@@ -11,10 +11,11 @@ their own, so no other worker on the same Redis takes them.
 import os
 
 from portal.settings.test import *  # noqa: F403
-from portal.settings.test import LOGGING
+from portal.settings.test import LOGGING, queues
 
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("PORTAL_BENCH_QUEUE", "portal-bench")
+CELERY_TASK_ROUTES = queues.task_routes(CELERY_TASK_DEFAULT_QUEUE)
 # E-mails are rows in the outbox, then delivered to nowhere: the dummy
 # backend keeps nothing in the worker's memory (locmem would, and the memory
 # figures would grow with every message).

@@ -13,6 +13,8 @@ from typing import Any
 import environ
 from celery.schedules import crontab
 
+from portal import queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -314,6 +316,10 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_broker_dir / "control"),
         "polling_interval": 0.2,
     }
+# One queue per kind of work (portal/queues.py): certificates, email and the
+# default; docs/deploy.md gives each its worker. settings.test moves them all.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = queues.task_routes(CELERY_TASK_DEFAULT_QUEUE)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 
 from .base import *  # noqa: F403
-from .base import CACHES, CELERY_BROKER_URL, DATABASES, REDIS_URL, env
+from .base import CACHES, CELERY_BROKER_URL, DATABASES, REDIS_URL, env, queues
 
 # --- A folder shared with the worker a test may start ------------------------
 # tests/portal/test_worker.py starts a real Celery worker process. It must see
@@ -67,6 +67,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 # Its own queue, so that a developer's running worker never takes test tasks.
 CELERY_TASK_DEFAULT_QUEUE = "portal-test"
+CELERY_TASK_ROUTES = queues.task_routes(CELERY_TASK_DEFAULT_QUEUE)
 if CELERY_BROKER_URL == "filesystem://":
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": os.path.join(_shared, "broker"),

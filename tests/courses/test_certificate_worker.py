@@ -36,6 +36,7 @@ from courses.models import (
     TrainingClass,
     TrainingClassMember,
 )
+from portal import queues
 from portal.celery import app as celery_app
 from portal.models import OutgoingEmail
 from tests.courses.factories import (
@@ -98,7 +99,7 @@ class Worker:
                     "--concurrency",
                     "2",
                     "--queues",
-                    settings.CELERY_TASK_DEFAULT_QUEUE,
+                    ",".join(queues.all_queues(settings.CELERY_TASK_DEFAULT_QUEUE)),
                     "--without-mingle",
                     "--without-gossip",
                     "--without-heartbeat",

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 
 from wagtail.search.models import IndexEntry
 
+from portal import queues
 from portal.celery import app as celery_app
 from portal.models import NewsPage, OutgoingEmail
 from portal.tasks import publish_scheduled_pages
@@ -79,7 +80,7 @@ def worker(tmp_path, monkeypatch):
             "--pool",
             "solo",
             "--queues",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
+            ",".join(queues.all_queues(settings.CELERY_TASK_DEFAULT_QUEUE)),
             "--without-mingle",
             "--without-gossip",
             "--without-heartbeat",
