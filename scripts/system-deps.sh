@@ -34,6 +34,12 @@ if [ "$purpose" = "test" ]; then
   command -v zbarimg >/dev/null || missing+=(zbar-tools)
   # The backup tests dump and restore a PostgreSQL database (docs/backups.md).
   command -v pg_dump >/dev/null || missing+=(postgresql-client)
+  # The deployment's files are checked by the programs that read them, and the
+  # small-cluster test runs nginx in front of two gunicorns (docs/deploy.md).
+  command -v nginx >/dev/null || missing+=(nginx-light)
+  command -v systemd-analyze >/dev/null || missing+=(systemd)
+  command -v logrotate >/dev/null || missing+=(logrotate)
+  command -v openssl >/dev/null || missing+=(openssl)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then

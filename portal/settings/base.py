@@ -258,10 +258,12 @@ STORAGES = {
 AWS_STORAGE_BUCKET_NAME = env.str("S3_BUCKET", default="")
 if AWS_STORAGE_BUCKET_NAME:
     STORAGES["default"] = {"BACKEND": "portal.storage.S3MediaStorage"}
-    AWS_S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default=None)
-    AWS_S3_REGION_NAME = env.str("S3_REGION", default=None)
-    AWS_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default=None)
-    AWS_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default=None)
+    # An empty value (a line of the environment file left blank) is unset:
+    # boto3's own default (Amazon's endpoint, its credential chain).
+    AWS_S3_ENDPOINT_URL = env.str("S3_ENDPOINT_URL", default="") or None
+    AWS_S3_REGION_NAME = env.str("S3_REGION", default="") or None
+    AWS_ACCESS_KEY_ID = env.str("S3_ACCESS_KEY_ID", default="") or None
+    AWS_SECRET_ACCESS_KEY = env.str("S3_SECRET_ACCESS_KEY", default="") or None
     AWS_QUERYSTRING_AUTH = True
     AWS_DEFAULT_ACL = None
 

@@ -16,8 +16,8 @@ _missing = [name for name in ("SECRET_KEY", "EMAIL_URL") if not env.str(name, ""
 if _missing:
     raise ImproperlyConfigured(
         f"Set the environment variable(s) {', '.join(_missing)}: production "
-        "settings refuse to start without them (docs/configuration.md, "
-        '"Running in production"). For development on this machine, use '
+        "settings refuse to start without them (docs/deploy.md, step 3, and "
+        "docs/configuration.md). For development on this machine, use "
         "DJANGO_SETTINGS_MODULE=portal.settings.dev, as `make run` does."
     )
 
@@ -41,6 +41,10 @@ STORAGES["staticfiles"] = {
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+# The probes answer over plain HTTP too: a supervisor or monitoring on the
+# machine asks gunicorn directly (docs/operations.md); neither sets a cookie
+# or shows anything but a status.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^readyz/$"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 LANGUAGE_COOKIE_SECURE = True
