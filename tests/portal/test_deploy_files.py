@@ -1,6 +1,6 @@
 """The deployment's files (deploy/, docs/deploy.md) are read by the programs
 that will read them on a server: nginx, systemd and logrotate accept them,
-the Procfile runs what the units run, every queue has its worker, and the
+supervisord's configuration runs what the units run, every queue has its worker, and the
 environment template names only documented variables.
 
 Each program checks a copy whose server paths (/srv/ip-portal/app,
@@ -8,6 +8,7 @@ Each program checks a copy whose server paths (/srv/ip-portal/app,
 is not the server; what the copy changes is exactly that list.
 """
 
+import configparser
 import re
 import shlex
 import shutil
@@ -170,27 +171,36 @@ def exec_start(unit: str, instance: str = "") -> list[str]:
     ]
 
 
-def procfile() -> dict[str, list[str]]:
-    entries = {}
-    for line in (DEPLOY / "Procfile").read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, command = line.split(":", 1)
-            entries[name] = [
-                word.replace("{", "").replace("}", "") for word in shlex.split(command)
+def supervisor_programs() -> dict[str, list[str]]:
+    """Each program of deploy/supervisor/ip-portal.conf: its command's words,
+    written as exec_start writes a unit's (${NAME} for supervisord's
+    %(ENV_NAME)s)."""
+    parser = configparser.RawConfigParser()
+    parser.read(DEPLOY / "supervisor" / "ip-portal.conf")
+    programs = {}
+    for section in parser.sections():
+        if section.startswith("program:"):
+            command = re.sub(r"%\(ENV_([A-Z_]+)\)s", r"$\1", parser[section]["command"])
+            command = command.replace("%%", "%")
+            programs[section.removeprefix("program:")] = [
+                word.removeprefix("/srv/ip-portal/app/")
+                for word in shlex.split(command)
             ]
-    return entries
+            assert parser[section]["user"] == "ip-portal"
+            assert parser[section]["autorestart"] == "true"
+    return programs
 
 
-def test_the_procfile_runs_what_the_units_run():
-    entries = procfile()
-    assert entries["web8000"] == exec_start("ip-portal-web@.service", "8000")
-    assert entries["web8001"] == exec_start("ip-portal-web@.service", "8001")
+def test_supervisord_runs_what_the_units_run():
+    programs = supervisor_programs()
+    assert programs["web8000"] == exec_start("ip-portal-web@.service", "8000")
+    assert programs["web8001"] == exec_start("ip-portal-web@.service", "8001")
     for queue in queues.all_queues("celery"):
-        assert entries[f"worker-{queue}"] == exec_start(
+        assert programs[f"worker-{queue}"] == exec_start(
             "ip-portal-worker@.service", queue
         )
-    assert entries["beat"] == exec_start("ip-portal-beat.service")
-    assert len(entries) == 3 + len(queues.all_queues("celery"))
+    assert programs["beat"] == exec_start("ip-portal-beat.service")
+    assert len(programs) == 3 + len(queues.all_queues("celery"))
 
 
 def test_logrotate_accepts_the_rotation(tmp_path):
