@@ -7,7 +7,16 @@ import shutil
 import tempfile
 
 from .base import *  # noqa: F403
-from .base import CACHES, CELERY_BROKER_URL, DATABASES, REDIS_URL, env, queues
+from .base import (
+    AWS_STORAGE_BUCKET_NAME,
+    CACHES,
+    CELERY_BROKER_URL,
+    DATABASES,
+    REDIS_URL,
+    STORAGES,
+    env,
+    queues,
+)
 
 # --- A folder shared with the worker a test may start ------------------------
 # tests/portal/test_worker.py starts a real Celery worker process. It must see
@@ -33,7 +42,11 @@ PORTAL_EMAIL_DELIVERY_BACKEND = env.str(
 )
 EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=os.path.join(_shared, "mail"))
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # On disk in the shared folder, unless a test starts processes with an
+    # S3_BUCKET of their own (tests/portal/test_cluster.py): then base's.
+    "default": STORAGES["default"]
+    if AWS_STORAGE_BUCKET_NAME
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = os.path.join(_shared, "media")

@@ -1,0 +1,270 @@
+"""Past one machine (docs/deploy.md, step 10): two gunicorn instances behind
+the shipped nginx site, a Celery worker, one database and one broker, media
+on S3-compatible storage. A certificate rendered by the worker is served by
+either web instance, and nginx spreads the downloads over both.
+
+The S3 server is moto's (`ThreadedMotoServer`): an HTTP server speaking the
+S3 API, the only S3-compatible server installable here (no MinIO binary can
+be fetched); django-storages talks to it over HTTP as it would to MinIO.
+Runs in both CI runs (SQLite with the filesystem broker, PostgreSQL with
+Redis): the processes share the test database either way.
+"""
+
+import http.client
+import os
+import re
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from django.conf import settings
+from django.db import transaction
+
+from courses.certificates import services
+from courses.models import Certificate
+from tests.courses.factories import (
+    CertificateRequestFactory,
+    CourseIndexPageFactory,
+    CoursePageFactory,
+    LessonPageFactory,
+)
+from tests.courses.test_certificate_worker import Worker
+from tests.factories import UserFactory
+from tests.portal.test_deploy_files import DEPLOY, needs, nginx_site_for
+from tests.portal.test_worker import ROOT, wait_for
+
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.timeout(240),
+]
+
+BUCKET = "ip-portal-media"
+HOST = "portal.example.org"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def s3():
+    """An S3-compatible server with the portal's bucket; the environment a
+    process needs to keep its media there (docs/configuration.md)."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    env = {
+        "S3_BUCKET": BUCKET,
+        "S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+        "S3_REGION": "us-east-1",
+        "S3_ACCESS_KEY_ID": "cluster-test",
+        "S3_SECRET_ACCESS_KEY": "cluster-test-secret",
+    }
+    client = boto3.client(
+        "s3",
+        endpoint_url=env["S3_ENDPOINT_URL"],
+        region_name=env["S3_REGION"],
+        aws_access_key_id=env["S3_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["S3_SECRET_ACCESS_KEY"],
+    )
+    client.create_bucket(Bucket=BUCKET)
+    yield env, client
+    server.stop()
+
+
+class S3Worker(Worker):
+    """The certificate tests' worker, keeping its media in the bucket."""
+
+    def __init__(self, tmp_path: Path, s3_env: dict[str, str]) -> None:
+        super().__init__(tmp_path)
+        self.s3_env = s3_env
+
+    def env(self) -> dict[str, str]:
+        return {**super().env(), **self.s3_env}
+
+
+class Web:
+    """One gunicorn instance, as ip-portal-web@<port> runs it."""
+
+    def __init__(self, tmp_path: Path, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.log_path = tmp_path / f"web-{self.port}.log"
+        with self.log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "portal.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--workers",
+                    "1",
+                    "--timeout",
+                    "60",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def ready(self) -> bool:
+        try:
+            return get(self.port, "/healthz/", tls=False)[0] == 200
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+
+
+def get(
+    port: int, path: str, *, tls: bool, cookie: str = ""
+) -> tuple[int, bytes, dict[str, str]]:
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # the test's own self-signed certificate
+        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
+            "127.0.0.1", port, timeout=30, context=context
+        )
+    else:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Host": HOST}
+    if cookie:
+        headers["Cookie"] = cookie
+    try:
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read(), dict(response.getheaders())
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def cluster(tmp_path, s3, worker_env_ready):
+    s3_env, bucket = s3
+    worker = S3Worker(tmp_path, s3_env)
+    worker.start()
+    web_env = {**worker.env()}
+    webs = [Web(tmp_path, web_env), Web(tmp_path, web_env)]
+    nginx = None
+    try:
+        for web in webs:
+            assert wait_for(web.ready, timeout=60), web.log()
+        nginx = Nginx(tmp_path / "nginx", [web.port for web in webs])
+        yield webs, nginx, bucket
+    finally:
+        if nginx:
+            nginx.stop()
+        for web in webs:
+            web.stop()
+        worker.stop()
+
+
+@pytest.fixture
+def worker_env_ready(monkeypatch):
+    """Tasks go to the real worker, not into the test process."""
+    from portal.celery import app as celery_app
+
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
+
+
+class Nginx:
+    """The shipped site (deploy/nginx/ip-portal.conf) with its upstream the
+    two instances and its ports free ones; nothing else changed."""
+
+    def __init__(self, folder: Path, upstreams: list[int]) -> None:
+        folder.mkdir()
+        self.port, self.plain_port = free_port(), free_port()
+        site = (DEPLOY / "nginx" / "ip-portal.conf").read_text()
+        servers = "".join(
+            f"    server 127.0.0.1:{port} max_fails=3 fail_timeout=10s;\n"
+            for port in upstreams
+        )
+        site = re.sub(
+            r"upstream ip_portal \{\n(.*?\n)*?    keepalive",
+            ("upstream ip_portal {\n" + servers + "    keepalive"),
+            site,
+        )
+        site = re.sub(r"^\s*listen \[::\].*\n", "", site, flags=re.MULTILINE)
+        site = site.replace("listen 443 ssl", f"listen 127.0.0.1:{self.port} ssl")
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{self.plain_port};")
+        conf = nginx_site_for(folder, site)
+        self.pid = folder / "nginx.pid"
+        subprocess.run(
+            [needs("nginx"), "-p", str(folder), "-c", str(conf)],
+            check=True,
+            capture_output=True,
+        )
+        self.access_log = folder / "logs" / "ip-portal.access.log"
+
+    def stop(self) -> None:
+        if self.pid.exists():
+            os.kill(int(self.pid.read_text()), signal.SIGQUIT)
+
+
+def test_a_certificate_rendered_by_the_worker_is_served_by_either_instance(
+    cluster, home, client
+):
+    webs, nginx, bucket = cluster
+    catalogue = CourseIndexPageFactory(parent=home)
+    course = CoursePageFactory(parent=catalogue, slug="ip-basics", title="知识产权基础")
+    LessonPageFactory(parent=course, slug="reading")
+    learner = UserFactory()
+    request = CertificateRequestFactory(user=learner, source_key=course.pk)
+    with transaction.atomic():
+        certificate, _ = services.certificate_issue(request_id=request.pk)
+
+    assert wait_for(
+        lambda: Certificate.objects.get(pk=certificate.pk).rendered_at is not None,
+        timeout=90,
+    ), "not rendered"
+    certificate.refresh_from_db()
+    # In the bucket, not on a local disk: no other machine could read that.
+    stored = bucket.get_object(Bucket=BUCKET, Key=certificate.pdf.name)["Body"].read()
+    assert stored.startswith(b"%PDF-")
+    assert not (Path(settings.MEDIA_ROOT) / certificate.pdf.name).exists()
+
+    client.force_login(learner)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    path = f"/certificates/{certificate.pk}/download/"
+    for web in webs:
+        status, body, headers = get(web.port, path, tls=False, cookie=cookie)
+        assert status == 200, web.log()
+        assert headers["Content-Type"] == "application/pdf"
+        assert body == stored
+
+    # Through nginx over TLS: every download succeeds, and both instances answered.
+    before = [web.log().count(path) for web in webs]
+    for _ in range(6):
+        status, body, _ = get(nginx.port, path, tls=True, cookie=cookie)
+        assert status == 200
+        assert body == stored
+    served = [
+        web.log().count(path) - was for web, was in zip(webs, before, strict=True)
+    ]
+    assert sum(served) == 6 and all(served), served
+
+    # Someone else's session gets nothing from either instance.
+    client.force_login(UserFactory())
+    other = f"sessionid={client.cookies['sessionid'].value}"
+    for web in webs:
+        assert get(web.port, path, tls=False, cookie=other)[0] == 404
