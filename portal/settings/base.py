@@ -123,6 +123,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    # A connection kept between requests may have been ended meanwhile (a
+    # database restart or failover, an idle timeout): checked before a
+    # request's first query and replaced, so no visitor gets an error for it
+    # (tests/portal/test_fault_database.py; docs/operations.md).
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "portal.User"

@@ -54,6 +54,7 @@ from courses.certificates.services.lifecycle import (
     certificate_revoke,
 )
 from courses.certificates.services.pdfs import (
+    PdfNotStored,
     _sign,
     certificate_render,
     certificate_render_failed,
@@ -74,6 +75,7 @@ __all__ = [
     "RENDER_CHUNK",
     "CertificateError",
     "CertificateRequestCancelled",
+    "PdfNotStored",
     "_sign",
     "batch_progress",
     "batch_sources",

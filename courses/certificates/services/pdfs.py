@@ -17,6 +17,24 @@ from courses.certificates.services.emails import _email_certificate
 from courses.models import Certificate
 
 
+class PdfNotStored(Exception):
+    """Storage refused a PDF (a full disk, a bucket out of reach): nothing of
+    it was kept and the certificate stays without one, for the task's retries
+    and then the sweep. The storage's fault, not the certificate's: it is not
+    counted against MAX_RENDER_ATTEMPTS, so the sweep keeps trying until the
+    operator has made room (docs/operations.md)."""
+
+
+def _discard(name: str) -> None:
+    """Remove what a failed write left under `name`: a full disk stops a file
+    part-way, and half a PDF must never be served or mistaken for one."""
+    try:
+        if default_storage.exists(name):
+            default_storage.delete(name)
+    except Exception:  # the next store deletes it first (_store_signed)
+        logger.exception("Could not remove the partial PDF %s", name)
+
+
 def _pdf_name(certificate: Certificate) -> str:
     # The code in the name keeps file URLs unguessable if storage is public.
     return f"{certificate.issued_at:%Y}/{certificate.serial}-{certificate.code[:8]}.pdf"
@@ -74,7 +92,11 @@ def certificates_store_many(*, pdfs: list[tuple[int, bytes]]) -> list[int]:
             if _store_signed(certificate_id=pk, pdf=pdf, signed=signed):
                 done.append(pk)
         except Exception as error:
-            certificate_render_failed(certificate_id=pk, error=error)
+            certificate_render_failed(
+                certificate_id=pk,
+                error=error,
+                count_attempt=not isinstance(error, PdfNotStored),
+            )
     return done
 
 
@@ -88,9 +110,15 @@ def _store_signed(*, certificate_id: int, pdf: bytes, signed: bool) -> bool:
         if certificate.rendered_at:
             return False
         name = _pdf_name(certificate)
-        if default_storage.exists(name):
-            default_storage.delete(name)  # left by a render whose commit failed
-        certificate.pdf.save(name, ContentFile(pdf), save=False)
+        # The name in storage, with the field's folder (what exists() needs).
+        stored = certificate.pdf.field.generate_filename(certificate, name)
+        if default_storage.exists(stored):
+            default_storage.delete(stored)  # left by a render whose commit failed
+        try:
+            certificate.pdf.save(name, ContentFile(pdf), save=False)
+        except Exception as error:
+            _discard(stored)
+            raise PdfNotStored(f"{type(error).__name__}: {error}") from error
         certificate.rendered_at = timezone.now()
         certificate.signed = signed
         certificate.last_error = ""
@@ -111,7 +139,9 @@ def certificate_render(*, certificate_id: int) -> bool:
     """Render, store and e-mail one certificate; True when it did the work.
 
     May run twice: a certificate with a PDF is left alone. A failure is
-    recorded (render_attempts, last_error) and raised for the task's retry.
+    recorded (render_attempts, last_error) and raised for the task's retry;
+    storage refusing the PDF (PdfNotStored) keeps its reason without counting
+    an attempt, and leaves no part of the file behind.
     """
     certificate = (
         Certificate.objects.select_related("template_version", "user")
@@ -125,16 +155,26 @@ def certificate_render(*, certificate_id: int) -> bool:
     except Exception as error:
         certificate_render_failed(certificate_id=certificate_id, error=error)
         raise
-    return certificate_store_pdf(certificate_id=certificate_id, pdf=pdf)
+    try:
+        return certificate_store_pdf(certificate_id=certificate_id, pdf=pdf)
+    except PdfNotStored as error:
+        certificate_render_failed(
+            certificate_id=certificate_id, error=error, count_attempt=False
+        )
+        raise
 
 
-def certificate_render_failed(*, certificate_id: int, error: BaseException) -> None:
-    """Count a failed render and keep its reason for the administrator."""
+def certificate_render_failed(
+    *, certificate_id: int, error: BaseException, count_attempt: bool = True
+) -> None:
+    """Keep a failed render's reason for the administrator (last_error) and,
+    unless count_attempt is False (storage refused the PDF: PdfNotStored),
+    count it towards MAX_RENDER_ATTEMPTS, after which the sweep gives up."""
     logger.warning("Certificate %s not rendered: %s", certificate_id, error)
-    Certificate.objects.filter(pk=certificate_id).update(
-        render_attempts=F("render_attempts") + 1,
-        last_error=f"{type(error).__name__}: {error}"[:2000],
-    )
+    changes: dict = {"last_error": f"{type(error).__name__}: {error}"[:2000]}
+    if count_attempt:
+        changes["render_attempts"] = F("render_attempts") + 1
+    Certificate.objects.filter(pk=certificate_id).update(**changes)
 
 
 def certificates_render_many(*, certificate_ids: list[int]) -> list[int]:
