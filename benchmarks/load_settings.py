@@ -38,7 +38,7 @@ LANGUAGE_COOKIE_SECURE = False
 if env.str("BENCH_REDIS_URL", default=""):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.RedisCache",
             "LOCATION": env.str("BENCH_REDIS_URL"),
             "KEY_PREFIX": env.str("BENCH_CACHE_PREFIX"),
         }

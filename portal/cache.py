@@ -26,7 +26,8 @@ they are atomic, as Redis's are.
 
 An SQLite file is one machine's cache: the embedded default is one machine
 anyway (the main database is an SQLite file beside it). With web processes on
-several machines, set REDIS_URL.
+several machines, set REDIS_URL: the cache is then RedisCache below, Django's
+own with the same answers to failure.
 
 Failures (locked past the busy timeout, a full disk, an unreadable file):
 the counter operations (`add`, `incr`) and `clear` raise `CacheUnavailable`,
@@ -52,6 +53,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 
 logger = logging.getLogger(__name__)
 
@@ -258,3 +260,120 @@ class SQLiteCache(BaseCache):
     def close(self, **kwargs: Any) -> None:
         """Kept open between requests: opening costs more than the request's
         use of it. Forked processes open their own (_connect)."""
+
+
+class RedisCache(DjangoRedisCache):
+    """Django's Redis cache, failing as SQLiteCache does when Redis cannot be
+    reached (stopped, restarting, out of the network): a read is a miss and
+    a write or delete is skipped, each logged, so that every page that only
+    uses the cache to go faster (Wagtail's site lookup, the admin frame's
+    menu, a cached session) still answers; the counter operations (`add`,
+    `incr`) and `clear` raise CacheUnavailable, so that a limiter knows it
+    does not know and sign-in fails closed (portal.http). Django's own
+    raised on every call: with Redis stopped every page was a 503, and
+    saving a user failed on the cache invalidation its signal does.
+
+    Only connection failures are caught (redis-py's ConnectionError and
+    TimeoutError); anything else (a bad key, a value that will not pickle)
+    is a bug and raises.
+    """
+
+    def _failed(self, action: str, key: Any, error: Exception) -> None:
+        logger.warning("Cache %s of %s failed: %r", action, key, error)
+
+    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        try:
+            return super().get(key, default, version)
+        except _REDIS_DOWN as error:
+            self._failed("read", key, error)
+            return default
+
+    def get_many(self, keys: Any, version: int | None = None) -> dict[Any, Any]:
+        try:
+            return super().get_many(keys, version)
+        except _REDIS_DOWN as error:
+            self._failed("read", keys, error)
+            return {}
+
+    def has_key(self, key: Any, version: int | None = None) -> bool:
+        try:
+            return super().has_key(key, version)
+        except _REDIS_DOWN as error:
+            self._failed("read", key, error)
+            return False
+
+    def set(
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> None:
+        try:
+            super().set(key, value, timeout, version)
+        except _REDIS_DOWN as error:
+            self._failed("write", key, error)
+
+    def set_many(
+        self, data: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> list[Any]:
+        try:
+            return super().set_many(data, timeout, version)
+        except _REDIS_DOWN as error:
+            self._failed("write", list(data), error)
+            return list(data)
+
+    def touch(
+        self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: int | None = None
+    ) -> bool:
+        try:
+            return super().touch(key, timeout, version)
+        except _REDIS_DOWN as error:
+            self._failed("touch", key, error)
+            return False
+
+    def delete(self, key: Any, version: int | None = None) -> bool:
+        try:
+            return super().delete(key, version)
+        except _REDIS_DOWN as error:
+            self._failed("delete", key, error)
+            return False
+
+    def delete_many(self, keys: Any, version: int | None = None) -> None:
+        try:
+            super().delete_many(keys, version)
+        except _REDIS_DOWN as error:
+            self._failed("delete", keys, error)
+
+    def add(
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: int | None = None,
+    ) -> bool:
+        try:
+            return super().add(key, value, timeout, version)
+        except _REDIS_DOWN as error:
+            raise CacheUnavailable(f"add {key}: {error!r}") from error
+
+    def incr(self, key: Any, delta: int = 1, version: int | None = None) -> int:
+        try:
+            return super().incr(key, delta, version)
+        except _REDIS_DOWN as error:
+            raise CacheUnavailable(f"incr {key}: {error!r}") from error
+
+    def clear(self) -> None:
+        try:
+            super().clear()
+        except _REDIS_DOWN as error:
+            raise CacheUnavailable(f"clear: {error!r}") from error
+
+
+def _redis_down_errors() -> tuple[type[Exception], ...]:
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    return (ConnectionError, TimeoutError)
+
+
+_REDIS_DOWN = _redis_down_errors()

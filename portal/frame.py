@@ -14,6 +14,7 @@ commit); the timeouts only bound the life of an entry that a missed signal
 left behind.
 """
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,12 +27,16 @@ from django.utils.translation import get_language
 
 from wagtail.models import Site
 
+from portal.cache import CacheUnavailable
+
 if TYPE_CHECKING:
     from portal.models import SiteSettings
 
 FRAME_TIMEOUT = 24 * 60 * 60
 ACCESS_TIMEOUT = 60 * 60
 PERMISSIONS_VERSION_KEY = "portal:permissions-version"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -116,7 +121,12 @@ def for_request(request: HttpRequest) -> RequestFrame:
         version = found.get(PERMISSIONS_VERSION_KEY)
         if version is None:
             version = uuid.uuid4().hex
-            cache.add(PERMISSIONS_VERSION_KEY, version, timeout=None)
+            try:
+                cache.add(PERMISSIONS_VERSION_KEY, version, timeout=None)
+            except CacheUnavailable:
+                # No cache (Redis stopped): nothing is kept, the answer below
+                # is worked out afresh, and the page still answers.
+                logger.warning("Admin-link cache unavailable", exc_info=True)
         entry = found.get(admin_access_key(user.pk))
         if entry is not None and entry[0] == version:
             may_use_admin = entry[1]

@@ -143,9 +143,14 @@ REDIS_URL = env.str("REDIS_URL", default="")
 CACHES: dict[str, dict] = {}
 if REDIS_URL:
     CACHES["default"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's RedisCache, a miss instead of an error when Redis is down
+        # (portal/cache.py): pages keep answering; limiters fail as they say.
+        "BACKEND": "portal.cache.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "portal",
+        # Seconds to connect and to wait for an answer: Redis out of the
+        # network must cost a page a second, not the OS's minutes.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
     }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     CACHES["default"] = {

@@ -19,6 +19,7 @@ from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpResponse
+from django.test import override_settings
 from django.urls import reverse
 
 from wagtail.models import PageViewRestriction
@@ -193,6 +194,44 @@ def test_when_the_cache_file_cannot_be_used_pages_answer_and_sign_in_says_why(
         assert client.get(f"/talent/experts/{experts['qiu'].pk}/").status_code == 200
         assert client.get(login).status_code == 200
         response = client.post(login, {"login": "a@example.org", "password": "x"})
+        assert response.status_code == 503
+
+
+@pytest.mark.django_db
+def test_with_redis_stopped_pages_answer_and_sign_in_says_why(client, experts):
+    """Production's cache is Redis (portal.cache.RedisCache); here one that
+    refuses every connection, as a stopped Redis does. Django's own backend
+    raised on every read, so every page was a 503 and saving a user failed
+    on the cache invalidation its signal does."""
+    learner = UserFactory()
+    stopped = {
+        "default": {
+            "BACKEND": "portal.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+        }
+    }
+    login = "/en" + reverse("account_login")
+    client.force_login(learner)
+    with override_settings(CACHES=stopped):
+        cache = caches["default"]
+        assert cache.get("anything", "missed") == "missed"
+        cache.set("anything", 1)  # skipped, logged
+        assert cache.delete("anything") is False
+        with pytest.raises(CacheUnavailable):
+            cache.add("lock", 1)
+        with pytest.raises(CacheUnavailable):
+            cache.incr("counter")
+
+        assert client.get("/").status_code == 200
+        assert client.get("/talent/").status_code == 200
+        # The signed-in session is read from the database when the cache
+        # misses, and the account's own page answers.
+        assert client.get(reverse("account_profile")).status_code == 200
+        learner.first_name = "新名"
+        learner.save()  # its signal's cache invalidation is skipped, not fatal
+        client.logout()
+        assert client.get(login).status_code == 200
+        response = client.post(login, {"login": learner.email, "password": "x"})
         assert response.status_code == 503
 
 
