@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from wagtail import views as wagtail_views
@@ -148,9 +149,16 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+@csrf_exempt
 @require_http_methods(["POST"])
 def switch_language(request: HttpRequest) -> HttpResponse:
     """Remember the chosen language and return to the same page in it.
+
+    Without a CSRF token: the switcher is on every page, and its token gave
+    every visitor a cookie, so no page could be kept by the proxy's cache
+    (portal/frontend_cache.py). A forged switch can only change the
+    language cookie of the one who follows it (the next address is checked,
+    http.safe_next); it changes no record and signs nobody in.
 
     The switcher sends the page's address in the new language (worked out by
     the url_in_language tag), so no translation of the address happens here;

@@ -37,6 +37,7 @@ if [ "$purpose" = "test" ]; then
   # The deployment's files are checked by the programs that read them, and the
   # small-cluster test runs nginx in front of two gunicorns (docs/deploy.md).
   command -v nginx >/dev/null || missing+=(nginx-light)
+  [ -e /usr/lib/nginx/modules/ngx_http_cache_purge_module.so ] || missing+=(libnginx-mod-http-cache-purge)
   command -v systemd-analyze >/dev/null || missing+=(systemd)
   command -v logrotate >/dev/null || missing+=(logrotate)
   command -v openssl >/dev/null || missing+=(openssl)

@@ -70,6 +70,8 @@ MIDDLEWARE = [
     "portal.security_headers.ContentSecurityPolicyMiddleware",
     "portal.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside the session, CSRF and message middleware: it sees their cookies.
+    "portal.frontend_cache.SharedCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -414,7 +416,26 @@ PORTAL_DJANGO_TASKS = [
     "wagtail.tasks.update_reference_index_task",
     "wagtail.tasks.delete_file_from_storage_task",
     "wagtail.images.tasks.set_image_focal_point_task",
+    # The proxy's purge on publish (portal/frontend_cache.py).
+    "wagtail.contrib.frontend_cache.tasks.purge_urls_from_cache_task",
 ]
+
+# The reverse proxy's cache of pages anonymous visitors read
+# (portal/frontend_cache.py; docs/deploy.md, "The proxy's cache"). Off unless
+# FRONTEND_CACHE_URL names nginx's purge address; then those pages are kept
+# FRONTEND_CACHE_SECONDS by nginx, and purged when published.
+PORTAL_FRONTEND_CACHE_URL = env.str("FRONTEND_CACHE_URL", default="")
+PORTAL_FRONTEND_CACHE_SECONDS = env.int("FRONTEND_CACHE_SECONDS", default=300)
+WAGTAILFRONTENDCACHE = (
+    {
+        "nginx": {
+            "BACKEND": "wagtail.contrib.frontend_cache.backends.HTTPBackend",
+            "LOCATION": PORTAL_FRONTEND_CACHE_URL,
+        }
+    }
+    if PORTAL_FRONTEND_CACHE_URL
+    else {}
+)
 
 # --- Wagtail ---------------------------------------------------------------
 

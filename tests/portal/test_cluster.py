@@ -10,14 +10,6 @@ Runs in both CI runs (SQLite with the filesystem broker, PostgreSQL with
 Redis): the processes share the test database either way.
 """
 
-import http.client
-import os
-import re
-import signal
-import socket
-import ssl
-import subprocess
-import sys
 from pathlib import Path
 
 import boto3
@@ -37,8 +29,8 @@ from tests.courses.factories import (
 )
 from tests.courses.test_certificate_worker import Worker
 from tests.factories import UserFactory
-from tests.portal.test_deploy_files import DEPLOY, needs, nginx_site_for
-from tests.portal.test_worker import ROOT, wait_for
+from tests.portal.servers import Nginx, Web, free_port, get
+from tests.portal.test_worker import wait_for
 
 pytestmark = [
     pytest.mark.worker,
@@ -47,13 +39,6 @@ pytestmark = [
 ]
 
 BUCKET = "ip-portal-media"
-HOST = "portal.example.org"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -93,71 +78,6 @@ class S3Worker(Worker):
         return {**super().env(), **self.s3_env}
 
 
-class Web:
-    """One gunicorn instance, as ip-portal-web@<port> runs it."""
-
-    def __init__(self, tmp_path: Path, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.log_path = tmp_path / f"web-{self.port}.log"
-        with self.log_path.open("w") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "portal.wsgi",
-                    "--bind",
-                    f"127.0.0.1:{self.port}",
-                    "--workers",
-                    "1",
-                    "--timeout",
-                    "60",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")
-
-    def ready(self) -> bool:
-        try:
-            return get(self.port, "/healthz/", tls=False)[0] == 200
-        except OSError:
-            return False
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=20)
-
-
-def get(
-    port: int, path: str, *, tls: bool, cookie: str = ""
-) -> tuple[int, bytes, dict[str, str]]:
-    if tls:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE  # the test's own self-signed certificate
-        connection: http.client.HTTPConnection = http.client.HTTPSConnection(
-            "127.0.0.1", port, timeout=30, context=context
-        )
-    else:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Host": HOST}
-    if cookie:
-        headers["Cookie"] = cookie
-    try:
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read(), dict(response.getheaders())
-    finally:
-        connection.close()
-
-
 @pytest.fixture
 def cluster(tmp_path, s3, worker_env_ready):
     s3_env, bucket = s3
@@ -185,40 +105,6 @@ def worker_env_ready(monkeypatch):
     from portal.celery import app as celery_app
 
     monkeypatch.setitem(celery_app.conf, "task_always_eager", False)
-
-
-class Nginx:
-    """The shipped site (deploy/nginx/ip-portal.conf) with its upstream the
-    two instances and its ports free ones; nothing else changed."""
-
-    def __init__(self, folder: Path, upstreams: list[int]) -> None:
-        folder.mkdir()
-        self.port, self.plain_port = free_port(), free_port()
-        site = (DEPLOY / "nginx" / "ip-portal.conf").read_text()
-        servers = "".join(
-            f"    server 127.0.0.1:{port} max_fails=3 fail_timeout=10s;\n"
-            for port in upstreams
-        )
-        site = re.sub(
-            r"upstream ip_portal \{\n(.*?\n)*?    keepalive",
-            ("upstream ip_portal {\n" + servers + "    keepalive"),
-            site,
-        )
-        site = re.sub(r"^\s*listen \[::\].*\n", "", site, flags=re.MULTILINE)
-        site = site.replace("listen 443 ssl", f"listen 127.0.0.1:{self.port} ssl")
-        site = site.replace("listen 80;", f"listen 127.0.0.1:{self.plain_port};")
-        conf = nginx_site_for(folder, site)
-        self.pid = folder / "nginx.pid"
-        subprocess.run(
-            [needs("nginx"), "-p", str(folder), "-c", str(conf)],
-            check=True,
-            capture_output=True,
-        )
-        self.access_log = folder / "logs" / "ip-portal.access.log"
-
-    def stop(self) -> None:
-        if self.pid.exists():
-            os.kill(int(self.pid.read_text()), signal.SIGQUIT)
 
 
 def test_a_certificate_rendered_by_the_worker_is_served_by_either_instance(

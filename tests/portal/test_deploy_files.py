@@ -9,6 +9,8 @@ is not the server; what the copy changes is exactly that list.
 """
 
 import configparser
+import getpass
+import os
 import re
 import shlex
 import shutil
@@ -28,6 +30,10 @@ def needs(program: str) -> str:
     path = shutil.which(program)
     assert path, f"{program} is missing: scripts/system-deps.sh test installs it"
     return path
+
+
+#: Debian's libnginx-mod-http-cache-purge (scripts/system-deps.sh test).
+PURGE_MODULE = "/usr/lib/nginx/modules/ngx_http_cache_purge_module.so"
 
 
 def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
@@ -67,11 +73,17 @@ def nginx_site_for(folder: Path, site: str) -> Path:
         .replace("/etc/ssl/ip-portal/privkey.pem", str(key))
         .replace("snippets/ip-portal-proxy.conf", str(folder / "ip-portal-proxy.conf"))
         .replace("/var/log/nginx/", f"{folder}/logs/")
+        .replace("/var/cache/nginx/ip-portal", f"{folder}/cache")
     )
     (folder / "site.conf").write_text(site)
     conf = folder / "nginx.conf"
     conf.write_text(
-        f"pid {folder}/nginx.pid;\n"
+        # Debian's nginx.conf loads the modules its packages install: the
+        # cache purge module among them (libnginx-mod-http-cache-purge).
+        f"load_module {PURGE_MODULE};\n"
+        # Workers as the test's own user: its temporary folders are private.
+        + (f"user {getpass.getuser()};\n" if os.geteuid() == 0 else "")
+        + f"pid {folder}/nginx.pid;\n"
         f"error_log {folder}/logs/error.log;\n"
         "events { worker_connections 64; }\n"
         "http {\n"
