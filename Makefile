@@ -37,6 +37,7 @@ bench: sysdeps deps-dev messages
 	$(PY) -m benchmarks.talentpool
 	$(PY) -m benchmarks.announcements
 	$(PY) -m benchmarks.events
+	$(PY) -m benchmarks.email_delivery
 
 sysdeps:
 	@bash scripts/system-deps.sh run

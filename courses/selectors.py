@@ -493,3 +493,100 @@ def completed_enrolments(*, user_id: int) -> QuerySet[Enrolment]:
     return Enrolment.objects.filter(
         user_id=user_id, completed_at__isnull=False
     ).order_by("-completed_at")
+
+
+def personal_data(user) -> dict:
+    """What the courses app holds about `user` ("Download my data",
+    portal.privacy): enrolments, lesson progress, quiz attempts (answers and
+    scores, not the question layout), training classes, the hours ledger,
+    certificate requests and certificates. Seven queries, whatever the
+    number of rows; staff who granted or entered something are left out."""
+    from courses.models import TrainingClassMember
+
+    enrolment = "enrolment__course_title"
+    return {
+        "enrolments": list(
+            Enrolment.objects.filter(user=user)
+            .order_by("enrolled_at", "pk")
+            .values(
+                "id",
+                "course_key",
+                "course_title",
+                "credit_hours",
+                "source",
+                "enrolled_at",
+                "completed_at",
+            )
+        ),
+        "lesson_progress": list(
+            LessonProgress.objects.filter(enrolment__user=user)
+            .order_by("enrolment_id", "pk")
+            .values(
+                "enrolment_id",
+                enrolment,
+                "lesson_title",
+                "status",
+                "watched_seconds",
+                "started_at",
+                "updated_at",
+                "completed_at",
+            )
+        ),
+        "quiz_attempts": list(
+            QuizAttempt.objects.filter(enrolment__user=user)
+            .order_by("enrolment_id", "pk")
+            .values(
+                "enrolment_id",
+                enrolment,
+                "lesson_title",
+                "number",
+                "answers",
+                "score",
+                "passed",
+                "status",
+                "started_at",
+                "submitted_at",
+            )
+        ),
+        "training_classes": list(
+            TrainingClassMember.objects.filter(user=user)
+            .order_by("added_at", "pk")
+            .values("training_class__name", "training_class__code", "added_at")
+        ),
+        "hours": list(
+            HoursLedgerEntry.objects.filter(user=user)
+            .order_by("created_at", "pk")
+            .values(
+                "kind",
+                "source_type",
+                "title",
+                "hours",
+                "earned_on",
+                "reason",
+                "created_at",
+            )
+        ),
+        "certificate_requests": list(
+            CertificateRequest.objects.filter(user=user)
+            .order_by("requested_at", "pk")
+            .values("title", "hours", "achieved_on", "status", "requested_at")
+        ),
+        "certificates": list(
+            Certificate.objects.filter(user=user)
+            .order_by("issued_at", "pk")
+            .values(
+                "serial",
+                "code",
+                "learner_name",
+                "title",
+                "hours",
+                "achieved_on",
+                "issued_at",
+                "expires_on",
+                "language",
+                "status",
+                "status_changed_at",
+                "revoked_reason",
+            )
+        ),
+    }

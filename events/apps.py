@@ -10,10 +10,18 @@ class EventsConfig(AppConfig):
     def ready(self) -> None:
         from courses.evidence import register_source_records
         from courses.models import HoursLedgerEntry
-        from events import campaigns, evidence
+        from events import campaigns, evidence, selectors
+        from events.registration import services as registration_services
         from portal.home import register_home_section
+        from portal.privacy import register_personal_data
 
         register_home_section(campaigns.home_section)
         register_source_records(
             HoursLedgerEntry.Source.EVENT, evidence.registration_records
+        )
+        # "Download my data" and account deletion (portal.privacy).
+        register_personal_data(
+            "events",
+            export=selectors.personal_data,
+            erase=registration_services.registrations_cancel_upcoming,
         )

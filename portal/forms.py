@@ -6,6 +6,9 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from wagtail.users.forms import UserCreationForm, UserEditForm
@@ -43,13 +46,37 @@ class SignupExtraForm(forms.Form):
         validators=[validate_printable],
     )
     audience = _audience_field(required=False)
+    # Required: a sign-up without it (a browser's or a script's) is refused
+    # and writes no account. The label links the notice (__init__).
+    privacy_consent = forms.BooleanField(
+        error_messages={
+            "required": _(
+                "Please read the privacy notice and tick the box to agree to it."
+            )
+        },
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["privacy_consent"].label = format_html(
+            gettext("I have read and agree to the {notice}."),
+            notice=format_html(
+                '<a href="{}" target="_blank" rel="noopener">{}</a>',
+                reverse("privacy_notice"),
+                gettext("privacy notice"),
+            ),
+        )
 
     def signup(self, request: HttpRequest, user) -> None:
-        """Called by allauth inside its sign-up transaction."""
+        """Called by allauth inside its sign-up transaction: the profile and
+        the consent to the privacy notice are written with the account."""
+        from portal import services
+
         user.real_name = self.cleaned_data["real_name"].strip()
         user.audience = self.cleaned_data.get("audience")
         user.language = _request_language(request)
         user.save(update_fields=["real_name", "audience", "language"])
+        services.privacy_consent_record(user=user)
 
 
 def _request_language(request: HttpRequest) -> str:

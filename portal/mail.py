@@ -2,8 +2,10 @@
 
 Django, allauth and Wagtail send mail through EMAIL_BACKEND; with this backend
 every message becomes an OutgoingEmail row in the current transaction, and its
-delivery task is enqueued only when that transaction commits. A rolled-back
-sign-up therefore sends nothing, and a lost task is caught by the sweep.
+delivery is enqueued only when that transaction commits, together with the
+transaction's other e-mails (portal.services.email_deliver_on_commit: one task
+per batch, each batch over one SMTP connection). A rolled-back sign-up
+therefore sends nothing, and a lost task is caught by the sweep.
 
 An attachment is stored in the row in one of two forms:
 

@@ -110,3 +110,64 @@ def menu_pages(*, site_root: Page) -> list[Page]:
     """The pages shown in the main navigation: live children of the site root
     marked 'show in menus'."""
     return list(site_root.get_children().live().public().in_menu())
+
+
+# --- Personal data (portal.privacy) ---------------------------------------------
+
+
+def privacy_consent_current(*, user: Any) -> Any:
+    """The user's consent to the privacy notice in force, or None (signed up
+    before it, or never agreed)."""
+    from portal.models import PrivacyConsent
+    from portal.privacy import PRIVACY_NOTICE_VERSION
+
+    return PrivacyConsent.objects.filter(
+        user=user, notice_version=PRIVACY_NOTICE_VERSION
+    ).first()
+
+
+def personal_data(user: Any) -> dict[str, Any]:
+    """What the portal app itself holds about `user`: the account and its
+    profile, e-mail addresses, consents to the privacy notice and the kinds of
+    second factor set up (never their secrets). Five queries, whatever the
+    data."""
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+
+    from portal.models import PrivacyConsent, User
+
+    account = (
+        User.objects.filter(pk=user.pk)
+        .values(
+            "email",
+            "real_name",
+            "organisation",
+            "job_title",
+            "language",
+            "date_joined",
+            "last_login",
+            "audience__name_zh",
+            "district__name_zh",
+        )
+        .get()
+    )
+    account["audience"] = account.pop("audience__name_zh")
+    account["district"] = account.pop("district__name_zh")
+    return {
+        "account": account,
+        "email_addresses": list(
+            EmailAddress.objects.filter(user=user)
+            .order_by("pk")
+            .values("email", "verified", "primary")
+        ),
+        "privacy_consents": list(
+            PrivacyConsent.objects.filter(user=user)
+            .order_by("given_at", "pk")
+            .values("notice_version", "source", "given_at")
+        ),
+        "second_factors": list(
+            Authenticator.objects.filter(user=user)
+            .order_by("pk")
+            .values("type", "created_at", "last_used_at")
+        ),
+    }

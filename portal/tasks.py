@@ -1,16 +1,72 @@
 """Celery tasks of the portal. Each takes ids, calls a service and may run twice."""
 
-from celery import shared_task
+from contextlib import suppress
+from typing import TYPE_CHECKING
 
+from celery import Task, shared_task
+
+from django.conf import settings
 from django.core.management import call_command
 
+if TYPE_CHECKING:
+    from portal.services import EmailBatchReport
 
-@shared_task(name="portal.tasks.deliver_email", acks_late=True)
-def deliver_email(email_id: int) -> None:
-    """Deliver one outbox e-mail (portal.services.email_deliver)."""
+
+@shared_task(name="portal.tasks.deliver_email", acks_late=True, bind=True)
+def deliver_email(self: Task, email_id: int) -> None:
+    """Deliver an outbox e-mail and, over the same connection, other pending
+    ones (portal.services.email_deliver_batch). Kept for messages enqueued
+    before batches: nothing enqueues it any more. A no-op when the e-mail was
+    already sent by another batch."""
+    from portal import services
+    from portal.models import OutgoingEmail
+
+    still_pending = OutgoingEmail.objects.filter(
+        pk=email_id, status=OutgoingEmail.Status.PENDING
+    ).exists()
+    report = services.email_deliver_batch(email_ids=[email_id], fill=still_pending)
+    _follow_up(self, report)
+
+
+@shared_task(name="portal.tasks.deliver_email_batch", acks_late=True, bind=True)
+def deliver_email_batch(self: Task, email_ids: list[int] | None = None) -> None:
+    """Deliver these outbox e-mails (and, with room left, other pending ones)
+    over one connection (portal.services.email_deliver_batch). A row sent by
+    another batch meanwhile is skipped, so it may run twice."""
+    from django.core.cache import cache
+
     from portal import services
 
-    services.email_deliver(email_id=email_id)
+    # From now on, e-mails committed after this batch's query need a task
+    # of their own (services._DeliveryOnCommit).
+    with suppress(Exception):
+        cache.delete(services.QUEUED_KEY)
+    _follow_up(self, services.email_deliver_batch(email_ids=email_ids or []))
+
+
+def _follow_up(task: Task, report: "EmailBatchReport") -> None:
+    """Enqueue the retries a batch left: rows that failed for now, after
+    their backoff; rows deferred (the per-minute cap, a broken connection),
+    when they may go; and, after a full batch, the next one at once (more
+    may be waiting than one batch takes). Not when run eagerly (the tests):
+    a retry would run at once, not later; the beat sweep catches the rest."""
+    from portal import services
+
+    if task.request.is_eager:
+        return
+    waits: dict[int, list[int]] = {}
+    for email_id, attempts in report.retry.items():
+        delay = services.email_retry_delay(attempts=attempts)
+        waits.setdefault(delay, []).append(email_id)
+    if report.deferred:
+        waits.setdefault(report.deferred_for, []).extend(report.deferred)
+    elif report.taken >= settings.PORTAL_EMAIL_BATCH_SIZE:
+        waits.setdefault(0, [])
+    for delay, ids in waits.items():
+        # A broker that is down is logged: the rows wait for the sweep.
+        deliver_email_batch._send_logged(
+            deliver_email_batch.apply_async, (ids,), countdown=delay
+        )
 
 
 @shared_task(name="portal.tasks.sweep_outgoing_email")

@@ -40,6 +40,13 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("accounts/profile/", views.profile, name="account_profile"),
     path("accounts/delete/", views.account_delete, name="account_delete"),
+    path("accounts/data/", views.personal_data_download, name="personal_data"),
+    path(
+        "accounts/privacy/agree/",
+        views.privacy_consent_give,
+        name="privacy_consent_give",
+    ),
+    path("privacy/", views.privacy_notice, name="privacy_notice"),
     path("accounts/", include("allauth.urls")),
     path("search/", views.search, name="search"),
     path("feeds/news.rss", feeds.feed_view(feeds.NewsFeed), name="feed_news_rss"),

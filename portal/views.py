@@ -1,15 +1,18 @@
 """Views of the portal's own pages: profile, account deletion, site search and
 the redirects that route every login through allauth."""
 
+import json
 import logging
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -18,8 +21,9 @@ from django.views.decorators.http import require_http_methods
 from wagtail import views as wagtail_views
 from wagtail.documents.views import serve as wagtail_document_views
 
-from portal import http, selectors, services
+from portal import http, privacy, selectors, services
 from portal.forms import AccountDeleteForm, ProfileForm, SiteSearchForm
+from portal.models import PrivacyConsent
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +36,14 @@ def profile(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, _("Your profile has been saved."))
         return redirect("account_profile")
-    return render(request, "account/profile.html", {"form": form})
+    return render(
+        request,
+        "account/profile.html",
+        {
+            "form": form,
+            "privacy_consent": selectors.privacy_consent_current(user=request.user),
+        },
+    )
 
 
 @login_required
@@ -77,6 +88,74 @@ def account_delete(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("Your account has been deleted."))
         return redirect("/")
     return render(request, "account/delete.html", {"form": form})
+
+
+@require_http_methods(["GET"])
+def privacy_notice(request: HttpRequest) -> HttpResponse:
+    """The privacy notice in the active language (the text is a template per
+    language: portal/privacy/notice_<language>.html), with the retention
+    periods the code enforces (portal.privacy.retention_periods)."""
+    english = (translation.get_language() or "").startswith("en")
+    language = "en" if english else "zh_hans"
+    return render(
+        request,
+        "portal/privacy/notice.html",
+        {
+            "notice_template": f"portal/privacy/notice_{language}.html",
+            "notice_version": privacy.PRIVACY_NOTICE_VERSION,
+            "retention": privacy.retention_periods(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def personal_data_download(request: HttpRequest) -> HttpResponse:
+    """Download my data: a JSON file of everything the portal holds about
+    the signed-in user (portal.privacy.personal_data_export). Limited per
+    user (PORTAL_PERSONAL_DATA_RATE): each download reads every app's
+    tables. Logged, without the content."""
+    try:
+        wait = http.limit_wait(
+            request,
+            keys=[("personal_data", "user")],
+            rate=settings.PORTAL_PERSONAL_DATA_RATE,
+        )
+    except Exception:
+        logger.exception("Personal data download limit could not be checked")
+        return http.limiter_unavailable(request, api=False)
+    if wait is not None:
+        messages.error(
+            request,
+            _("You have downloaded your data several times already. Try again later."),
+        )
+        limited: HttpResponse = redirect("account_profile")
+        limited["Retry-After"] = str(wait)
+        return limited
+    user = request.user
+    data = privacy.personal_data_export(user)  # type: ignore[arg-type]  # login_required: never AnonymousUser
+    logger.info("Personal data downloaded by user %s", user.pk)
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    filename = f"my-data-{timezone.localdate().isoformat()}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["POST"])
+def privacy_consent_give(request: HttpRequest) -> HttpResponse:
+    """A user who signed up before the notice in force agrees to it from
+    the profile page."""
+    services.privacy_consent_record(
+        user=request.user,  # type: ignore[arg-type]  # login_required: never AnonymousUser
+        source=PrivacyConsent.Source.PROFILE,
+    )
+    messages.success(request, _("Thank you: your agreement has been recorded."))
+    return redirect("account_profile")
 
 
 @require_http_methods(["GET"])

@@ -12,7 +12,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from portal import document_ranges
+from portal import background_work, document_ranges
 from portal.exports import LOG_EXPORTED, ExportedFormatter
 from portal.models import Audience, District, OutgoingEmail
 
@@ -152,3 +152,55 @@ def register_import_job_urls():
             name="portal_import_job_report",
         ),
     ]
+
+
+# --- Settings › Background work (portal.admin_background_work) -----------------
+
+
+@hooks.register("register_admin_urls")
+def register_background_work_urls():
+    from django.urls import path
+
+    from portal.admin_background_work import (
+        INDEX_URL_NAME,
+        RETRY_URL_NAME,
+        BackgroundWorkRetryView,
+        BackgroundWorkView,
+    )
+
+    return [
+        path("background-work/", BackgroundWorkView.as_view(), name=INDEX_URL_NAME),
+        path(
+            "background-work/<slug:kind>/retry/",
+            BackgroundWorkRetryView.as_view(),
+            name=RETRY_URL_NAME,
+        ),
+    ]
+
+
+@hooks.register("register_settings_menu_item")
+def register_background_work_menu_item():
+    from django.urls import reverse
+
+    from portal.admin_background_work import INDEX_URL_NAME, BackgroundWorkMenuItem
+
+    return BackgroundWorkMenuItem(
+        _("Background work"),
+        reverse(INDEX_URL_NAME),
+        name="background-work",
+        icon_name="cogs",
+        order=900,
+    )
+
+
+@hooks.register("register_log_actions")
+def register_background_work_log_action(actions):
+    actions.register_action(background_work.LOG_RETRIED)(
+        background_work.RetriedFormatter
+    )
+
+
+# The portal's own kinds of background work; the apps hand over theirs
+# through the same hook (portal.background_work.REGISTER_HOOK).
+hooks.register(background_work.REGISTER_HOOK, background_work.email_work)
+hooks.register(background_work.REGISTER_HOOK, background_work.import_work)

@@ -32,9 +32,6 @@ from subscriptions.models import (
 
 #: Recipients per batch task: one outbox insert and one update per batch.
 BATCH_SIZE = 500
-#: E-mails per delivery task: small enough to finish within the task time
-#: limit on a slow SMTP server (what is left is the outbox sweep's).
-DELIVERY_CHUNK = 100
 #: A sending announcement older than this has its pending rows re-enqueued.
 SWEEP_AFTER = timedelta(minutes=5)
 UNSUBSCRIBE_SALT = "subscriptions.unsubscribe"
@@ -297,12 +294,13 @@ def announcement_batch_send(*, announcement_id: int, first: int, last: int) -> i
     Before: deliveries with pks first..last, some pending. After, in one
     transaction: each pending one queued with its outbox e-mail (in the
     recipient's language), or skipped when its user has since unsubscribed
-    or been deactivated; delivery tasks (one per DELIVERY_CHUNK e-mails) are
-    enqueued on commit. Rows no longer pending (or locked by another worker)
-    are left alone: running a batch twice sends nothing twice. The number of
-    queries does not grow with the number of rows.
+    or been deactivated; their delivery is enqueued on commit, in the
+    outbox's batches (portal.services.email_deliver_on_commit). Rows no
+    longer pending (or locked by another worker) are left alone: running a
+    batch twice sends nothing twice. The number of queries does not grow with
+    the number of rows.
     """
-    from subscriptions.tasks import deliver_announcement_emails
+    from portal.services import email_deliver_on_commit
 
     with transaction.atomic():
         announcement = (
@@ -372,9 +370,9 @@ def announcement_batch_send(*, announcement_id: int, first: int, last: int) -> i
             AnnouncementDelivery.objects.filter(pk__in=skip).update(
                 status=AnnouncementDelivery.Status.SKIPPED
             )
-        ids = [email.pk for email in emails]
-        for n in range(0, len(ids), DELIVERY_CHUNK):
-            deliver_announcement_emails.delay_on_commit(ids[n : n + DELIVERY_CHUNK])
+        # The outbox's batches: one task per PORTAL_EMAIL_BATCH_SIZE e-mails
+        # of this transaction, each over one SMTP connection.
+        email_deliver_on_commit(email_ids=[email.pk for email in emails])
     return len(emails)
 
 

@@ -3,6 +3,8 @@ twice (subscriptions.services says why a second run sends nothing)."""
 
 from celery import shared_task
 
+from django.conf import settings
+
 
 @shared_task(name="subscriptions.tasks.send_announcement_batch", acks_late=True)
 def send_announcement_batch(announcement_id: int, first: int, last: int) -> int:
@@ -20,13 +22,15 @@ def send_announcement_batch(announcement_id: int, first: int, last: int) -> int:
 
 @shared_task(name="subscriptions.tasks.deliver_announcement_emails", acks_late=True)
 def deliver_announcement_emails(email_ids: list[int]) -> None:
-    """Deliver a batch's outbox e-mails, one task for the batch instead of one
-    per e-mail. portal.services.email_deliver skips an e-mail no longer
-    pending; a lost task is caught by the outbox's own sweep."""
-    from portal import services
+    """Deliver a batch's outbox e-mails over one connection. Kept for
+    messages enqueued before the outbox delivered in batches: batches now
+    enqueue portal.tasks.deliver_email_batch. An e-mail no longer pending is
+    skipped; a lost task is caught by the outbox's own sweep."""
+    from portal.tasks import deliver_email_batch
 
-    for email_id in email_ids:
-        services.email_deliver(email_id=email_id)
+    size = settings.PORTAL_EMAIL_BATCH_SIZE
+    for n in range(0, len(email_ids), size):
+        deliver_email_batch.delay(email_ids[n : n + size])
 
 
 @shared_task(name="subscriptions.tasks.sweep_announcements")

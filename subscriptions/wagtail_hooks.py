@@ -10,8 +10,10 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
+from portal import background_work
 from portal.models import User
 from subscriptions.admin_views import AnnouncementViewSet
+from subscriptions.background_work import announcement_work
 from subscriptions.models import Subscription, Topic
 
 
@@ -105,3 +107,7 @@ def announcement_permissions():
             "view_subscription",
         ],
     )
+
+
+# Settings › Background work (portal.background_work): announcements.
+hooks.register(background_work.REGISTER_HOOK, announcement_work)

@@ -6,7 +6,11 @@ from celery import shared_task
 
 from talentpool.applications.tasks import reconfirmation_sweep
 
-__all__ = ["contact_requests_expire", "reconfirmation_sweep"]
+__all__ = [
+    "contact_requests_expire",
+    "contact_requests_purge",
+    "reconfirmation_sweep",
+]
 
 
 @shared_task(name="talentpool.tasks.contact_requests_expire", acks_late=True)
@@ -16,3 +20,13 @@ def contact_requests_expire() -> int:
     from talentpool.contacts import services
 
     return services.contact_requests_expire()
+
+
+@shared_task(name="talentpool.tasks.contact_requests_purge", acks_late=True)
+def contact_requests_purge() -> int:
+    """Remove the message and note of contact requests older than
+    CONTACT_REQUEST_RETENTION_DAYS (daily, CELERY_BEAT_SCHEDULE). May run
+    any number of times."""
+    from talentpool.contacts import services
+
+    return services.contact_requests_purge()

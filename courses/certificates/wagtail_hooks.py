@@ -12,6 +12,8 @@ from wagtail.permissions import register_permission_policy
 from wagtail.snippets.models import register_snippet
 
 from courses.certificates import admin_views
+from courses.certificates import background_work as certificate_work
+from portal import background_work
 
 # First, before any view asks for them (Wagtail would make default ones).
 for _model, _policy in admin_views.POLICIES.items():
@@ -106,3 +108,8 @@ def register_certificate_log_actions(actions):
         gettext_lazy("Finish bulk run"),
         gettext_lazy("Bulk run finished"),
     )
+
+
+# Settings › Background work (portal.background_work): PDFs and bulk runs.
+hooks.register(background_work.REGISTER_HOOK, certificate_work.render_work)
+hooks.register(background_work.REGISTER_HOOK, certificate_work.batch_item_work)

@@ -326,3 +326,27 @@ def registrations_remind_due(*, now: datetime.datetime | None = None) -> list[in
         .values_list("pk", flat=True)
     )
     return [pk for pk in due if registration_remind(registration_id=pk)]
+
+
+def registrations_cancel_upcoming(*, user: User) -> list[Registration]:
+    """The user's account is being deleted (portal.services.user_delete):
+    cancel each of their active registrations for an event that has not
+    started, so the place goes to the waiting list (registration_cancel,
+    with its e-mails to those promoted). Past and checked-in registrations
+    stay: they are the attendance record. May run twice: nothing is left to
+    cancel the second time."""
+    ids = Registration.objects.filter(
+        user=user,
+        status__in=ACTIVE,
+        checked_in_at__isnull=True,
+        event_starts_at__gt=timezone.now(),
+    ).values_list("pk", flat=True)
+    cancelled = []
+    for registration_id in list(ids):
+        try:
+            cancelled.append(
+                registration_cancel(user=user, registration_id=registration_id)
+            )
+        except RegistrationError:
+            continue  # started or changed meanwhile: it stays as it is
+    return cancelled

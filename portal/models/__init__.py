@@ -13,6 +13,7 @@ from .pages import (
     PolicyIndexPage,
     StandardPage,
 )
+from .privacy import PrivacyConsent
 from .site_settings import SiteSettings
 from .vocabularies import Audience, District, IPType, Term
 
@@ -31,6 +32,7 @@ __all__ = [
     "PolicyAttachment",
     "PolicyDocumentPage",
     "PolicyIndexPage",
+    "PrivacyConsent",
     "SiteSettings",
     "StandardPage",
     "Term",

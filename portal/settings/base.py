@@ -311,6 +311,17 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PORTAL_EMAIL_KEEP_CONTENT = False
 PORTAL_EMAIL_SWEEP_AFTER = timedelta(minutes=2)
 PORTAL_EMAIL_MAX_ATTEMPTS = 5
+# Delivery in batches over one connection (portal.services.email_deliver_batch):
+# up to this many e-mails per task. A temporary failure is retried after
+# PORTAL_EMAIL_RETRY_DELAY, doubled at each attempt (at most an hour).
+PORTAL_EMAIL_BATCH_SIZE = env.int("EMAIL_BATCH_SIZE", default=100)
+PORTAL_EMAIL_RETRY_DELAY = timedelta(minutes=1)
+# At most this many e-mails handed to the provider per minute, counted across
+# all workers in the cache; 0: no cap. docs/configuration.md, "E-mail".
+PORTAL_EMAIL_MAX_PER_MINUTE = env.int("EMAIL_MAX_PER_MINUTE", default=0)
+# Seconds an SMTP connection may hang (Django's default: forever). On SQLite a
+# delivery holds the write lock for one message's hand-off.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 # Sent e-mails (their body already removed on delivery) are deleted after this
 # many days by the beat task purge_sent_email; pending and failed ones stay.
 PORTAL_EMAIL_RETENTION_DAYS = env.int("EMAIL_RETENTION_DAYS", default=90)
@@ -329,6 +340,19 @@ if CELERY_BROKER_URL == "filesystem://":
         "control_folder": str(_broker_dir / "control"),
         "polling_interval": 0.2,
     }
+else:
+    # Redis: a message a worker took and never acknowledged (acks-late, and
+    # the worker's main process was killed) goes back to its queue after
+    # this many seconds; kombu's default is an hour. The beat sweeps redo
+    # certificates and e-mails within minutes anyway, but Wagtail's tasks
+    # and announcement batches waited for it. It must stay above the longest
+    # a message is held unacknowledged, or a task that is running or waiting
+    # for its countdown is delivered a second time: a task's hard limit
+    # (5 minutes) and the longest countdown (an e-mail's last retry, 8
+    # minutes with PORTAL_EMAIL_RETRY_DELAY and PORTAL_EMAIL_MAX_ATTEMPTS as
+    # above; raise this with them). docs/operations.md, "When Redis or a
+    # worker fails".
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 15 * 60}
 # One queue per kind of work (portal/queues.py): certificates, email and the
 # default; docs/deploy.md gives each its worker. settings.test moves them all.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
@@ -396,6 +420,12 @@ CELERY_BEAT_SCHEDULE = {
     "talentpool-contact-requests-expire": {
         "task": "talentpool.tasks.contact_requests_expire",
         "schedule": crontab(hour=0, minute=5),
+    },
+    # Contact requests older than CONTACT_REQUEST_RETENTION_DAYS lose their
+    # message and note (talentpool; docs/privacy.md).
+    "talentpool-contact-requests-purge": {
+        "task": "talentpool.tasks.contact_requests_purge",
+        "schedule": crontab(hour=3, minute=47),
     },
     # Remind registrants of tomorrow's events (09:00, CELERY_TIMEZONE: Shanghai).
     "events-registration-reminders": {
@@ -610,6 +640,21 @@ PORTAL_DEMO_ALLOWED = False
 # Account deletion asks for the password: guesses per signed-in user
 # (django-ratelimit's format; portal/views.py account_delete).
 PORTAL_ACCOUNT_DELETE_RATE = env.str("ACCOUNT_DELETE_RATE", default="5/5m")
+# Downloads of "my data" (a JSON file of everything held about the user) per
+# signed-in user (portal/views.py personal_data_download).
+PORTAL_PERSONAL_DATA_RATE = env.str("PERSONAL_DATA_RATE", default="5/h")
+
+# --- Retention of personal data (docs/privacy.md) ----------------------------
+# The privacy notice renders these numbers (portal.privacy.retention_periods):
+# change one here (or in the environment) and the notice says the new one.
+# Contact requests: after this many days from sending, a request that is no
+# longer waiting for the expert loses its message and the expert's note (beat
+# task talentpool.tasks.contact_requests_purge, daily).
+CONTACT_REQUEST_RETENTION_DAYS = env.int("CONTACT_REQUEST_RETENTION_DAYS", default=365)
+# Application logs: the processes write to stdout; deploy/systemd appends it
+# to /var/log/ip-portal/, which deploy/logrotate/ip-portal keeps this many
+# days (its rotate and maxage: keep them in step). The notice states it.
+PORTAL_LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=180)
 
 # --- Certificate signing ---------------------------------------------------
 # docs/configuration.md, "Certificate signing": with a key and certificate

@@ -285,3 +285,59 @@ def not_public_reasons(
             )
         )
     return reasons
+
+
+def personal_data(user: User) -> dict[str, Any]:
+    """The talent-pool profile of `user` ("Download my data",
+    portal.privacy): the expert profile linked to the account with its
+    vocabulary codes and qualifications, the user's applications and the
+    consents recorded for them. At most ten queries, whatever the data; the
+    staff who verified, decided or recorded something are left out."""
+    from talentpool.models import ExpertConsent, Qualification
+
+    expert = (
+        Expert.objects.filter(user=user)
+        .values(
+            "id",
+            "name",
+            "photo",
+            "district__code",
+            "organisation__name",
+            "years_of_practice",
+            "talent_tier",
+            "biography",
+            "email",
+            "phone",
+            "accepting_requests",
+            "verification_status",
+            "verified_at",
+            "last_confirmed_at",
+            "status",
+            "status_reason",
+            "publication_consent_at",
+            "created_at",
+        )
+        .first()
+    )
+    if expert is not None:
+        found = Expert.objects.get(pk=expert["id"])
+        for name in ("categories", "ip_types", "services", "industries", "languages"):
+            expert[name] = list(getattr(found, name).values_list("code", flat=True))
+        expert["qualifications"] = list(
+            Qualification.objects.filter(expert_id=expert["id"])
+            .order_by("pk")
+            .values("title", "licence_number", "issued_by", "valid_until")
+        )
+    return {
+        "expert_profile": expert,
+        "expert_applications": list(
+            ExpertApplication.objects.filter(applicant=user)
+            .order_by("created_at", "pk")
+            .values("kind", "data", "status", "reason", "submitted_at", "decided_at")
+        ),
+        "expert_consents": list(
+            ExpertConsent.objects.filter(user=user)
+            .order_by("recorded_at", "pk")
+            .values("kind", "given", "wording", "method", "recorded_at")
+        ),
+    }

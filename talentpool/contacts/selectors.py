@@ -70,3 +70,40 @@ def contact_refusal(*, user: User, expert: Expert) -> str | None:
     if not enterprise.is_verified:
         return "not_verified"
     return None
+
+
+def personal_data(user: User) -> dict:
+    """Contact requests of `user` ("Download my data", portal.privacy), in
+    two queries whatever their number. Sent (as an enterprise's member): the
+    request as written, and which expert profile it went to by number only.
+    Received (as an expert): the request, with the enterprise's name (an
+    organisation's, from its public registration) but not who at the
+    enterprise sent it: that person's data is theirs to ask for."""
+    fields = (
+        "need",
+        "ip_type__code",
+        "industry__code",
+        "deadline",
+        "status",
+        "no_conflict_declared_at",
+        "response_note",
+        "responded_at",
+        "created_at",
+    )
+    return {
+        "enterprise": (
+            EnterpriseMember.objects.filter(user=user)
+            .values("enterprise__name", "joined_at")
+            .first()
+        ),
+        "contact_requests_sent": list(
+            ContactRequest.objects.filter(sender=user)
+            .order_by("created_at", "pk")
+            .values("enterprise__name", "expert_id", *fields)
+        ),
+        "contact_requests_received": list(
+            ContactRequest.objects.filter(expert__user=user)
+            .order_by("created_at", "pk")
+            .values("enterprise__name", *fields)
+        ),
+    }

@@ -5,7 +5,7 @@ a refused call raises ContactError (a TalentPoolError) with a message in the
 active language, and nothing was changed."""
 
 import logging
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -510,6 +510,37 @@ def contact_requests_expire() -> int:
     return ContactRequest.objects.filter(
         status=ContactRequest.Status.PENDING, deadline__lt=timezone.localdate()
     ).update(status=ContactRequest.Status.EXPIRED)
+
+
+def contact_requests_purge(*, batch_size: int = 1000) -> int:
+    """Remove the content of contact requests sent more than
+    CONTACT_REQUEST_RETENTION_DAYS ago (docs/privacy.md); how many.
+
+    Before: requests of any age. After: each older one has no message (need)
+    and no expert's note (response_note); a request still waiting for the
+    expert after that long is expired first. What stays is the bare record:
+    enterprise, expert, vocabulary terms, status and dates, which the
+    disclosure log (never deleted, docs/decisions.md decision 3) refers to.
+    Contact details are never copied into a request (they are shown from the
+    expert's and the enterprise's rows), so none are left in it. Works in
+    batches of batch_size, each its own short transaction. May run any
+    number of times: a second run finds nothing.
+    """
+    cutoff = timezone.now() - timedelta(days=settings.CONTACT_REQUEST_RETENTION_DAYS)
+    old = ContactRequest.objects.filter(created_at__lt=cutoff)
+    old.filter(status=ContactRequest.Status.PENDING).update(
+        status=ContactRequest.Status.EXPIRED
+    )
+    with_content = old.exclude(need="", response_note="")
+    purged = 0
+    while ids := list(with_content.values_list("pk", flat=True)[:batch_size]):
+        with transaction.atomic():
+            purged += ContactRequest.objects.filter(pk__in=ids).update(
+                need="", response_note=""
+            )
+    if purged:
+        logger.info("Content of %s old contact requests removed", purged)
+    return purged
 
 
 def expert_requests_pause(*, user: User, paused: bool) -> Expert:

@@ -89,6 +89,7 @@ def sign_up_and_sign_in(tab, *, email: str, password: str, name: str) -> None:  
     field(tab, "真实姓名").fill(name)
     field(tab, "密码").fill(password)
     field(tab, "密码（重复）").fill(password)
+    tab.locator("input[name=privacy_consent]").check()
     tab.get_by_role("main").get_by_role("button", name="注册").click()
     tab.wait_for_url(re.compile(r"/accounts/confirm-email/$"))
     deadline = time.monotonic() + 5

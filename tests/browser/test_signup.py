@@ -41,6 +41,12 @@ def test_signup_in_chinese_then_verify_sign_in_and_see_the_profile(page, live_si
     field(page, "人员类别").select_option(label="公务员")
     field(page, "密码").fill(PASSWORD)
     field(page, "密码（重复）").fill(PASSWORD)
+    # The privacy notice is linked from the box that must be ticked.
+    consent = page.locator("input[name=privacy_consent]")
+    expect(page.locator("label[for=id_privacy_consent] a")).to_have_attribute(
+        "href", "/privacy/"
+    )
+    consent.check()
     page.get_by_role("main").get_by_role("button", name="注册").click()
 
     # "Verify your e-mail address", in Chinese.

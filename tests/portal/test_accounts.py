@@ -25,6 +25,7 @@ def signup(client, email="zhang.wei@example.org", password=PASSWORD, **extra):
         "password2": password,
         "real_name": "张伟",
         "audience": Audience.objects.get(code="civil_servant").pk,
+        "privacy_consent": "on",
     }
     data.update(extra)
     return client.post(reverse("account_signup"), data)

@@ -230,6 +230,11 @@ account_logout                         GET  go  ok  ok  ok  ok     ok  ok  ok  o
 account_inactive                       GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
 account_profile                        GET  log ok  ok  ok  ok     ok  ok  ok  ok  ok
 account_delete                         GET  log ok  ok  ok  ok     ok  ok  ok  ok  ok
+# Privacy (PIPL): the notice is public; "download my data" and agreeing
+# to the notice in force are for the signed-in user, about themselves.
+personal_data                          GET  log ok  ok  ok  ok     ok  ok  ok  ok  ok
+privacy_consent_give                   POST log did did did did    did did did did did
+privacy_notice                         GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
 account_email                          GET  log ok  ok  ok  ok     ok  ok  ok  ok  ok
 account_email_verification_sent        GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
 account_confirm_email                  GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok

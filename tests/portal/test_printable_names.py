@@ -77,6 +77,7 @@ def signup(client, real_name: str, email: str, url: str | None = None):
             "password2": PASSWORD,
             "real_name": real_name,
             "audience": Audience.objects.get(code="civil_servant").pk,
+            "privacy_consent": "on",
         },
     )
 

@@ -261,6 +261,7 @@ def sign_up(client, *, next_path: str):  # type: ignore[no-untyped-def]
             "password2": PASSWORD,
             "real_name": "魏玲",
             "audience": Audience.objects.get(code="ip_practitioner").pk,
+            "privacy_consent": "on",
         },
     )
 

@@ -3,6 +3,7 @@ next serial number, a verification code and the template's frozen version."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import string
 from typing import Any
@@ -23,6 +24,8 @@ from courses.models import (
     CertificateTemplate,
     CertificateTemplateVersion,
 )
+
+logger = logging.getLogger(__name__)
 
 #: Letters and digits only: a code printed under the QR code may wrap over
 #: lines, and a PDF reader drops a "-" at a line end as a hyphenation.
@@ -195,3 +198,28 @@ def certificate_issue_failed(*, request_id: int, error: str) -> None:
     CertificateRequest.objects.filter(
         pk=request_id, status=CertificateRequest.Status.PENDING
     ).update(last_error=error[:2000])
+
+
+def certificate_requests_issue_pending(*, user: Any) -> list[Certificate]:
+    """The user's account is being deleted (portal.services.user_delete,
+    before the account loses its name): issue each of their pending
+    certificate requests now, so the certificate carries the name it was
+    earned under (certificate_issue; its PDF follows on commit). A request
+    that cannot be issued now (no usable template) stays pending and is
+    logged. May run twice: issued requests are not pending any more."""
+    from courses.certificates.services.base import CertificateError
+
+    issued = []
+    pending = CertificateRequest.objects.filter(
+        user=user, status=CertificateRequest.Status.PENDING
+    ).values_list("pk", flat=True)
+    for request_id in list(pending):
+        try:
+            issued.append(certificate_issue(request_id=request_id)[0])
+        except (CertificateError, rendering.TemplateAssetError) as error:
+            logger.warning(
+                "Certificate request %s of a deleted account not issued: %s",
+                request_id,
+                error,
+            )
+    return issued

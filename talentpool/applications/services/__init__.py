@@ -59,6 +59,7 @@ from talentpool.applications.services.consent import (
     CONSENT_WORDING,
     consent_give,
     consent_withdraw,
+    consent_withdraw_on_account_deletion,
 )
 from talentpool.applications.services.expert_profile import expert_profile_update
 from talentpool.applications.services.profile import (
@@ -118,6 +119,7 @@ __all__ = [
     "application_withdraw",
     "consent_give",
     "consent_withdraw",
+    "consent_withdraw_on_account_deletion",
     "expert_profile_data",
     "expert_profile_update",
     "expert_reconfirm",

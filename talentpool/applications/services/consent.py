@@ -98,6 +98,19 @@ def consent_withdraw(*, expert: Expert, user: User) -> Expert:
     return expert
 
 
+def consent_withdraw_on_account_deletion(*, user: User) -> Expert | None:
+    """The expert's account is being deleted (portal.services.user_delete):
+    their publication consent is withdrawn (consent_withdraw: a consent row,
+    the profile leaves the search, the API and its public page). The
+    deletion then unlinks the profile from the account (Expert.user is
+    SET_NULL); the office's record of the expert, its applications and
+    consents stay. May run twice: a second call finds no consent in force."""
+    expert = Expert.objects.filter(user=user).first()
+    if expert is None:
+        return None
+    return consent_withdraw(expert=expert, user=user)
+
+
 # --- consent signed on paper ----------------------------------------------------
 
 
