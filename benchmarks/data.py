@@ -101,3 +101,109 @@ def add_learners(
             enrolled.append((course, lessons))
         result.append((learner, enrolled))
     return result
+
+
+def add_accounts(
+    *, learners: int, enterprises: int, password: str, courses: list, certified
+) -> tuple[list[dict], list[str]]:
+    """Accounts that sign in through the real login form (benchmarks.locust_run).
+
+    `learners` learners, each with a verified primary e-mail address (the
+    portal's mandatory verification), enrolled in `courses` (CoursePages) and
+    owning one rendered certificate for the course `certified`; `enterprises`
+    users of one verified enterprise (talent search members). All share
+    `password`, hashed once (a hash per account would cost as long as the
+    sign-ins themselves). Bulk inserts: set-up, not measured. Returns
+    ([{"email", "certificate"}] per learner, [email] per enterprise user).
+    """
+    import datetime
+
+    from allauth.account.models import EmailAddress
+
+    from django.contrib.auth.hashers import make_password
+
+    from courses.certificates import services as certificate_services
+    from courses.models import CertificateRequest, Enrolment
+    from portal.models import User
+    from talentpool.models import Enterprise, EnterpriseMember
+
+    hashed = make_password(password)
+    people = User.objects.bulk_create(
+        [
+            User(
+                email=f"learner{n}@load.example.org",
+                real_name=f"学员{n}号",
+                password=hashed,
+            )
+            for n in range(learners)
+        ]
+        + [
+            User(
+                email=f"buyer{n}@load.example.org",
+                real_name=f"企业用户{n}号",
+                password=hashed,
+            )
+            for n in range(enterprises)
+        ]
+    )
+    EmailAddress.objects.bulk_create(
+        [
+            EmailAddress(user=p, email=p.email, primary=True, verified=True)
+            for p in people
+        ]
+    )
+    learner_users, buyers = people[:learners], people[learners:]
+    Enrolment.objects.bulk_create(
+        [
+            Enrolment(
+                user=user,
+                course_id=course.pk,
+                course_key=course.pk,
+                course_title=course.title,
+                credit_hours=course.credit_hours,
+            )
+            for user in learner_users
+            for course in courses
+        ]
+    )
+    requests = CertificateRequest.objects.bulk_create(
+        [
+            CertificateRequest(
+                user=user,
+                source_type="course",
+                source_key=certified.pk,
+                title=certified.title,
+                hours=certified.credit_hours,
+                achieved_on=datetime.date(2027, 4, 30),
+            )
+            for user in learner_users
+        ]
+    )
+    certificate_ids = [
+        certificate_services.certificate_issue(request_id=r.pk, render=False)[0].pk
+        for r in requests
+    ]
+    chunk = certificate_services.RENDER_CHUNK
+    for start in range(0, len(certificate_ids), chunk):
+        certificate_services.certificates_render_many(
+            certificate_ids=certificate_ids[start : start + chunk]
+        )
+    if buyers:
+        enterprise = Enterprise.objects.create(
+            name="压测科技有限公司",
+            credit_code="91500000LOADTEST00",
+            contact_name="压测联系人",
+            contact_email="contact@load.example.org",
+            status=Enterprise.Status.VERIFIED,
+            registered_by=buyers[0],
+        )
+        EnterpriseMember.objects.bulk_create(
+            [EnterpriseMember(enterprise=enterprise, user=user) for user in buyers]
+        )
+    return (
+        [
+            {"email": user.email, "certificate": pk}
+            for user, pk in zip(learner_users, certificate_ids, strict=True)
+        ],
+        [user.email for user in buyers],
+    )
