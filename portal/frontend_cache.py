@@ -28,8 +28,6 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.cache import patch_cache_control
 
-from wagtail import hooks
-
 # Imported here, not when the first page is published: the purge is a
 # django-task of PORTAL_DJANGO_TASKS, defined in every process that starts.
 from wagtail.contrib.frontend_cache import tasks as _purge_task  # noqa: F401
@@ -59,11 +57,11 @@ def cached_type(page: Page) -> bool:
     return page.specific_class._meta.label in CACHED_PAGE_TYPES
 
 
-@hooks.register("before_serve_page")
 def mark_for_the_proxy(
     page: Page, request: HttpRequest, serve_args: Any, serve_kwargs: Any
 ) -> None:
-    """Mark the request (the middleware decides once the answer is known)."""
+    """Wagtail's before_serve_page (registered in portal/wagtail_hooks.py):
+    mark the request; the middleware decides once the answer is known."""
     if (
         enabled()
         and request.method in ("GET", "HEAD")

@@ -121,8 +121,11 @@ def email_deliver_on_commit(*, email_ids: Sequence[int]) -> None:
         or not any(callback is collector for _, callback, _ in connection.run_on_commit)
     ):
         collector = connection.portal_email_on_commit = _DeliveryOnCommit()
+        # The ids first: outside a transaction on_commit runs it at once.
+        collector.ids.extend(email_ids)
         transaction.on_commit(collector)
-    collector.ids.extend(email_ids)
+    else:
+        collector.ids.extend(email_ids)
 
 
 @dataclass

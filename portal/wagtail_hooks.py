@@ -12,7 +12,7 @@ from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from portal import background_work, document_ranges
+from portal import background_work, document_ranges, frontend_cache
 from portal.exports import LOG_EXPORTED, ExportedFormatter
 from portal.models import Audience, District, OutgoingEmail
 
@@ -204,3 +204,6 @@ def register_background_work_log_action(actions):
 # through the same hook (portal.background_work.REGISTER_HOOK).
 hooks.register(background_work.REGISTER_HOOK, background_work.email_work)
 hooks.register(background_work.REGISTER_HOOK, background_work.import_work)
+
+# Pages the reverse proxy may keep for visitors with no cookie.
+hooks.register("before_serve_page", frontend_cache.mark_for_the_proxy)

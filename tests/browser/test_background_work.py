@@ -3,6 +3,7 @@ serious axe-core problem, and a failed e-mail retried by its button."""
 
 import datetime
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -53,9 +54,16 @@ def test_an_operator_finds_a_failed_email_and_retries_it(page, screenshot):
     failed.refresh_from_db()
     assert failed.status == OutgoingEmail.Status.SENT
     expect(emails).not_to_contain_text("培训报名确认")
-    # The message fades in; axe reads its colours once it has (admin.css).
-    page.wait_for_function(
-        "getComputedStyle(document.querySelector('.messages .success'))"
+    # The message fades in; axe reads its colours once it has (admin.css):
+    # mid-fade its green is paler, blended with the page behind it.
+    # Polled from here: wait_for_function polls inside the page with eval,
+    # which the admin's Content-Security-Policy refuses.
+    settled = (
+        "() => getComputedStyle(document.querySelector('.messages .success'))"
         ".backgroundColor === 'rgb(23, 115, 90)'"
+        " && document.getAnimations().every(a => a.playState !== 'running')"
     )
+    deadline = time.monotonic() + 10
+    while not page.evaluate(settled) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert_no_serious_axe_violations(page)

@@ -92,6 +92,16 @@ def test_a_rolled_back_savepoint_takes_its_email_out_of_the_batch(
     assert smtp.sessions == 1
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_email_sent_outside_a_transaction_is_delivered_at_once(smtp):
+    """Autocommit (a view or task not in an atomic block): on_commit runs the
+    delivery at once, and it must already know the e-mail (a sign-up's
+    confirmation was left pending until the sweep)."""
+    send_mail("请确认您的邮箱", "确认链接", "noreply@example.org", ["new@example.org"])
+    assert smtp.delivered() == Counter(["new@example.org"])
+    assert statuses() == {"sent": 1}
+
+
 def test_the_old_per_email_task_sends_its_email_and_the_pending_rest(smtp):
     ids = write(addresses(5))  # no commit callbacks run: the rows wait
     tasks.deliver_email.apply(args=(ids[2],))
