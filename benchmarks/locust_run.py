@@ -65,6 +65,7 @@ class StepResult:
     rows: list[dict[str, str]] = field(default_factory=list)
     total: dict[str, str] = field(default_factory=dict)
     failures: list[dict[str, str]] = field(default_factory=list)
+    exceptions: list[dict[str, str]] = field(default_factory=list)
     load: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)
 
@@ -78,7 +79,9 @@ class StepResult:
 
     @property
     def errors(self) -> int:
-        return int(self.number("Failure Count"))
+        return int(self.number("Failure Count")) + sum(
+            int(e.get("Count") or 0) for e in self.exceptions
+        )
 
     @property
     def requests(self) -> int:
@@ -256,10 +259,26 @@ def redis_usable(url: str) -> bool:
 # --- Locust ------------------------------------------------------------------------
 
 
+def worker_pids(master: int) -> list[int]:
+    """gunicorn's workers: the master's children."""
+    try:
+        children = Path(f"/proc/{master}/task/{master}/children").read_text()
+    except OSError:
+        return []
+    return [int(pid) for pid in children.split()]
+
+
 def run_step(
-    users: int, seconds: int, port: int, offset: int, data: Path, out: Path
+    users: int,
+    seconds: int,
+    port: int,
+    offset: int,
+    data: Path,
+    out: Path,
+    workers: list[int],
 ) -> StepResult:
-    """One headless Locust run of `users` users; its statistics."""
+    """One headless Locust run of `users` users; its statistics, and where
+    the machine's CPU went meanwhile (gunicorn's workers, Locust)."""
     rate = max(1.0, users / RAMP_SECONDS)
     ramp = users / rate
     prefix = out / f"step-{users}"
@@ -291,24 +310,43 @@ def run_step(
         "LOCUST_ACCOUNT_OFFSET": str(offset),
     }
     load_at_start = os.getloadavg()[0]
-    before = load.cpu_snapshot([])
     with (out / f"step-{users}.log").open("wb") as log:
-        finished = subprocess.run(
+        locust = subprocess.Popen(
             command,
             cwd=BASE_DIR,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
-            timeout=ramp + seconds + 120,
         )
-    cpu = load.cpu_use(before, load.cpu_snapshot([]))
+        try:
+            # CPU over the steady part only (as the statistics, reset once
+            # every user runs): from just after the ramp to just before the end.
+            time.sleep(ramp + 2)
+            before = load.cpu_snapshot(workers)
+            locust_before = load.cpu_snapshot([locust.pid]).get("server", 0.0)
+            time.sleep(max(1, seconds - 4))
+            after = load.cpu_snapshot(workers)
+            locust_after = load.cpu_snapshot([locust.pid]).get("server", 0.0)
+            returncode = locust.wait(timeout=seconds + 120)
+        finally:
+            if locust.poll() is None:
+                locust.kill()
+                locust.wait()
+    cpu = load.cpu_use(before, after)
+    wall = after.get("all", 0.0) - before.get("all", 0.0)
+    if wall > 0:
+        cpu["locust"] = 100 * (locust_after - locust_before) / wall
+        # gunicorn's CPU seconds a second of the window (÷ req/s = per request).
+        cpu["server_rate"] = (
+            (after.get("server", 0.0) - before.get("server", 0.0))
+            * (os.cpu_count() or 1)
+            / wall
+        )
     stats = prefix.with_name(prefix.name + "_stats.csv")
     if not stats.exists():
         tail = (out / f"step-{users}.log").read_text(errors="replace")[-3000:]
-        raise SystemExit(
-            f"Locust wrote no statistics (exit {finished.returncode}):\n{tail}"
-        )
+        raise SystemExit(f"Locust wrote no statistics (exit {returncode}):\n{tail}")
     result = StepResult(users=users, load=load_at_start, cpu=cpu)
     with stats.open(newline="") as handle:
         for row in csv.DictReader(handle):
@@ -320,6 +358,12 @@ def run_step(
     if failures.exists():
         with failures.open(newline="") as handle:
             result.failures = list(csv.DictReader(handle))
+    # An exception in a simulated user's code (not a failed request) stops
+    # that user: it is an error of the step, as a failed request is.
+    exceptions = prefix.with_name(prefix.name + "_exceptions.csv")
+    if exceptions.exists():
+        with exceptions.open(newline="") as handle:
+            result.exceptions = list(csv.DictReader(handle))
     return result
 
 
@@ -331,17 +375,35 @@ def slowest(result: StepResult, count: int = 3) -> str:
     return "; ".join(f"{r['Name']} {result.number('95%', r):.0f}" for r in rows)
 
 
+def cpu_summary(result: StepResult) -> str:
+    """Where the two cores went during the step (the whole machine = 100 %),
+    and gunicorn's CPU time per request."""
+    cpu = result.cpu
+    if "busy" not in cpu:
+        return "not measured"
+    rate = result.number("Requests/s")
+    per_request = (
+        f", {1000 * cpu['server_rate'] / rate:.0f} ms/request"
+        if rate and "server_rate" in cpu
+        else ""
+    )
+    return (
+        f"busy {cpu['busy']:.0f} %: gunicorn {cpu.get('server', 0):.0f} %"
+        f"{per_request}, Locust {cpu.get('locust', 0):.0f} %"
+    )
+
+
 def table(results: list[StepResult]) -> list[str]:
     lines = [
         "| users | requests | req/s | p50 ms | p95 ms | p99 ms | errors "
-        "| load at start | slowest (p95 ms) |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| CPU (all cores = 100 %) | slowest (p95 ms) |",
+        "|--:|--:|--:|--:|--:|--:|--:|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r.users} | {r.requests} | {r.number('Requests/s'):.1f} "
             f"| {r.number('50%'):.0f} | {r.p95:.0f} | {r.number('99%'):.0f} "
-            f"| {r.errors} | {r.load:.2f} | {slowest(r)} |"
+            f"| {r.errors} | {cpu_summary(r)} | {slowest(r)} |"
         )
     return lines
 
@@ -394,9 +456,14 @@ def how_lines(workers: int, shown: str, cache: str, sizes: str) -> list[str]:
             f"users are spawned over about {RAMP_SECONDS} s and the statistics "
             "reset once all run (`--reset-stats`). *errors* are Locust's "
             "failures: a status other than the one expected, a sign-in that did "
-            "not sign in, a quiz not accepted, a download that is not a PDF. "
-            "Locust, gunicorn, PostgreSQL and Redis share the two cores; Locust "
-            "itself takes part of them."
+            "not sign in, a quiz not accepted, a download that is not a PDF, "
+            "and an exception in a simulated user's code. "
+            "Locust (its FastHttpUser, the cheaper client), gunicorn, "
+            "PostgreSQL and Redis share the two cores. *CPU* is measured over "
+            "the same steady part as the figures: the machine's busy share "
+            "(all cores = 100 %), gunicorn's workers' share and their CPU time "
+            "per request, and Locust's share; the rest of the busy share is "
+            "PostgreSQL, Redis and the system."
         ),
     ]
 
@@ -543,19 +610,25 @@ def run(
         offset = 0
         for users in steps:
             print(f"  step: {users} users, {seconds} s …", end="", flush=True)
-            result = run_step(users, seconds, port, offset, data_file, logs)
+            workers = worker_pids(server.pid)
+            result = run_step(users, seconds, port, offset, data_file, logs, workers)
             offset += users
             results.append(result)
             print(
                 f" {result.requests} requests, {result.number('Requests/s'):.1f}/s, "
                 f"p50 {result.number('50%'):.0f} ms, p95 {result.p95:.0f} ms, "
-                f"{result.errors} errors"
+                f"{result.errors} errors; CPU {cpu_summary(result)}"
             )
             for row in sorted(result.rows, key=lambda r: r["Name"]):
                 print(
                     f"    {row['Type']} {row['Name']}: {row['Request Count']} "
                     f"requests, {row['Failure Count']} failures, "
                     f"p95 {result.number('95%', row):.0f} ms"
+                )
+            for exception in result.exceptions[:5]:
+                print(
+                    f"    {exception.get('Count')} × exception "
+                    f"{exception.get('Message')}\n{exception.get('Traceback')}"
                 )
             for failure in result.failures[:10]:
                 print(

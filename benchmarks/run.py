@@ -320,7 +320,24 @@ def write_report(rows: list[Row], facts: dict[str, str], checks: list[str]) -> N
         "",
     ]
     REPORT.parent.mkdir(exist_ok=True)
-    REPORT.write_text("\n".join(lines), encoding="utf-8")
+    REPORT.write_text("\n".join(lines) + other_sections(lines), encoding="utf-8")
+
+
+def other_sections(lines: list[str]) -> str:
+    """The sections of docs/performance.md this run does not write (the other
+    benchmarks' and the hand-written ones), as they are, in their order."""
+    if not REPORT.exists():
+        return ""
+    own = {line for line in lines if line.startswith("## ")}
+    kept, keeping = [], False
+    for line in REPORT.read_text(encoding="utf-8").splitlines():
+        if line.startswith("# "):
+            keeping = False
+        elif line.startswith("## "):
+            keeping = line not in own
+        if keeping:
+            kept.append(line)
+    return "\n" + "\n".join(kept).rstrip() + "\n" if kept else ""
 
 
 def replace_section(heading: str, lines: list[str]) -> None:

@@ -11,6 +11,7 @@ permission (courses.view_enrolment), offered in Wagtail's group settings.
 """
 
 import codecs
+import datetime
 from io import BytesIO
 from typing import Any, cast
 
@@ -22,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
 from django.utils.functional import cached_property
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
@@ -336,11 +337,22 @@ class TrainingDashboardPanel(Component):
 
     def get_context_data(self, parent_context: Any = None) -> dict[str, Any]:
         points = reports.monthly_activity(months=12)
+        year = reports.year_filters()
+        # The report with the same filters shows the same figures.
+        query = urlencode(
+            {
+                "dimension": reports.Dimension.COURSE,
+                "date_from": cast(datetime.date, year.date_from).isoformat(),
+                "date_to": cast(datetime.date, year.date_to).isoformat(),
+            }
+        )
+        report_url = reverse("courses_training_report")
         return {
             "points": points,
             "chart": month_chart(points),
             "totals": reports.year_totals(),
-            "report_url": reverse("courses_training_report"),
+            "report_url": report_url,
+            "year_report_url": f"{report_url}?{query}",
         }
 
 

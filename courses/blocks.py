@@ -3,7 +3,7 @@ reusable content that editors share between lessons."""
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext_lazy
 
 from wagtail import blocks
 from wagtail.blocks.struct_block import StructBlockValidationError
@@ -128,7 +128,8 @@ class QuizQuestionBlock(blocks.StructBlock):
     SINGLE, MULTIPLE, TRUE_FALSE = "single", "multiple", "true_false"
 
     kind = blocks.ChoiceBlock(
-        label=_("type"),
+        # "type" is also an event's (活动类型): a context of its own.
+        label=pgettext_lazy("quiz question", "type"),
         choices=[
             (SINGLE, _("Single choice")),
             (MULTIPLE, _("Multiple choice")),

@@ -15,11 +15,17 @@ What the figures mean:
 - *Average quiz score*: for each enrolment and each quiz, the learner's best
   submitted attempt counts once; the group's figure is the mean of those best
   scores. Open attempts and retries that did not beat the best are left out.
-- *Hours* are read from the hours ledger (the record learners and certificates
-  see): the course hours credited for the group's enrolments. The completion
-  service writes the course's credit hours there on completion, so for normal
-  data this equals the credit hours of the completed enrolments; the ledger
-  wins if an entry was corrected or imported.
+- *Hours credited* (one definition, hours_credited(), for the report, its
+  totals and the dashboard) are read from the hours ledger (the record
+  learners and certificates see): the course hours credited for the
+  enrolments counted, net of reversals. The completion service writes the
+  course's credit hours there on completion, so for normal data this equals
+  the credit hours of the completed enrolments; the ledger wins if an entry
+  was corrected or imported. Hours from events and manual adjustments belong
+  to no enrolment and are not in these figures (the ledger's own screen has
+  them).
+- The dashboard's "this year" figures are the report's totals for the
+  enrolments of this year (report_totals()), so both screens agree.
 - Months are calendar months in the portal's time zone (settings.TIME_ZONE,
   Asia/Shanghai), whatever the database's time zone.
 """
@@ -167,7 +173,7 @@ def training_report(*, dimension: str, filters: ReportFilters) -> TrainingReport
             learners=Count("user", distinct=True),
             enrolment_count=Count("pk"),
             completions=Count("pk", filter=Q(completed_at__isnull=False)),
-            hours=Sum(Subquery(_ledger_hours()), output_field=_SUM_FIELD),
+            hours=hours_credited(),
         )
         .order_by()
     )
@@ -190,17 +196,37 @@ def training_report(*, dimension: str, filters: ReportFilters) -> TrainingReport
             row.scored_quizzes = values["scored_quizzes"]
 
     ordered = sorted(rows.values(), key=_sort_key(dimension))
-    totals = ReportRow(
+    totals = report_totals(filters=filters)
+    totals.score_total = sum((r.score_total for r in ordered), Decimal("0.0"))
+    totals.scored_quizzes = sum(r.scored_quizzes for r in ordered)
+    return TrainingReport(dimension=dimension, rows=ordered, totals=totals)
+
+
+def hours_credited() -> Sum:
+    """Training hours, as the report and the dashboard count them: for each
+    enrolment counted, the hours its course has credited the learner in the
+    ledger (earned, less reversals), summed. An aggregate over enrolments."""
+    return Sum(Subquery(_ledger_hours()), output_field=_SUM_FIELD)
+
+
+def report_totals(*, filters: ReportFilters) -> ReportRow:
+    """The learners, enrolments, completions and hours credited of the
+    enrolments matching `filters`: the report's totals row and the
+    dashboard's year figures (without scores). One query."""
+    figures = Enrolment.objects.filter(_enrolment_q(filters)).aggregate(
+        learners=Count("user", distinct=True),
+        enrolments=Count("pk"),
+        completions=Count("pk", filter=Q(completed_at__isnull=False)),
+        hours=hours_credited(),
+    )
+    return ReportRow(
         key=None,
         label=gettext("Total"),
-        learners=enrolments.aggregate(n=Count("user", distinct=True))["n"],
-        enrolments=sum(r.enrolments for r in ordered),
-        completions=sum(r.completions for r in ordered),
-        hours=sum((r.hours for r in ordered), Decimal("0.0")),
-        score_total=sum((r.score_total for r in ordered), Decimal("0.0")),
-        scored_quizzes=sum(r.scored_quizzes for r in ordered),
+        learners=figures["learners"],
+        enrolments=figures["enrolments"],
+        completions=figures["completions"],
+        hours=_one_decimal(figures["hours"]),
     )
-    return TrainingReport(dimension=dimension, rows=ordered, totals=totals)
 
 
 def _enrolment_q(filters: ReportFilters, prefix: str = "") -> Q:
@@ -376,23 +402,26 @@ def monthly_activity(
     return result
 
 
-def year_totals(*, today: datetime.date | None = None) -> YearTotals:
-    """This calendar year so far: learners who enrolled, enrolments,
-    completions, and hours credited in the ledger from every source (courses,
-    events, training classes). Two queries."""
+def year_filters(*, today: datetime.date | None = None) -> ReportFilters:
+    """The report's filters for this calendar year so far (enrolled from
+    1 January to today): the dashboard's figures, and its link to the report."""
     today = today or timezone.localdate()
-    new_year = datetime.date(today.year, 1, 1)
-    since = _day_start(new_year)
-    enrolled, completed = Q(enrolled_at__gte=since), Q(completed_at__gte=since)
-    counts = Enrolment.objects.filter(enrolled | completed).aggregate(
-        learners=Count("user", distinct=True, filter=enrolled),
-        enrolments=Count("pk", filter=enrolled),
-        completions=Count("pk", filter=completed),
+    return ReportFilters(date_from=datetime.date(today.year, 1, 1), date_to=today)
+
+
+def year_totals(*, today: datetime.date | None = None) -> YearTotals:
+    """This calendar year so far: the learners, enrolments, completions and
+    hours credited of the enrolments made this year, exactly the totals of
+    the training report filtered to this year (report_totals). One query."""
+    today = today or timezone.localdate()
+    totals = report_totals(filters=year_filters(today=today))
+    return YearTotals(
+        year=today.year,
+        learners=totals.learners,
+        enrolments=totals.enrolments,
+        completions=totals.completions,
+        hours=totals.hours,
     )
-    hours = HoursLedgerEntry.objects.filter(earned_on__gte=new_year).aggregate(
-        total=Sum("hours", output_field=_SUM_FIELD)
-    )["total"]
-    return YearTotals(year=today.year, hours=_one_decimal(hours), **counts)
 
 
 # --- helpers ------------------------------------------------------------------

@@ -3,9 +3,12 @@ learning show. A constant number of queries per page, whatever the data."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Q, QuerySet, Sum
+from django.db import models
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from courses.models import (
     Certificate,
@@ -34,6 +37,8 @@ class CourseProgress:
     lessons: int = 0
     lessons_done: int = 0
     done_keys: set[int] = field(default_factory=set)
+    # Whether any quiz of a required lesson was attempted.
+    attempted: bool = False
 
     @property
     def percent(self) -> int:
@@ -83,17 +88,19 @@ def course_progress(
         lesson.pk: lesson.quiz_blocks() for lesson in lessons if lesson.is_required
     }
     # Passed attempts only matter for the quizzes of required lessons: a course
-    # without any asks for none.
-    passed = (
-        set(
-            QuizAttempt.objects.filter(enrolment=enrolment, passed=True).values_list(
-                "lesson_key", "quiz_key"
+    # without any asks for none. Every attempt is read, not only the passed
+    # ones: any attempt means the learner has started (learning_status).
+    attempts = (
+        list(
+            QuizAttempt.objects.filter(enrolment=enrolment).values_list(
+                "lesson_key", "quiz_key", "passed"
             )
         )
         if any(quizzes.values())
-        else set()
+        else []
     )
-    progress = CourseProgress(done_keys=done)
+    passed = {(lesson, quiz) for lesson, quiz, ok in attempts if ok}
+    progress = CourseProgress(done_keys=done, attempted=bool(attempts))
     for lesson in lessons:
         progress.lessons += 1
         progress.lessons_done += lesson.pk in done
@@ -155,6 +162,103 @@ def catalogue(*, index: CourseIndexPage, user, page_number=None):
     return page
 
 
+class LearningStatus(models.TextChoices):
+    """A learner's next step in a course they are enrolled in, as the course
+    page's button and My learning name it."""
+
+    COMPLETED = "completed", _("Completed")
+    # A required quiz failed with no attempt left: a training manager's grant
+    # of extra attempts (courses.services.quiz_attempts_grant) is the next step.
+    RETAKE = "retake", _("Waiting for a retake")
+    CONTINUE = "continue", _("Continue learning")
+    START = "start", _("Start learning")
+
+
+def learning_status(
+    *, enrolment: Enrolment, started: bool, used_up: bool
+) -> LearningStatus:
+    """Completed, else waiting for a retake (attempts used up at a required
+    quiz), else continue (a lesson opened or done), else start."""
+    if enrolment.completed_at:
+        return LearningStatus.COMPLETED
+    if used_up:
+        return LearningStatus.RETAKE
+    if started or enrolment.last_lesson_key:
+        return LearningStatus.CONTINUE
+    return LearningStatus.START
+
+
+def quiz_attempt_counts(*, user) -> list[dict[str, Any]]:
+    """The user's quiz attempts per enrolment and quiz: `n` submitted,
+    `passed_n` of them passed (an open attempt alone counts 0). One query."""
+    rows: QuerySet = (
+        QuizAttempt.objects.filter(enrolment__user=user)
+        .values("enrolment_id", "lesson_key", "quiz_key")
+        .annotate(
+            n=Count("pk", filter=Q(status=QuizAttempt.Status.SUBMITTED)),
+            passed_n=Count(
+                "pk", filter=Q(status=QuizAttempt.Status.SUBMITTED, passed=True)
+            ),
+        )
+        .order_by()
+    )
+    return [dict(row) for row in rows]
+
+
+def used_up_enrolments(
+    enrolments: list[Enrolment], counts: list[dict[str, Any]]
+) -> set[int]:
+    """The ids of those of `enrolments` (with their course loaded) that wait
+    for a retake: a quiz of a required live lesson of the course not passed,
+    and no attempt left at it (the course's allowance plus the extra attempts
+    granted). `counts` are quiz_attempt_counts() of their learner. The batch
+    form of quizzes_used_up, for My learning: at most two queries whatever the
+    number of enrolments, none when no quiz is over a course's allowance."""
+    # The courses of the enrolments that may wait for a retake.
+    limited: dict[int, CoursePage] = {
+        e.pk: e.course
+        for e in enrolments
+        if not e.completed_at and e.course is not None and e.course.max_attempts
+    }
+    counts = [c for c in counts if c["enrolment_id"] in limited]
+    over = {
+        (c["enrolment_id"], c["lesson_key"], c["quiz_key"]): c["n"]
+        for c in counts
+        if not c["passed_n"] and c["n"] >= limited[c["enrolment_id"]].max_attempts
+    }
+    if not over:
+        return set()
+    grants = (
+        QuizAttemptGrant.objects.filter(enrolment_id__in={k[0] for k in over})
+        .values("enrolment_id", "lesson_key", "quiz_key")
+        .annotate(total=Sum("extra"))
+        .order_by()
+    )
+    granted = {
+        (g["enrolment_id"], g["lesson_key"], g["quiz_key"]): g["total"] for g in grants
+    }
+    lessons = {
+        lesson.pk: lesson
+        for lesson in LessonPage.objects.live().filter(
+            pk__in={k[1] for k in over}, is_required=True
+        )
+    }
+    used_up = set()
+    for (enrolment_id, lesson_key, quiz_key), n in over.items():
+        course = limited[enrolment_id]
+        lesson = lessons.get(lesson_key)
+        if (
+            lesson is not None
+            and lesson.path.startswith(course.path)
+            and any(block.id == quiz_key for block in lesson.quiz_blocks())
+            and n
+            >= course.max_attempts
+            + granted.get((enrolment_id, lesson_key, quiz_key), 0)
+        ):
+            used_up.add(enrolment_id)
+    return used_up
+
+
 def course_page_context(*, course: CoursePage, user) -> dict:
     from courses.services import enrolment_refusal
 
@@ -171,18 +275,26 @@ def course_page_context(*, course: CoursePage, user) -> dict:
         resume = resume or next(
             (lesson for lesson in lessons if lesson.pk not in progress.done_keys), None
         )
+    # Required quizzes failed with no attempt left: the call to action is
+    # to ask a training manager, not "continue learning".
+    used_up = (
+        quizzes_used_up(enrolment=enrolment, course=course, lessons=lessons)
+        if enrolment
+        else []
+    )
     return {
         "lessons": lessons,
         "enrolment": enrolment,
         "progress": progress,
         "resume_lesson": resume,
-        # Required quizzes failed with no attempt left: the call to action is
-        # to ask a training manager, not "continue learning".
-        "quizzes_used_up": quizzes_used_up(
-            enrolment=enrolment, course=course, lessons=lessons
+        "quizzes_used_up": used_up,
+        "status": learning_status(
+            enrolment=enrolment,
+            started=bool(progress and (progress.done_keys or progress.attempted)),
+            used_up=bool(used_up),
         )
         if enrolment
-        else [],
+        else None,
         "refusal": None
         if enrolment or not user.is_authenticated
         else enrolment_refusal(user=user, course=course),
@@ -425,10 +537,15 @@ def my_learning(*, user) -> MyLearning:
         Enrolment.objects.filter(user=user).select_related("course", "training_class")
     )
     done_counts: dict[int, int] = {}
-    for enrolment_id in LessonProgress.objects.filter(
-        enrolment__user=user, status=LessonProgress.Status.COMPLETED
-    ).values_list("enrolment_id", flat=True):
-        done_counts[enrolment_id] = done_counts.get(enrolment_id, 0) + 1
+    # Started: a lesson opened or done, or a quiz attempted.
+    attempt_counts = quiz_attempt_counts(user=user)
+    started = {c["enrolment_id"] for c in attempt_counts}
+    for enrolment_id, status in LessonProgress.objects.filter(
+        enrolment__user=user
+    ).values_list("enrolment_id", "status"):
+        started.add(enrolment_id)
+        if status == LessonProgress.Status.COMPLETED:
+            done_counts[enrolment_id] = done_counts.get(enrolment_id, 0) + 1
     # Live lessons per course, in one query: a lesson's path is its course's
     # path plus one step (treebeard's materialised path).
     course_paths = {e.course.path for e in enrolments if e.course is not None}
@@ -442,6 +559,7 @@ def my_learning(*, user) -> MyLearning:
         ):
             course_path = path[: -LessonPage.steplen]
             lesson_counts[course_path] = lesson_counts.get(course_path, 0) + 1
+    used_up = used_up_enrolments(enrolments, attempt_counts)
     for enrolment in enrolments:
         course = enrolment.course
         total = lesson_counts.get(course.path, 0) if course is not None else 0
@@ -451,6 +569,11 @@ def my_learning(*, user) -> MyLearning:
         enrolment.lessons_total = total  # type: ignore[attr-defined]  # for the page
         enrolment.lessons_done = done  # type: ignore[attr-defined]  # for the page
         enrolment.percent = percent  # type: ignore[attr-defined]  # for the page
+        enrolment.status = learning_status(  # type: ignore[attr-defined]  # for the page
+            enrolment=enrolment,
+            started=enrolment.pk in started,
+            used_up=enrolment.pk in used_up,
+        )
     ledger = HoursLedgerEntry.objects.filter(user=user)
     year = timezone.localdate().year
     # Both sums in one query.

@@ -9,6 +9,7 @@ importing the same event twice updates it instead of adding a copy.
 
 import datetime
 from collections.abc import Iterable
+from email.utils import parseaddr
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -51,11 +52,37 @@ def event_location(event: "EventPage") -> str:
     return place or event.online_url
 
 
-def _vevent(event: "EventPage", *, base_url: str) -> icalendar.Event:
+def organizer_address() -> str:
+    """The ORGANIZER of an e-mailed invitation: the portal's sender address
+    (the bare address of DEFAULT_FROM_EMAIL)."""
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "noreply@portal"
+
+
+def _vevent(
+    event: "EventPage", *, base_url: str, attendee: str | None = None
+) -> icalendar.Event:
     zone = _zone()
     url = event_full_url(event, base_url=base_url)
     vevent = icalendar.Event()
     vevent.add("uid", event_uid(event))
+    # Raised with each published change of time or place and by the
+    # cancellation (events.registration.services): a calendar applies a file
+    # only if its SEQUENCE is not lower than the one it holds.
+    vevent.add("sequence", event.ical_sequence)
+    if event.cancelled_at is not None:
+        vevent.add("status", "CANCELLED")
+    else:
+        vevent.add("status", "CONFIRMED")
+    if attendee:
+        # An iTIP invitation (REQUEST, CANCEL) names its organiser and the
+        # attendee it is for, or calendars treat it as a plain file.
+        organizer = icalendar.vCalAddress(f"mailto:{organizer_address()}")
+        vevent.add("organizer", organizer)
+        person = icalendar.vCalAddress(f"mailto:{attendee}")
+        person.params["ROLE"] = "REQ-PARTICIPANT"
+        person.params["PARTSTAT"] = "ACCEPTED"
+        person.params["RSVP"] = "FALSE"
+        vevent.add("attendee", person)
     # DTSTAMP: when this version of the event was published, so the file for
     # an unchanged event is byte-for-byte the same each time it is fetched.
     stamp = event.last_published_at or event.latest_revision_created_at
@@ -80,12 +107,14 @@ def _vevent(event: "EventPage", *, base_url: str) -> icalendar.Event:
     return vevent
 
 
-def _calendar(vevents: Iterable[icalendar.Event], **extra: str) -> bytes:
+def _calendar(
+    vevents: Iterable[icalendar.Event], *, method: str = "PUBLISH", **extra: str
+) -> bytes:
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", method)
     for key, value in extra.items():
         calendar.add(key, value)
     for vevent in vevents:
@@ -94,13 +123,31 @@ def _calendar(vevents: Iterable[icalendar.Event], **extra: str) -> bytes:
     return calendar.to_ical()
 
 
-def ics_for_event(event: "EventPage", *, base_url: str) -> bytes:
+#: The iTIP methods of the e-mailed files: an invitation (a new one or an
+#: update of the same UID) and its withdrawal.
+METHODS = ("PUBLISH", "REQUEST", "CANCEL")
+
+
+def ics_for_event(
+    event: "EventPage",
+    *,
+    base_url: str,
+    method: str = "PUBLISH",
+    attendee: str | None = None,
+) -> bytes:
     """One event as an iCalendar file (UTF-8 bytes).
 
     `base_url` is the site's scheme and host ("https://ip.example.gov.cn"),
-    used for the page's URL and the UID. Reads the page only; pure.
+    used for the page's URL and the UID. `method` PUBLISH (the download),
+    REQUEST (a registrant's place, first or updated) or CANCEL (the event is
+    cancelled), the last two for one `attendee`'s e-mail address. Reads the
+    page only; pure.
     """
-    return _calendar([_vevent(event, base_url=base_url)])
+    if method not in METHODS:
+        raise ValueError(f"Unknown iTIP method: {method}")
+    return _calendar(
+        [_vevent(event, base_url=base_url, attendee=attendee)], method=method
+    )
 
 
 def ics_for_events(events: Iterable["EventPage"], *, base_url: str, name: str) -> bytes:

@@ -7,8 +7,8 @@ copied in, and its link to the page is cleared, never cascaded, if the page
 is deleted.
 """
 
-import secrets
 from decimal import Decimal
+from typing import Any
 
 from modelcluster.fields import ParentalManyToManyField
 
@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
@@ -156,7 +157,11 @@ class EventPage(RoutablePageMixin, ChineseSearchMixin, Page):
     and the training hours that attendance earns."""
 
     event_type = models.CharField(
-        _("type"), max_length=20, choices=EventType.choices, default=EventType.LECTURE
+        # "type" is also a quiz question's (题型): a context of its own.
+        pgettext_lazy("event", "type"),
+        max_length=20,
+        choices=EventType.choices,
+        default=EventType.LECTURE,
     )
     starts_at = models.DateTimeField(_("starts"))
     ends_at = models.DateTimeField(_("ends"))
@@ -241,6 +246,20 @@ class EventPage(RoutablePageMixin, ChineseSearchMixin, Page):
         related_name="+",
     )
     body = StreamField(BodyBlock(), verbose_name=_("body"), blank=True)
+    # Keeping attendees informed (events.registration.services): not edited in
+    # the page's form, kept across revisions (with_content_json below).
+    # The .ics SEQUENCE, raised with each published change of time or place
+    # and by the cancellation; what that time and place were (a digest).
+    ical_sequence = models.PositiveIntegerField(
+        _("calendar sequence"), default=0, editable=False
+    )
+    ical_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    cancelled_at = models.DateTimeField(
+        _("cancelled"), null=True, blank=True, editable=False
+    )
+    cancellation_reason = models.TextField(
+        _("why the event was cancelled"), blank=True, editable=False
+    )
 
     content_panels = Page.content_panels + [
         FieldPanel("event_type"),
@@ -315,7 +334,40 @@ class EventPage(RoutablePageMixin, ChineseSearchMixin, Page):
                 | Q(registration_closes_at__gt=F("registration_opens_at")),
                 name="events_registration_window_in_order",
             ),
+            models.CheckConstraint(
+                condition=Q(cancelled_at__isnull=True) | ~Q(cancellation_reason=""),
+                name="events_cancelled_with_reason",
+            ),
         ]
+
+    #: Columns that belong to the event, not to a revision: publishing an
+    #: older revision must not lower the sequence or undo a cancellation.
+    KEPT_ACROSS_REVISIONS = (
+        "ical_sequence",
+        "ical_fingerprint",
+        "cancelled_at",
+        "cancellation_reason",
+    )
+
+    def with_content_json(self, content: dict[str, Any]) -> "EventPage":
+        obj = super().with_content_json(content)
+        # From the row, not `self`: a revision's page may be the instance it
+        # was saved from, cached since (one query).
+        current = (
+            type(self)
+            .objects.filter(pk=self.pk)
+            .values(*self.KEPT_ACROSS_REVISIONS)
+            .first()
+            if self.pk
+            else None
+        )
+        for name in self.KEPT_ACROSS_REVISIONS:
+            setattr(obj, name, current[name] if current else getattr(self, name))
+        return obj
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
 
     def clean(self) -> None:
         super().clean()
@@ -384,9 +436,62 @@ class EventPage(RoutablePageMixin, ChineseSearchMixin, Page):
         return time_range_display(self.starts_at, self.ends_at)
 
 
+class EventMessage(models.Model):
+    """A message staff sent to an event's registrants from the admin
+    (events.registration.services): one outbox e-mail per recipient, written
+    in batches; `sent_up_to` is the last registration id done, so a retried
+    batch never writes an e-mail twice."""
+
+    class Audience(models.TextChoices):
+        CONFIRMED = "confirmed", _("Confirmed")
+        WAITING = "waiting", _("Waiting list")
+        CHECKED_IN = "checked_in", _("Checked in")
+        ALL = "all", _("Confirmed and waiting list")
+
+    event = models.ForeignKey(
+        EventPage,
+        verbose_name=_("event"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    audience = models.CharField(
+        _("recipients"), max_length=12, choices=Audience.choices
+    )
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("sent by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    recipients = models.PositiveIntegerField(_("recipients"), default=0)
+    sent_up_to = models.BigIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("message to registrants")
+        verbose_name_plural = _("messages to registrants")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(subject="") & ~Q(body=""),
+                name="events_message_not_empty",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
 def checkin_code() -> str:
-    """A random check-in code (the QR's content): 20 URL-safe characters."""
-    return secrets.token_urlsafe(15)
+    """A random check-in code (the QR's content): 8 characters of
+    Crockford's base32, shown as ``K7QM-3XPA`` (events.checkin.codes)."""
+    from events.checkin.codes import code_new
+
+    return code_new()
 
 
 class Registration(models.Model):
@@ -419,6 +524,19 @@ class Registration(models.Model):
     code = models.CharField(
         _("check-in code"), max_length=32, unique=True, default=checkin_code
     )
+    # The 20-character code of a registration made before the short codes
+    # (events migration 0004), still accepted exactly as written.
+    legacy_code = models.CharField(
+        _("earlier check-in code"), max_length=32, unique=True, null=True, blank=True
+    )
+    phone = models.CharField(
+        _("mobile phone"),
+        max_length=30,
+        blank=True,
+        help_text=_("Optional: lets staff find you at the entrance."),
+    )
+    # Registered at the entrance by staff (events.checkin.services.walkin_register).
+    walk_in = models.BooleanField(_("registered at the entrance"), default=False)
     created_at = models.DateTimeField(_("registered"), auto_now_add=True)
     # Waiting-list order: the time the registration joined the list.
     waiting_since = models.DateTimeField(_("waiting since"), null=True, blank=True)
@@ -450,6 +568,10 @@ class Registration(models.Model):
     checkin_reversal_reason = models.TextField(
         _("why the check-in was reversed"), blank=True
     )
+    # The event's ical_sequence this registrant last received (with the
+    # confirmation, a change or the cancellation): a retried notification
+    # skips whoever has it already.
+    notified_sequence = models.PositiveIntegerField(default=0, editable=False)
 
     # Not columns: what events.checkin.services did, set on the registration
     # it returns (attendance_record, then checkin_reverse) for the message.
@@ -472,6 +594,12 @@ class Registration(models.Model):
                 condition=Q(checked_in_at__isnull=True) | Q(status="confirmed"),
                 name="events_only_confirmed_check_in",
             ),
+            # Stored upper case, without separators: reading a code folds
+            # case and look-alikes, so two codes can never read the same.
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9A-HJKMNP-TV-Z]{8}$"),
+                name="events_checkin_code_crockford",
+            ),
             models.CheckConstraint(
                 condition=Q(checkin_reversed_at__isnull=True)
                 | Q(checked_in_at__isnull=False) & ~Q(checkin_reversal_reason=""),
@@ -484,3 +612,10 @@ class Registration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.event_title}"
+
+    @property
+    def code_display(self) -> str:
+        """The check-in code as printed and read out: ``K7QM-3XPA``."""
+        from events.checkin.codes import code_display
+
+        return code_display(self.code)

@@ -219,6 +219,8 @@ def personal_data(user) -> dict:
                 "event_starts_at",
                 "status",
                 "code",
+                "phone",
+                "walk_in",
                 "created_at",
                 "waiting_since",
                 "confirmed_at",

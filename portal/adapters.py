@@ -15,9 +15,10 @@ from django.forms import BaseForm
 from django.http import HttpRequest
 from django.shortcuts import resolve_url
 from django.utils import translation
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from portal.clientip import client_ip
+from portal.http import CONTROL_CHARACTER
 from portal.mail import mark_sensitive
 
 
@@ -54,6 +55,20 @@ class AccountAdapter(DefaultAccountAdapter):
         if after and self.is_safe_url(after):
             request.session[AFTER_VERIFICATION] = after
         return user
+
+    def is_safe_url(self, url: str | None) -> bool:
+        """Whether a `next` may be followed after signing in (or up): an
+        address on this very host, as portal.http.safe_next decides for every
+        other redirect. allauth's own check also accepts any host in
+        ALLOWED_HOSTS or CSRF_TRUSTED_ORIGINS (and their subdomains); a link
+        to the sign-in page must not send the user to another site. Without
+        a safe `next`, signing in ends on My learning (LOGIN_REDIRECT_URL)."""
+        request = allauth_context.request or getattr(self, "request", None)
+        if not url or request is None or CONTROL_CHARACTER.search(url):
+            return False
+        return url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
 
     def get_email_verification_redirect_url(self, email_address: EmailAddress) -> str:
         """After confirming, a visitor who is not signed in goes to sign in,

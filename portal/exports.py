@@ -23,7 +23,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from django.db.models import Model
 from django.http import FileResponse, HttpRequest
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -41,13 +41,21 @@ def spreadsheet_safe(value: str) -> str:
     return "'" + value if value[:1] in _FORMULA_STARTS else value
 
 
+def _beijing(value: datetime.datetime) -> datetime.datetime:
+    """An aware time in the portal's time zone (a naive one as it is): the
+    database hands times back in UTC, and an export is read in Beijing."""
+    if timezone.is_naive(value):
+        return value
+    return timezone.localtime(value, timezone.get_default_timezone())
+
+
 def csv_cell(value: Any) -> str:
     """A cell as CSV text: times to the minute, dates in ISO form, nothing
     for None, user text defused."""
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
+        return _beijing(value).strftime("%Y-%m-%d %H:%M")
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, int | Decimal | float):
@@ -92,7 +100,8 @@ def xlsx_row(sheet: Any, row: list[Any]) -> list[WriteOnlyCell]:
         if isinstance(value, str):
             value = ILLEGAL_CHARACTERS_RE.sub("", value)
         elif isinstance(value, datetime.datetime) and value.tzinfo is not None:
-            value = value.replace(tzinfo=None)  # XLSX has no time zones
+            # XLSX has no time zones: the wall time in Beijing, never UTC's.
+            value = _beijing(value).replace(tzinfo=None)
         cell = WriteOnlyCell(sheet, value=value)
         if cell.data_type == "f":
             cell.data_type = "s"

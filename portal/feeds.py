@@ -1,9 +1,12 @@
 """Feeds and what search engines read: RSS 2.0 and Atom for news and notices
-(django.contrib.syndication), sitemap.xml (wagtail.contrib.sitemaps, every
-page in both languages) and robots.txt.
+(django.contrib.syndication), sitemap.xml (wagtail.contrib.sitemaps, the
+pages an anonymous visitor can open, in both languages with hreflang
+alternates) and robots.txt. See docs/seo.md.
 
-Feeds list the 20 newest live, public items of the request's site; their
-titles are the pages' (Chinese) titles, their links absolute. Each feed costs
+Feeds list the 20 newest live, public items of the request's site that are
+not dated in the future (an item dated ahead waits for its day); their
+titles are the pages' (Chinese) titles, their links absolute. Each feed has
+its own id (its own address) and the site as its author. Each feed costs
 the same few queries whatever the number of items: descriptions come from the
 page's own fields, never from blocks that would load documents or images.
 """
@@ -11,6 +14,7 @@ page's own fields, never from blocks that would load documents or images.
 import datetime
 from collections.abc import Iterable
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
@@ -27,9 +31,10 @@ from wagtail.contrib.sitemaps import Sitemap
 from wagtail.contrib.sitemaps.views import sitemap as wagtail_sitemap
 from wagtail.models import Page, Site
 
-from portal import selectors
-from portal.models import NewsPage, NoticePage
-from portal.site_url import absolute_url
+from portal import frame, selectors
+from portal.models import NewsPage, NoticePage, SiteSettings
+from portal.seo import hreflang
+from portal.site_url import absolute_url, base_url
 
 FEED_ITEMS = 20
 DESCRIPTION_WORDS = 80
@@ -58,8 +63,15 @@ def _body_text(page: Page) -> str:
     return " ".join(paragraphs)
 
 
+def _site_name(request: HttpRequest) -> str:
+    """The site's name in the request's language (the frame's shared cache)."""
+    found = frame.for_request(request).frame
+    site_settings = found.settings if found is not None else SiteSettings()
+    return str(site_settings.display_name)
+
+
 class NewsFeed(Feed):
-    """RSS 2.0: the site's 20 newest news items."""
+    """RSS 2.0: the site's 20 newest news items, none dated after today."""
 
     title = _("News")
     description = _("The latest news of the portal.")
@@ -67,6 +79,17 @@ class NewsFeed(Feed):
     def get_object(self, request: HttpRequest, *args, **kwargs) -> Page:
         self.request = request
         return _site_root(request)
+
+    def feed_guid(self, obj: Page) -> str:
+        """Atom's <id>: the feed's own address, so that no two feeds (news
+        and notices, Chinese and English) share one."""
+        return self.feed_url(obj)
+
+    def author_name(self, obj: Page) -> str:
+        return _site_name(self.request)
+
+    def author_link(self, obj: Page) -> str:
+        return base_url() + "/"
 
     def link(self, obj: Page) -> str:
         return obj.get_full_url(request=self.request) or absolute_url("/")
@@ -77,7 +100,9 @@ class NewsFeed(Feed):
         return absolute_url(self.request.path)
 
     def items(self, obj: Page) -> Iterable[Page]:
-        return selectors.news_under(obj)[:FEED_ITEMS]
+        return selectors.news_under(obj).filter(date__lte=timezone.localdate())[
+            :FEED_ITEMS
+        ]
 
     def item_title(self, item: NewsPage) -> str:
         return item.title
@@ -92,11 +117,16 @@ class NewsFeed(Feed):
     def item_guid(self, item: Page) -> str:
         return self.item_link(item)
 
+    def item_author_name(self, item: NewsPage) -> str | None:
+        return item.source or None
+
     def item_pubdate(self, item: NewsPage) -> datetime.datetime:
         return _midnight(item.date)
 
-    def item_updateddate(self, item: Page) -> datetime.datetime | None:
-        return item.last_published_at
+    def item_updateddate(self, item: NewsPage) -> datetime.datetime:
+        """Atom requires an entry's <updated>: its last publication, else (a
+        page made live without being published) its date."""
+        return item.last_published_at or self.item_pubdate(item)
 
 
 class NewsAtomFeed(NewsFeed):
@@ -118,6 +148,7 @@ class NoticeFeed(NewsFeed):
             NoticePage.objects.descendant_of(obj)
             .live()
             .public()
+            .filter(date__lte=timezone.localdate())
             .order_by("-date", "-first_published_at")[:FEED_ITEMS]
         )
 
@@ -125,8 +156,8 @@ class NoticeFeed(NewsFeed):
         text = item.search_description or _body_text(item)
         return Truncator(text).words(DESCRIPTION_WORDS)
 
-    def item_author_name(self, item: NoticePage) -> str:
-        return item.issuer
+    def item_author_name(self, item: NoticePage) -> str | None:
+        return item.issuer or None
 
 
 class NoticeAtomFeed(NoticeFeed):
@@ -149,18 +180,55 @@ def feed_view(feed_class: type[Feed]):
     return view
 
 
+# Pages that answer an anonymous visitor with a redirect to sign-in although
+# no view restriction is set on them (their serve() checks the user): they
+# are left out of the sitemap. "app_label.ModelName", as the portal imports
+# no app.
+SIGNED_IN_PAGE_TYPES = ("courses.LessonPage",)
+
+
 class BilingualSitemap(Sitemap):
-    """Every live, public page of the request's site, once per language
-    (/news/ and /en/news/). Pages with view restrictions (private, password,
-    groups) are left out by Wagtail's `public()`; the admin is not a page."""
+    """The pages an anonymous visitor can open: every live, public page of
+    the request's site but the signed-in ones (SIGNED_IN_PAGE_TYPES), once
+    per language (/news/ and /en/news/), each entry with its hreflang
+    alternates (both languages and x-default, the Chinese one). Pages with
+    view restrictions (private, password, groups) are left out by Wagtail's
+    `public()`; the admin and the accounts are not pages."""
+
+    def items(self):
+        signed_in = [
+            apps.get_model(label)
+            for label in SIGNED_IN_PAGE_TYPES
+            if apps.is_installed(label.split(".")[0])
+        ]
+        items = super().items()
+        return items.not_type(*signed_in) if signed_in else items
 
     def _urls(self, page, protocol, domain):
         urls = []
         last_mods = set()
         for item in self.paginator.page(page).object_list.iterator():
+            per_language = []
             for language, _name in settings.LANGUAGES:
                 with translation.override(language):
-                    for url_info in item.get_sitemap_urls(self.request):
+                    per_language.append((language, item.get_sitemap_urls(self.request)))
+            # Alternates pair the entries of the two languages by position
+            # (a page model may list more than one address).
+            for position, _url_info in enumerate(per_language[0][1]):
+                alternates = [
+                    {
+                        "lang_code": hreflang(language),
+                        "location": url_infos[position]["location"],
+                    }
+                    for language, url_infos in per_language
+                    if position < len(url_infos)
+                ]
+                alternates.append(
+                    {"lang_code": "x-default", "location": alternates[0]["location"]}
+                )
+                for _language, url_infos in per_language:
+                    if position < len(url_infos):
+                        url_info = dict(url_infos[position], alternates=alternates)
                         urls.append(url_info)
                         last_mods.add(url_info.get("lastmod"))
         if last_mods and None not in last_mods:

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class HomeSection:
     """Template context an app adds to the home page; `takes_over`: the
-    usual lists (news, notices, policies) are left out."""
+    usual lists (news, notices, policies) are left out, and the section shows
+    what it keeps of them itself (a campaign keeps the notices marked
+    important: events.campaigns.home_section)."""
 
     context: dict[str, Any] = field(default_factory=dict)
     takes_over: bool = False

@@ -37,8 +37,11 @@ DELETED_ACCOUNT_DOMAIN = "deleted.invalid"
 
 
 def deleted_account_address(address: str) -> bool:
-    """Whether `address` is a deleted account's placeholder."""
-    return address.strip().lower().endswith("@" + DELETED_ACCOUNT_DOMAIN)
+    """Whether `address` is a placeholder that receives no mail: a deleted
+    account's, or that of someone registered at an event's entrance without
+    an e-mail address (events.checkin.services.WALKIN_DOMAIN) — any address
+    in the reserved `.invalid` domain (RFC 2606)."""
+    return address.strip().lower().endswith(".invalid")
 
 
 @dataclass(frozen=True)

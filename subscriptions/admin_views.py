@@ -2,15 +2,20 @@
 
 Editors with the add/change announcement permissions write a draft, preview
 it as each language's recipients will read it (with the number of
-recipients), then send it through announcement_send. A sent announcement is
-a record: it is neither edited nor deleted, and its edit link opens the
-delivery report.
+recipients), send a test to themselves, then send it through
+announcement_send or schedule it for a date and time (China Standard Time,
+whatever the editor's admin time zone). A scheduled announcement is not
+edited: the schedule is cancelled first. A sent announcement is a record:
+it is neither edited nor deleted, and its edit link opens the delivery
+report.
 """
 
 import csv
 import io
+from zoneinfo import ZoneInfo
 
 from django import forms
+from django.conf import settings
 from django.contrib.admin.utils import quote, unquote
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -18,8 +23,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.http import content_disposition_header
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 from django.views.generic import TemplateView, View
 
 from wagtail.admin import messages
@@ -52,17 +58,47 @@ class AnnouncementForm(WagtailAdminModelForm):
         return cleaned_data
 
 
+def site_zone() -> ZoneInfo:
+    """The site's time zone (Asia/Shanghai): schedules are given and shown in
+    it, whatever time zone an editor chose for the admin."""
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+class ScheduleForm(forms.Form):
+    """The date and time to send at, to the minute, in China Standard Time
+    (the view parses it in site_zone)."""
+
+    send_at = forms.DateTimeField(
+        label=gettext_lazy("Send on (China Standard Time, UTC+8)"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "step": "60"}, format="%Y-%m-%dT%H:%M"
+        ),
+    )
+
+
 # --- the editing views: drafts only ------------------------------------------------
 
 
 class _DraftOnlyMixin:
     """A sent announcement is a record: its edit and delete links lead to the
-    delivery report instead."""
+    delivery report instead. A scheduled one leads to its preview, where the
+    schedule is cancelled."""
 
     report_url_name = ""  # set by AnnouncementViewSet
+    preview_url_name = ""
 
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         announcement = get_object_or_404(Announcement, pk=unquote(str(kwargs["pk"])))
+        if announcement.status == Announcement.Status.SCHEDULED:
+            messages.warning(
+                request,
+                _(
+                    "This announcement is scheduled: cancel the schedule to "
+                    "change or delete it."
+                ),
+            )
+            return redirect(self.preview_url_name, quote(announcement.pk))
         if announcement.status != Announcement.Status.DRAFT:
             messages.warning(
                 request, _("This announcement was sent: it can no longer be changed.")
@@ -87,8 +123,6 @@ class AnnouncementCreateView(generic.CreateView):
 
 
 class AnnouncementEditView(_DraftOnlyMixin, generic.EditView):
-    preview_url_name: str | None = None
-
     @cached_property
     def header_more_buttons(self):
         url = reverse(self.preview_url_name, args=(quote(self.object.pk),))
@@ -121,9 +155,28 @@ class _AnnouncementView(
     send_url_name: str | None = None
     report_url_name: str | None = None
     csv_url_name: str | None = None
+    test_url_name: str | None = None
+    schedule_url_name: str | None = None
+    unschedule_url_name: str | None = None
 
     def get_page_subtitle(self) -> str:
         return str(self.object)
+
+    def get_breadcrumbs_items(self) -> list[dict]:
+        """Home › Announcements › the announcement › this page: without
+        them the header read only "Home" (首页)."""
+        items = [*super().get_breadcrumbs_items()]
+        if self.index_url_name:
+            items.append(
+                {
+                    "url": reverse(self.index_url_name),
+                    "label": capfirst(Announcement._meta.verbose_name_plural),
+                }
+            )
+        if self.edit_url_name:
+            items.append({"url": self.url("edit"), "label": str(self.object)})
+        items.append({"url": "", "label": self.get_page_title()})
+        return items
 
     def url(self, name: str) -> str:
         return reverse(getattr(self, f"{name}_url_name"), args=(quote(self.object.pk),))
@@ -155,17 +208,36 @@ class AnnouncementPreviewView(_AnnouncementView):
                 }
             )
         is_draft = announcement.status == Announcement.Status.DRAFT
+        is_scheduled = announcement.status == Announcement.Status.SCHEDULED
+        scheduled_at = (
+            timezone.localtime(announcement.scheduled_at, site_zone())
+            if announcement.scheduled_at
+            else None
+        )
         return super().get_context_data(
             announcement=announcement,
             texts=texts,
             is_draft=is_draft,
+            is_scheduled=is_scheduled,
+            scheduled_at=scheduled_at.strftime("%Y-%m-%d %H:%M")
+            if scheduled_at
+            else "",
+            schedule_form=kwargs.pop("schedule_form", None)
+            or ScheduleForm(
+                initial={"send_at": scheduled_at.replace(tzinfo=None)}
+                if scheduled_at
+                else None
+            ),
+            test_url=self.url("test"),
+            schedule_url=self.url("schedule"),
+            unschedule_url=self.url("unschedule"),
             problems=services.announcement_problems(announcement=announcement)
-            if is_draft
+            if is_draft or is_scheduled
             else [],
-            recipient_count=selectors.announcement_recipients(
+            recipient_count=selectors.announcement_recipient_count(
                 announcement=announcement
-            ).count()
-            if is_draft
+            )
+            if is_draft or is_scheduled
             else announcement.recipient_count,
             edit_url=self.url("edit"),
             send_url=self.url("send"),
@@ -201,6 +273,98 @@ class AnnouncementSendView(PermissionCheckedMixin, BaseObjectMixin, View):
             % {"count": count},
         )
         return redirect(self.report_url_name, quote(self.object.pk))
+
+
+class _AnnouncementActionView(PermissionCheckedMixin, BaseObjectMixin, View):
+    """A POST-only action on an announcement; back to its preview."""
+
+    model = Announcement
+    permission_policy = permission_policy
+    permission_required = "change"
+    http_method_names = ["post"]
+    preview_url_name = ""  # set by AnnouncementViewSet
+
+    def back(self) -> HttpResponse:
+        return redirect(self.preview_url_name, quote(self.object.pk))
+
+
+class AnnouncementTestSendView(_AnnouncementActionView):
+    """POST: send the announcement to the editor's own address, marked as a
+    test; not a send (announcement_test_send)."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        user = signed_in_user(request)
+        try:
+            emails = services.announcement_test_send(announcement=self.object, to=user)
+        except services.SubscriptionError as error:
+            messages.error(request, str(error))
+            return self.back()
+        messages.success(
+            request,
+            ngettext(
+                "A test was sent to %(email)s only. It is not the real send: "
+                "the announcement has not changed.",
+                "%(count)s tests (one per language) were sent to %(email)s "
+                "only. They are not the real send: the announcement has not "
+                "changed.",
+                len(emails),
+            )
+            % {"email": user.email, "count": len(emails)},
+        )
+        return self.back()
+
+
+class AnnouncementScheduleView(_AnnouncementActionView):
+    """POST: schedule (or move) the send to a date and time, read in China
+    Standard Time; refusals (a time passed, already sent) as messages."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        form = ScheduleForm(request.POST)
+        with timezone.override(site_zone()):
+            valid = form.is_valid()
+        if not valid:
+            messages.error(
+                request,
+                _("Give the date and time to send it, to the minute."),
+            )
+            return self.back()
+        try:
+            announcement = services.announcement_schedule(
+                announcement=self.object,
+                at=form.cleaned_data["send_at"],
+                by=signed_in_user(request),
+            )
+        except services.SubscriptionError as error:
+            messages.error(request, str(error))
+            return self.back()
+        messages.success(
+            request,
+            _(
+                "Scheduled: it will be sent on %(when)s (China Standard Time). "
+                "Until then you can cancel or move the schedule here."
+            )
+            % {
+                "when": timezone.localtime(
+                    announcement.scheduled_at, site_zone()
+                ).strftime("%Y-%m-%d %H:%M")
+            },
+        )
+        return self.back()
+
+
+class AnnouncementUnscheduleView(_AnnouncementActionView):
+    """POST: cancel the schedule; the announcement is a draft again."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            services.announcement_unschedule(announcement=self.object)
+        except services.SubscriptionError as error:
+            messages.error(request, str(error))
+            return self.back()
+        messages.success(
+            request, _("The schedule was cancelled: the announcement is a draft.")
+        )
+        return self.back()
 
 
 class AnnouncementReportView(_AnnouncementView):
@@ -254,7 +418,7 @@ class AnnouncementCsvView(PermissionCheckedMixin, BaseObjectMixin, View):
             email = delivery.email
             writer.writerow(
                 [
-                    spreadsheet_safe(delivery.user.email),
+                    spreadsheet_safe(delivery.address),
                     delivery.get_status_display(),
                     email.get_status_display() if email else "",
                     when(delivery.queued_at),
@@ -293,6 +457,7 @@ class AnnouncementViewSet(ModelViewSet):
         Column("status", label=gettext_lazy("Status"), accessor="get_status_display"),
         "recipient_count",
         "created_at",
+        "scheduled_at",
         "sent_at",
     ]
     list_filter = ["status"]
@@ -318,6 +483,9 @@ class AnnouncementViewSet(ModelViewSet):
             send_url_name=self.get_url_name("send"),
             report_url_name=self.get_url_name("report"),
             csv_url_name=self.get_url_name("csv"),
+            test_url_name=self.get_url_name("test"),
+            schedule_url_name=self.get_url_name("schedule"),
+            unschedule_url_name=self.get_url_name("unschedule"),
             **kwargs,
         )
 
@@ -331,6 +499,21 @@ class AnnouncementViewSet(ModelViewSet):
             ),
             path(
                 "send/<int:pk>/", self.construct_view(AnnouncementSendView), name="send"
+            ),
+            path(
+                "test/<int:pk>/",
+                self.construct_view(AnnouncementTestSendView),
+                name="test",
+            ),
+            path(
+                "schedule/<int:pk>/",
+                self.construct_view(AnnouncementScheduleView),
+                name="schedule",
+            ),
+            path(
+                "unschedule/<int:pk>/",
+                self.construct_view(AnnouncementUnscheduleView),
+                name="unschedule",
             ),
             path(
                 "report/<int:pk>/",

@@ -1,12 +1,17 @@
 """Announcements for the admin's "Background work" page
-(portal.background_work): those still being sent, and those with e-mails
-that failed. Registered by subscriptions.wagtail_hooks."""
+(portal.background_work): those still being sent, those scheduled (waiting
+for their minute; stuck only when the minute passed more than
+services.SCHEDULED_LATE_AFTER ago, which means the beat is not running), and
+those with e-mails that failed. Registered by subscriptions.wagtail_hooks."""
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -41,16 +46,23 @@ def _has_failed() -> Exists:
 
 
 def _stuck(cutoff: datetime) -> Q:
-    """Sending for longer than the sweep waits (services.SWEEP_AFTER)."""
-    return Q(status=Announcement.Status.SENDING, send_started_at__lt=cutoff)
+    """Sending for longer than the sweep waits (services.SWEEP_AFTER), or
+    scheduled for a minute that passed services.SCHEDULED_LATE_AFTER ago."""
+    late = timezone.now() - services.SCHEDULED_LATE_AFTER
+    return Q(status=Announcement.Status.SENDING, send_started_at__lt=cutoff) | Q(
+        status=Announcement.Status.SCHEDULED, scheduled_at__lt=late
+    )
+
+
+_WAITING = Q(status__in=[Announcement.Status.SENDING, Announcement.Status.SCHEDULED])
 
 
 def _announcements(cutoff: datetime) -> Any:
-    """Announcements still sending, or with an e-mail that failed; annotated
-    with `has_failed` and `stuck`."""
+    """Announcements still sending or scheduled, or with an e-mail that
+    failed; annotated with `has_failed` and `stuck`."""
     return (
         Announcement.objects.annotate(has_failed=_has_failed())
-        .filter(Q(status=Announcement.Status.SENDING) | Q(has_failed=True))
+        .filter(_WAITING | Q(has_failed=True))
         .annotate(stuck=_stuck(cutoff))
     )
 
@@ -63,9 +75,7 @@ def announcements_waiting_summary(user: Any = None) -> WorkSummary:
     # The counts from the expressions themselves: an aggregate over the
     # boolean annotations is wrapped in a subquery that PostgreSQL rejects.
     failed, stuck = Q(_has_failed()), _stuck(cutoff)
-    counts = Announcement.objects.filter(
-        Q(status=Announcement.Status.SENDING) | failed
-    ).aggregate(
+    counts = Announcement.objects.filter(_WAITING | failed).aggregate(
         pending=Count("pk", filter=~failed & ~stuck),
         stuck=Count("pk", filter=~failed & stuck),
         failed=Count("pk", filter=failed),
@@ -85,8 +95,17 @@ def announcements_waiting_summary(user: Any = None) -> WorkSummary:
                 ),
             ),
         )
-        .only("pk", "subject", "status", "send_started_at", "recipient_count")
-        .order_by("-send_started_at", "-pk")[:ROWS_SHOWN]
+        .only(
+            "pk",
+            "subject",
+            "status",
+            "send_started_at",
+            "scheduled_at",
+            "recipient_count",
+        )
+        .order_by(
+            Coalesce("send_started_at", "scheduled_at").desc(nulls_last=True), "-pk"
+        )[:ROWS_SHOWN]
     )
     rows = []
     for announcement in latest:
@@ -94,6 +113,23 @@ def announcements_waiting_summary(user: Any = None) -> WorkSummary:
             state = FAILED
         else:
             state = STUCK if announcement.stuck else PENDING
+        if announcement.status == Announcement.Status.SCHEDULED:
+            rows.append(
+                WorkRow(
+                    pk=announcement.pk,
+                    state=state,
+                    what=announcement.subject,
+                    detail=_("Scheduled for %(when)s (China Standard Time)")
+                    % {
+                        "when": timezone.localtime(
+                            announcement.scheduled_at, ZoneInfo(settings.TIME_ZONE)
+                        ).strftime("%Y-%m-%d %H:%M")
+                    },
+                    since=announcement.scheduled_at,
+                    url=reverse("announcements:preview", args=[announcement.pk]),
+                )
+            )
+            continue
         rows.append(
             WorkRow(
                 pk=announcement.pk,
@@ -141,9 +177,15 @@ def announcements_retry(*, ids: list[int] | None = None, user: Any = None) -> in
         )
         if ids is not None:
             rows = rows.filter(pk__in=ids)
-        picked = list(rows.order_by("pk").values_list("pk", "stuck")[:RETRY_LIMIT])
-        for pk, stuck in picked:
+        picked = list(
+            rows.order_by("pk").values_list("pk", "stuck", "status")[:RETRY_LIMIT]
+        )
+        for pk, stuck, status in picked:
             if not stuck:
+                continue
+            if status == Announcement.Status.SCHEDULED:
+                # Its minute passed and the beat did not send it: send now.
+                services.announcement_send_scheduled(announcement_id=pk)
                 continue
             ranges = services._pending_ranges(announcement_id=pk)
             for first, last in ranges:
@@ -152,7 +194,7 @@ def announcements_retry(*, ids: list[int] | None = None, user: Any = None) -> in
                 services.announcement_finish(announcement_id=pk)
         email_ids = list(
             AnnouncementDelivery.objects.filter(
-                _FAILED_EMAIL, announcement_id__in=[pk for pk, _stuck in picked]
+                _FAILED_EMAIL, announcement_id__in=[pk for pk, *_rest in picked]
             ).values_list("email_id", flat=True)
         )
         if email_ids:
@@ -165,11 +207,13 @@ def announcement_work() -> WorkKind:
         name="announcements",
         label=gettext_lazy("Announcements"),
         help_text=gettext_lazy(
-            "Announcements still being written into the outbox, and those with "
-            "e-mails that failed. Stuck: sending for longer than a few minutes "
-            "(the beat re-queues these too). Retrying writes the e-mails of the "
-            "recipients not yet reached and sends the failed e-mails again; "
-            "nobody receives an announcement twice."
+            "Announcements scheduled or still being written into the outbox, "
+            "and those with e-mails that failed. Stuck: sending for longer than "
+            "a few minutes (the beat re-queues these too), or scheduled for a "
+            "time more than two minutes past (the beat is not running). "
+            "Retrying sends those, writes the e-mails of the recipients not "
+            "yet reached and sends the failed e-mails again; nobody receives "
+            "an announcement twice."
         ),
         may_retry=lambda user: bool(user.has_perm("subscriptions.change_announcement")),
         summary=announcements_waiting_summary,

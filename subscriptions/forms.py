@@ -54,3 +54,35 @@ class SubscriptionForm(forms.Form):
                 "consent", _("Tick this box to agree to receive the announcements.")
             )
         return cleaned_data
+
+
+class EmailSignupForm(SubscriptionForm):
+    """A visitor without an account: an address, the same choices, and the
+    consent box (always asked). At least one topic is required."""
+
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        max_length=254,
+        help_text=_(
+            "We send a link to this address; nothing else is sent until you follow it."
+        ),
+    )
+    field_order = ["email", "topics", "audiences", "consent"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["needs_consent"] = True
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs.update(
+            {"autocomplete": "email", "inputmode": "email"}
+        )
+        self.order_fields(self.field_order)
+
+    def clean(self):
+        cleaned_data = super().clean()
+        if not cleaned_data.get("topics") and "topics" not in self.errors:
+            self.add_error("topics", _("Tick at least one topic to subscribe."))
+        elif not cleaned_data.get("consent") and "consent" not in self.errors:
+            self.add_error(
+                "consent", _("Tick this box to agree to receive the announcements.")
+            )
+        return cleaned_data

@@ -63,16 +63,75 @@ class Subscription(models.Model):
         return self.withdrawn_at is None
 
 
+class EmailSubscriber(models.Model):
+    """A visitor without an account, subscribed by e-mail address alone.
+
+    Double opt-in: the row is written when the address is given (with the
+    time the confirmation e-mail went, for the per-address limit), but it
+    holds no choices and receives nothing until the link in that e-mail is
+    followed: the choices travel in the signed link and are set when it is
+    confirmed (services.email_subscriber_confirm). Active while confirmed and
+    not withdrawn. Unconfirmed rows, and withdrawn ones, are deleted after
+    services.EMAIL_SUBSCRIBER_PURGE_AFTER (docs/privacy.md).
+    """
+
+    email = models.EmailField(_("e-mail address"), max_length=254)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    topics = models.ManyToManyField(
+        Topic, verbose_name=_("topics"), blank=True, related_name="+"
+    )
+    audiences = models.ManyToManyField(
+        "portal.Audience",
+        verbose_name=_("audience groups"),
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("signed up"), auto_now_add=True)
+    confirmation_sent_at = models.DateTimeField(
+        _("confirmation e-mail sent"), null=True, blank=True
+    )
+    confirmed_at = models.DateTimeField(_("consent confirmed"), null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("withdrawn"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("subscriber without an account")
+        verbose_name_plural = _("subscribers without an account")
+        constraints = [
+            # Stored in lower case (services.normalise_email): one row per
+            # address, so the per-address limit cannot be split.
+            models.UniqueConstraint(
+                fields=["email"], name="subscriptions_emailsubscriber_one_per_address"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["confirmed_at", "withdrawn_at"],
+                name="subscriptions_esub_state_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_active(self) -> bool:
+        return self.confirmed_at is not None and self.withdrawn_at is None
+
+
 class Announcement(models.Model):
     """An e-mail to the subscribers of its topics, written and sent by editors.
 
-    Draft → sending (one delivery row per recipient written) → sent (every
-    row handed to the outbox). Only a draft may be edited or sent; a second
-    send is refused (announcement_send).
+    Draft → (scheduled →) sending (one delivery row per recipient written) →
+    sent (every row handed to the outbox). Only a draft may be edited, sent
+    or scheduled; a scheduled one goes out at its minute (the beat), or is
+    cancelled back to a draft or rescheduled before then. A second send is
+    refused (announcement_send, under a row lock).
     """
 
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
+        SCHEDULED = "scheduled", _("Scheduled")
         SENDING = "sending", _("Sending")
         SENT = "sent", _("Sent")
 
@@ -140,6 +199,15 @@ class Announcement(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    scheduled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("scheduled by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     send_started_at = models.DateTimeField(_("sending started"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
@@ -149,8 +217,13 @@ class Announcement(models.Model):
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status="draft") | Q(send_started_at__isnull=False),
+                condition=Q(status__in=["draft", "scheduled"])
+                | Q(send_started_at__isnull=False),
                 name="subscriptions_announcement_sending_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="scheduled") | Q(scheduled_at__isnull=False),
+                name="subscriptions_announcement_scheduled_has_time",
             ),
             models.CheckConstraint(
                 condition=~Q(status="sent") | Q(sent_at__isnull=False),
@@ -178,6 +251,10 @@ class Announcement(models.Model):
 class AnnouncementDelivery(models.Model):
     """One recipient of one announcement: at most one (a DB constraint).
 
+    The recipient is a user or a subscriber without an account, never both
+    (a DB constraint); a subscriber's row stays, without it, once the
+    subscriber is purged.
+
     Pending until a batch task writes its outbox e-mail (queued, with the
     e-mail linked), or skips it (the user unsubscribed or was deactivated in
     between). Whether the e-mail went out is the outbox row's status.
@@ -198,7 +275,17 @@ class AnnouncementDelivery(models.Model):
         settings.AUTH_USER_MODEL,
         verbose_name=_("user"),
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="+",
+    )
+    subscriber = models.ForeignKey(
+        EmailSubscriber,
+        verbose_name=_("subscriber without an account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
     )
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
@@ -224,6 +311,14 @@ class AnnouncementDelivery(models.Model):
                 fields=["announcement", "user"],
                 name="subscriptions_delivery_once_per_user",
             ),
+            models.UniqueConstraint(
+                fields=["announcement", "subscriber"],
+                name="subscriptions_delivery_once_per_subscriber",
+            ),
+            models.CheckConstraint(
+                condition=Q(user__isnull=True) | Q(subscriber__isnull=True),
+                name="subscriptions_delivery_one_recipient",
+            ),
             models.CheckConstraint(
                 condition=~Q(status="queued") | Q(queued_at__isnull=False),
                 name="subscriptions_delivery_queued_has_time",
@@ -232,4 +327,13 @@ class AnnouncementDelivery(models.Model):
         indexes = [models.Index(fields=["announcement", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.announcement} → {self.user_id}"
+        return f"{self.announcement} → {self.user_id or self.subscriber_id}"
+
+    @property
+    def address(self) -> str:
+        """The recipient's e-mail address ("" once a subscriber is purged)."""
+        if self.user is not None:
+            return self.user.email
+        if self.subscriber is not None:
+            return self.subscriber.email
+        return ""

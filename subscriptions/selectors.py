@@ -3,11 +3,13 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Lower
 
 from portal.models import OutgoingEmail, User
 from subscriptions.models import (
     Announcement,
     AnnouncementDelivery,
+    EmailSubscriber,
     Subscription,
     Topic,
 )
@@ -27,6 +29,58 @@ def active_subscriptions() -> QuerySet[Subscription]:
     return Subscription.objects.filter(
         withdrawn_at__isnull=True, user__is_active=True
     ).exclude(user__email="")
+
+
+def active_email_subscribers() -> QuerySet[EmailSubscriber]:
+    """Subscribers without an account who confirmed and have not withdrawn:
+    an unconfirmed address is never among them."""
+    return EmailSubscriber.objects.filter(
+        confirmed_at__isnull=False, withdrawn_at__isnull=True
+    )
+
+
+def _chose(
+    model: type[Subscription] | type[EmailSubscriber], announcement: Announcement
+) -> Q:
+    """Rows of `model` (Subscription or EmailSubscriber, OuterRef pk) that
+    chose a topic of the announcement and, when it names audience groups,
+    one of them or none."""
+    through_topics = model.topics.through
+    through_audiences = model.audiences.through
+    owner = "subscription" if model is Subscription else "emailsubscriber"
+    topic_ids = list(announcement.topics.values_list("pk", flat=True))
+    audience_ids = list(announcement.audiences.values_list("pk", flat=True))
+    condition = Q(
+        Exists(
+            through_topics.objects.filter(
+                **{owner: OuterRef("pk"), "topic__in": topic_ids}
+            )
+        )
+    )
+    if audience_ids:
+        chose = through_audiences.objects.filter(**{owner: OuterRef("pk")})
+        condition &= ~Exists(chose) | Exists(chose.filter(audience__in=audience_ids))
+    return condition
+
+
+def announcement_subscriber_recipients(
+    *, announcement: Announcement
+) -> QuerySet[EmailSubscriber]:
+    """The subscribers without an account an announcement goes to (as
+    announcement_recipients chooses users), less any whose address is a
+    user recipient's: one e-mail per address."""
+    user_addresses = (
+        announcement_recipients(announcement=announcement)
+        .order_by()
+        .annotate(address=Lower("email"))
+        .values("address")
+    )
+    return (
+        active_email_subscribers()
+        .filter(_chose(EmailSubscriber, announcement))
+        .exclude(email__in=user_addresses)
+        .order_by("pk")
+    )
 
 
 def announcement_recipients(*, announcement: Announcement) -> QuerySet[User]:
@@ -54,6 +108,14 @@ def announcement_recipients(*, announcement: Announcement) -> QuerySet[User]:
     ).order_by("pk")
 
 
+def announcement_recipient_count(*, announcement: Announcement) -> int:
+    """How many it would go to now: users and subscribers without an account."""
+    return (
+        announcement_recipients(announcement=announcement).count()
+        + announcement_subscriber_recipients(announcement=announcement).count()
+    )
+
+
 @dataclass(frozen=True)
 class DeliveryReport:
     """What became of an announcement's e-mails."""
@@ -72,8 +134,10 @@ def announcement_report(*, announcement: Announcement) -> DeliveryReport:
     the outbox has purged that row."""
     queued = Q(status=AnnouncementDelivery.Status.QUEUED)
     # Through this e-mail's link, or on the settings page since it was sent.
-    unsubscribed = Q(unsubscribed_at__isnull=False) | Q(
-        user__subscription__withdrawn_at__gte=F("announcement__send_started_at")
+    unsubscribed = (
+        Q(unsubscribed_at__isnull=False)
+        | Q(user__subscription__withdrawn_at__gte=F("announcement__send_started_at"))
+        | Q(subscriber__withdrawn_at__gte=F("announcement__send_started_at"))
     )
     counts = AnnouncementDelivery.objects.filter(announcement=announcement).aggregate(
         recipients=Count("pk"),
@@ -112,7 +176,7 @@ def announcement_failures(
         AnnouncementDelivery.objects.filter(
             announcement=announcement, email__status=OutgoingEmail.Status.FAILED
         )
-        .select_related("user", "email")
+        .select_related("user", "subscriber", "email")
         .order_by("pk")
     )
 
@@ -123,7 +187,7 @@ def announcement_deliveries(
     """Every delivery of an announcement, for the CSV export."""
     return (
         AnnouncementDelivery.objects.filter(announcement=announcement)
-        .select_related("user", "email")
+        .select_related("user", "subscriber", "email")
         .order_by("pk")
     )
 

@@ -39,3 +39,21 @@ def sweep_announcements() -> int:
     from subscriptions import services
 
     return len(services.announcement_sweep())
+
+
+@shared_task(name="subscriptions.tasks.send_scheduled_announcements")
+def send_scheduled_announcements() -> int:
+    """Beat, at second 0 of every minute: send the scheduled announcements
+    whose minute has come (each once, under its row lock)."""
+    from subscriptions import services
+
+    return len(services.announcement_send_due())
+
+
+@shared_task(name="subscriptions.tasks.purge_email_subscribers")
+def purge_email_subscribers() -> int:
+    """Beat, daily: delete unconfirmed sign-ups and withdrawn subscribers
+    without an account after services.EMAIL_SUBSCRIBER_PURGE_AFTER."""
+    from subscriptions import services
+
+    return services.email_subscribers_purge()

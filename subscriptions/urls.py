@@ -8,5 +8,7 @@ app_name = "subscriptions"
 
 urlpatterns = [
     path("", views.subscription_settings, name="settings"),
+    path("sent/", views.signup_sent, name="signup_sent"),
+    path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
 ]

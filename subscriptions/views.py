@@ -1,29 +1,36 @@
-"""Subscription settings (signed in) and the one-click unsubscribe link (no
-sign-in). Views translate HTTP into service calls and errors into messages."""
+"""Subscription settings (signed in), the sign-up by e-mail address for
+visitors without an account (double opt-in), and the one-click unsubscribe
+link (no sign-in). Views translate HTTP into service calls and errors into
+messages."""
 
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from portal import http
+from portal.models import Audience
 from subscriptions import selectors, services
-from subscriptions.forms import SubscriptionForm
+from subscriptions.forms import EmailSignupForm, SubscriptionForm
 
 
-@login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
 def subscription_settings(request: HttpRequest) -> HttpResponse:
-    """What the user receives: topics and audience groups, or nothing."""
+    """What the user receives: topics and audience groups, or nothing. A
+    visitor who is not signed in gets the sign-up by e-mail address."""
+    if not request.user.is_authenticated:
+        return email_signup(request)
     user = request.user
-    subscription = selectors.subscription_of(user=user)  # type: ignore[arg-type]  # request.user may be AnonymousUser; the view requires login
+    subscription = selectors.subscription_of(user=user)
     active = subscription is not None and subscription.is_active
     if request.method == "POST" and "withdraw" in request.POST:
-        services.subscription_withdraw(user=user)  # type: ignore[arg-type]  # request.user may be AnonymousUser; the view requires login
+        services.subscription_withdraw(user=user)
         if active:
             messages.success(request, _("You are unsubscribed from all announcements."))
         return redirect("subscriptions:settings")
@@ -40,7 +47,7 @@ def subscription_settings(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         result = services.subscription_update(
-            user=user,  # type: ignore[arg-type]  # request.user may be AnonymousUser; the view requires login
+            user=user,
             topics=list(form.cleaned_data["topics"]),
             audiences=list(form.cleaned_data["audiences"]),
         )
@@ -69,11 +76,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     one-click POST). A forged or damaged token: a clear page, status 400."""
     try:
         if request.method == "POST":
-            user = services.subscription_unsubscribe(token=token)
+            who = services.subscription_unsubscribe(token=token)
             return render(
-                request, "subscriptions/unsubscribed.html", {"email": user.email}
+                request, "subscriptions/unsubscribed.html", {"email": who.email}
             )
-        user, _delivery = services.unsubscribe_token_read(token=token)
+        who = services.unsubscribe_token_read(token=token)
     except services.SubscriptionError as error:
         return render(
             request,
@@ -81,4 +88,75 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
             {"error": str(error)},
             status=400,
         )
-    return render(request, "subscriptions/unsubscribe.html", {"email": user.email})
+    return render(
+        request,
+        "subscriptions/unsubscribe.html",
+        {"email": who.email, "has_account": who.user is not None},
+    )
+
+
+def _signup_rate() -> str:
+    return settings.PORTAL_SUBSCRIBE_RATE
+
+
+@http.rate_limit("subscriptions.signup", rate=_signup_rate, method="POST")
+def email_signup(request: HttpRequest) -> HttpResponse:
+    """An address and the choices; the same answer whether or not the
+    address is subscribed or has an account, and whether or not an e-mail
+    went (services.email_subscriber_signup limits them per address)."""
+    form = EmailSignupForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        services.email_subscriber_signup(
+            email=form.cleaned_data["email"],
+            topics=list(form.cleaned_data["topics"]),
+            audiences=list(form.cleaned_data["audiences"]),
+            language=translation.get_language() or settings.LANGUAGE_CODE,
+        )
+        return redirect("subscriptions:signup_sent")
+    return render(
+        request,
+        "subscriptions/signup.html",
+        {"form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@never_cache
+def signup_sent(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "subscriptions/signup_sent.html",
+        {"hours": int(services.CONFIRM_RESEND_AFTER.total_seconds() // 3600)},
+    )
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """GET: what is being confirmed, and a button (a mail scanner following
+    the link confirms nothing). POST: confirm. A forged or expired link: a
+    clear page, status 400, nothing changed."""
+    try:
+        if request.method == "POST":
+            confirmed = services.email_subscriber_confirm(token=token)
+            return render(
+                request, "subscriptions/confirmed.html", {"confirmed": confirmed}
+            )
+        value = services.email_subscriber_token_read(token=token)
+        subscriber = services.email_subscriber_of_token(value=value)
+    except services.SubscriptionError as error:
+        return render(
+            request,
+            "subscriptions/confirm_invalid.html",
+            {"error": str(error)},
+            status=400,
+        )
+    return render(
+        request,
+        "subscriptions/confirm.html",
+        {
+            "email": subscriber.email,
+            "topics": selectors.topics_offered().filter(pk__in=value["t"]),
+            "audiences": Audience.objects.filter(is_active=True, pk__in=value["a"]),
+        },
+    )

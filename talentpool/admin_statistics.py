@@ -375,11 +375,19 @@ class TalentPoolDashboardPanel(Component):
     template_name = "talentpool/admin/statistics_panel.html"
     order = 110  # after the training panel
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, applications_shown: bool = False) -> None:
         self.url = url
+        # The applications waiting are already in the dashboard's summary
+        # (talentpool.applications.admin_hooks.ApplicationsSummaryItem) for
+        # whoever reviews them: not a second time here.
+        self.applications_shown = applications_shown
 
     def get_context_data(self, parent_context: Any = None) -> dict[str, Any]:
-        return {"summary": statistics.pool_summary(), "statistics_url": self.url}
+        return {
+            "summary": statistics.pool_summary(),
+            "statistics_url": self.url,
+            "applications_shown": self.applications_shown,
+        }
 
 
 # --- registration -----------------------------------------------------------------

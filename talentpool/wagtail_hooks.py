@@ -208,7 +208,13 @@ def add_expert_application_buttons(snippet, user, next_url=None):
 @hooks.register("construct_homepage_panels")
 def add_talent_pool_panel(request, panels) -> None:
     if can_view_statistics(request.user):
-        panels.append(TalentPoolDashboardPanel(reverse("talentpool_statistics:index")))
+        panels.append(
+            TalentPoolDashboardPanel(
+                reverse("talentpool_statistics:index"),
+                # add_application_summary shows them to these users.
+                applications_shown=request.user.has_perm("talentpool.change_expert"),
+            )
+        )
 
 
 # --- evidence given on paper (issue 15): log actions and the bulk action -------

@@ -39,11 +39,74 @@ class CheckInForm(forms.Form):
                 "class": "checkin__code",
             }
         ),
-        error_messages={"required": gettext_lazy("Enter or scan a check-in code.")},
+        required=False,
     )
+    # A person picked by name or phone (their registration's id), instead.
+    registration = forms.IntegerField(
+        required=False, min_value=1, max_value=2**63 - 1, widget=forms.HiddenInput
+    )
+    # When a scan queued on an offline phone was made (ISO 8601, UTC).
+    scanned_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
+    # … and when the phone sent it, by the same clock.
+    sent_at = forms.DateTimeField(required=False, widget=forms.HiddenInput)
 
     def clean_code(self) -> str:
-        code = code_from_input(self.cleaned_data["code"])
-        if not code:
-            raise forms.ValidationError(_("Enter or scan a check-in code."))
-        return code
+        return code_from_input(self.cleaned_data.get("code") or "")
+
+    def clean(self) -> dict:
+        data = super().clean() or {}
+        if not data.get("code") and not data.get("registration"):
+            self.add_error("code", _("Enter or scan a check-in code."))
+        return data
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=gettext_lazy("Name, e-mail or mobile phone"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "enterkeyhint": "search",
+                "type": "search",
+                "class": "checkin__search",
+            }
+        ),
+    )
+
+
+class WalkInForm(forms.Form):
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"required": gettext_lazy("Enter the person's name.")},
+    )
+    phone = forms.CharField(
+        label=gettext_lazy("Mobile phone"),
+        max_length=30,
+        widget=forms.TextInput(
+            attrs={"type": "tel", "inputmode": "tel", "autocomplete": "off"}
+        ),
+        error_messages={
+            "required": gettext_lazy("Enter the person's mobile phone number.")
+        },
+    )
+    email = forms.EmailField(
+        label=gettext_lazy("E-mail address (optional)"),
+        required=False,
+        help_text=gettext_lazy(
+            "With an address, the attendance and hours go to that account, or "
+            "to a new one the person claims with “Forgot password”."
+        ),
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
+
+    def clean_phone(self) -> str:
+        from events.checkin.services import phone_normalise
+
+        phone = phone_normalise(self.cleaned_data["phone"])
+        if not phone:
+            raise forms.ValidationError(_("Enter a mobile phone number."))
+        return phone

@@ -21,6 +21,7 @@ from django.utils import timezone
 from wagtail.models import Page
 from wagtail.permission_policies.pages import PagePermissionPolicy
 
+from events.checkin.codes import code_query
 from events.models import EventPage, Registration
 
 #: The events offered on the check-in page: from this long ago…
@@ -161,11 +162,65 @@ def code_from_input(text: str) -> str:
 
 
 def registration_by_code(*, code: str) -> Registration | None:
-    """The registration a code belongs to (for the confirmation step)."""
-    if not code:
+    """The registration a code belongs to (for the confirmation step): a
+    short code read forgivingly, an old long code exactly
+    (events.checkin.codes)."""
+    lookup = code_query(code)
+    if lookup is None:
         return None
     return (
         Registration.objects.select_related("user", "event", "checked_in_by")
-        .filter(code=code)
+        .filter(lookup)
         .first()
     )
+
+
+def registration_at_event(
+    *, event: EventPage, registration_id: int
+) -> Registration | None:
+    """One registration of the event, picked from a search's results."""
+    return (
+        Registration.objects.select_related("user", "event", "checked_in_by")
+        .filter(pk=registration_id, event=event)
+        .first()
+    )
+
+
+#: The most people a name or phone search lists.
+SEARCH_LIMIT = 20
+
+
+def registrants_search(*, event: EventPage, query: str) -> list[Registration]:
+    """The event's confirmed and waiting registrants whose name or e-mail
+    contains ``query``, or whose phone contains its digits (three at
+    least), by name; at most SEARCH_LIMIT, in one query."""
+    query = " ".join((query or "").split())
+    if not query:
+        return []
+    match = Q(user__real_name__icontains=query) | Q(user__email__icontains=query)
+    digits = "".join(ch for ch in query if ch.isdigit())
+    if len(digits) >= 3 and len(digits) == len(query.replace(" ", "").lstrip("+")):
+        match |= Q(phone__contains=digits)
+    return list(
+        Registration.objects.filter(
+            match,
+            event=event,
+            status__in=[Registration.Status.CONFIRMED, Registration.Status.WAITING],
+        )
+        .select_related("user", "checked_in_by")
+        .order_by("user__real_name", "user__email", "pk")[:SEARCH_LIMIT]
+    )
+
+
+def phone_hint(phone: str) -> str:
+    """A phone number as a search result shows it: its last four digits."""
+    return f"··· {phone[-4:]}" if len(phone) >= 4 else ""
+
+
+def email_hint(email: str) -> str:
+    """An e-mail address, half hidden: ``zh···@example.cn``; nothing for a
+    walk-in's placeholder."""
+    local, _, domain = (email or "").partition("@")
+    if not domain or domain.endswith(".invalid"):
+        return ""
+    return f"{local[:2]}···@{domain}"

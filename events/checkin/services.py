@@ -18,11 +18,13 @@ earned entry (the next sequence) and the request owed again.
 from __future__ import annotations
 
 import datetime
+import secrets
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
@@ -31,6 +33,7 @@ from wagtail.log_actions import log
 
 from courses.achievements import achievement_record, achievement_reverse
 from courses.models import HoursLedgerEntry
+from events.checkin.codes import code_query
 from events.checkin.selectors import (
     CheckInWindow,
     can_check_in,
@@ -48,11 +51,69 @@ LOG_CHECKIN_REVERSED = "events.registration.checkin_reversed"
 
 class AttendanceRefused(ValidationError):
     """A check-in refused: ``message`` says why, in the staff member's
-    language. Nothing was written."""
+    language. Nothing was written. ``already``: the person was already
+    checked in (a repeated scan, which a phone's queue may drop)."""
+
+    already = False
 
 
-def attendance_record(*, code: str, event_id: int | None, by: Any) -> Registration:
-    """Check a registrant in by their code.
+#: How long a scan may wait in a phone's queue (offline) and still count at
+#: the time it was scanned.
+QUEUED_SCAN_MAX_AGE = datetime.timedelta(hours=12)
+#: A phone's clock a little ahead of the server's is tolerated (then "now").
+CLOCK_SKEW = datetime.timedelta(minutes=2)
+
+
+def scan_time(
+    *,
+    scanned_at: datetime.datetime | None,
+    sent_at: datetime.datetime | None = None,
+) -> datetime.datetime:
+    """When a check-in happened: the time a queued scan was made on the
+    phone (``scanned_at``), or now. With ``sent_at`` (the phone's clock when
+    it sent the scan), only the wait between the two counts, taken back from
+    the server's clock: a phone whose clock is wrong still dates the scan
+    right. Refuses a scan older than QUEUED_SCAN_MAX_AGE or in the future
+    (beyond CLOCK_SKEW); absent, it is now."""
+    now = timezone.now()
+    if scanned_at is None:
+        return now
+    if sent_at is not None:
+        waited = sent_at - scanned_at
+        if waited < -CLOCK_SKEW:
+            raise AttendanceRefused(
+                _("This scan's time is in the future. Check the phone's clock.")
+            )
+        scanned_at = now - max(waited, datetime.timedelta(0))
+    if scanned_at > now + CLOCK_SKEW:
+        raise AttendanceRefused(
+            _("This scan's time is in the future. Check the phone's clock.")
+        )
+    if scanned_at < now - QUEUED_SCAN_MAX_AGE:
+        raise AttendanceRefused(
+            _("This scan waited too long in the phone's queue (since %(time)s).")
+            % {"time": local_time_display(scanned_at)}
+        )
+    return min(scanned_at, now)
+
+
+def attendance_record(
+    *,
+    code: str = "",
+    event_id: int | None,
+    by: Any,
+    registration_id: int | None = None,
+    scanned_at: datetime.datetime | None = None,
+    sent_at: datetime.datetime | None = None,
+) -> Registration:
+    """Check a registrant in by their code (or, picked by name at an event's
+    station, by their registration's id).
+
+    ``code`` is read as events.checkin.codes reads it: a short code in any
+    case, with look-alikes and separators, or an old long code exactly.
+    ``scanned_at`` is when a scan queued on an offline phone was made, and
+    ``sent_at`` when the phone sent it (both by the phone's clock): the
+    window is judged, and the check-in dated, at that time (scan_time).
 
     Before: a confirmed registration not yet checked in, for an event that
     still exists and that ``by`` may check in for (and, when ``event_id`` is
@@ -67,8 +128,9 @@ def attendance_record(*, code: str, event_id: int | None, by: Any) -> Registrati
     longer exists, a staff member without permission, a check-in outside the
     event's window (before ``checkin_opens_before`` minutes ahead of the
     start, or after the end; saying when it opens or that it has ended), and
-    a code already used (saying when and by whom). Running it twice
-    therefore records once.
+    a code already used (saying when and by whom; ``already`` is set on the
+    refusal). Running it twice therefore records once: a queued scan sent
+    again is "already checked in".
 
     A registration whose check-in was reversed (checkin_reverse) may be
     checked in again: the reversal fields are cleared (the reversal stays in
@@ -77,16 +139,23 @@ def attendance_record(*, code: str, event_id: int | None, by: Any) -> Registrati
     certificate revoked by the reversal stays revoked; the returned
     registration's ``earlier_certificate_revoked`` is then True.
     """
-    code = (code or "").strip()
-    if not code:
-        raise AttendanceRefused(_("Enter or scan a check-in code."))
+    if registration_id is not None:
+        if event_id is None:
+            raise AttendanceRefused(_("Choose the event first."))
+        lookup = Q(pk=registration_id, event_id=event_id)
+    else:
+        found = code_query(code)
+        if found is None:
+            raise AttendanceRefused(_("Enter or scan a check-in code."))
+        lookup = found
+    when = scan_time(scanned_at=scanned_at, sent_at=sent_at)
     with transaction.atomic():
         rows = Registration.objects.select_related("user", "checked_in_by", "event")
         if connection.features.has_select_for_update_of:
             rows = rows.select_for_update(of=("self",))
         else:
             rows = rows.select_for_update()
-        registration = rows.filter(code=code).first()
+        registration = rows.filter(lookup).first()
         if registration is None:
             raise AttendanceRefused(
                 _("No registration has this code. Check it and try again.")
@@ -101,6 +170,16 @@ def attendance_record(*, code: str, event_id: int | None, by: Any) -> Registrati
                 _("The event of this registration (%(event)s) no longer exists.")
                 % names
             )
+        if not can_check_in(user=by, event=event):
+            # Before saying which event the code is for: a code of an event
+            # this person does not run tells them nothing.
+            if event_id is not None and event.pk != event_id:
+                raise AttendanceRefused(
+                    _("No registration has this code. Check it and try again.")
+                )
+            raise AttendanceRefused(
+                _("You may not check in the participants of %(event)s.") % names
+            )
         if event_id is not None and event.pk != event_id:
             raise AttendanceRefused(
                 _(
@@ -109,13 +188,14 @@ def attendance_record(*, code: str, event_id: int | None, by: Any) -> Registrati
                 )
                 % names
             )
-        if not can_check_in(user=by, event=event):
-            raise AttendanceRefused(
-                _("You may not check in the participants of %(event)s.") % names
-            )
         # Attendance earns hours and a certificate: a code shown days before
         # (or after) the event must not, whoever scans it.
-        window = checkin_window(event=event)
+        if event.cancelled_at is not None:
+            raise AttendanceRefused(
+                _("%(event)s was cancelled: nobody is checked in.")
+                % {"event": event.title}
+            )
+        window = checkin_window(event=event, now=when)
         if not window.is_open:
             raise AttendanceRefused(window_message(window=window, event=event.title))
         if registration.status == Registration.Status.CANCELLED:
@@ -131,42 +211,53 @@ def attendance_record(*, code: str, event_id: int | None, by: Any) -> Registrati
                 % names
             )
         if registration.checked_in_at and registration.checkin_reversed_at is None:
-            when = timezone.localtime(registration.checked_in_at, SHANGHAI)
-            raise AttendanceRefused(
+            at = timezone.localtime(registration.checked_in_at, SHANGHAI)
+            refusal = AttendanceRefused(
                 _("%(name)s was already checked in at %(time)s by %(by)s.")
                 % {
                     **names,
-                    "time": time_format(when, "H:i"),
+                    "time": time_format(at, "H:i"),
                     "by": person_name(registration.checked_in_by)
                     if registration.checked_in_by
                     else _("someone no longer registered"),
                 }
             )
-        again = registration.checkin_reversed_at is not None
-        registration.checked_in_at = timezone.now()
-        registration.checked_in_by = by
-        registration.checkin_reversed_at = None
-        registration.checkin_reversed_by = None
-        registration.checkin_reversal_reason = ""
-        registration.save(
-            update_fields=[
-                "checked_in_at",
-                "checked_in_by",
-                "checkin_reversed_at",
-                "checkin_reversed_by",
-                "checkin_reversal_reason",
-            ]
-        )
-        registration.earlier_certificate_revoked = _credit(
-            registration=registration, event=event
-        )
-        log(
-            registration,
-            LOG_CHECKED_IN,
-            user=by,
-            data={"event": event.pk, "title": event.title, "again": again},
-        )
+            refusal.already = True
+            raise refusal
+        _check_in(registration=registration, event=event, by=by, when=when)
     return registration
+
+
+def _check_in(
+    *,
+    registration: Registration,
+    event: EventPage,
+    by: Any,
+    when: datetime.datetime,
+) -> None:
+    """Write a check-in the caller has validated (its row locked)."""
+    again = registration.checkin_reversed_at is not None
+    registration.checked_in_at = when
+    registration.checked_in_by = by
+    registration.checkin_reversed_at = None
+    registration.checkin_reversed_by = None
+    registration.checkin_reversal_reason = ""
+    registration.save(
+        update_fields=[
+            "checked_in_at",
+            "checked_in_by",
+            "checkin_reversed_at",
+            "checkin_reversed_by",
+            "checkin_reversal_reason",
+        ]
+    )
+    registration.earlier_certificate_revoked = _credit(
+        registration=registration, event=event
+    )
+    data = {"event": event.pk, "title": event.title, "again": again}
+    if registration.walk_in:
+        data["walk_in"] = True
+    log(registration, LOG_CHECKED_IN, user=by, data=data)
 
 
 def local_time_display(when: datetime.datetime) -> str:
@@ -315,3 +406,169 @@ def checkin_reverse(*, registration_id: int, reason: str, by: Any) -> Registrati
     registration.certificates_revoked = revoked
     registration.certificate_request_cancelled = cancelled
     return registration
+
+
+# --- walk-ins -------------------------------------------------------------------
+
+#: The address of a walk-in's account when they gave no e-mail address: a
+#: reserved domain (RFC 2606) that never receives mail.
+WALKIN_DOMAIN = "walk-in.invalid"
+
+
+def walkin_register(
+    *, event_id: int, name: str, phone: str, email: str = "", by: Any
+) -> Registration:
+    """Register someone at the entrance and check them in at once.
+
+    Before: ``by`` may check in for the event, its check-in window is open,
+    a name and a phone number, and a place: the event's confirmed
+    registrations are fewer than its places (or it has no limit). After, in
+    one transaction with the event's row locked (SELECT … FOR UPDATE, like
+    events.registration.services.registration_create, so walk-ins and
+    registrations share the places): a confirmed registration marked
+    ``walk_in`` with the phone, checked in by ``by`` now, with its hours and
+    certificate request (attendance_record's effects).
+
+    Whose registration: with an e-mail address, the account with that
+    address (a confirmed registration of theirs is simply checked in; a
+    waiting one takes the place), or a new account with that address, the
+    name given and no password — the person claims it with "forgot
+    password", and finds the hours and certificate there. Without one, a
+    new account that cannot sign in (``walk-in-…@walk-in.invalid``, never
+    mailed): the attendance and hours are recorded against it, and an
+    administrator who later sets the person's real address on it hands it
+    over. Every attendance is thus one registration of one account, and the
+    hours ledger stays one entry per person and event.
+
+    Refuses (AttendanceRefused, nothing written): no permission, the window
+    closed, no name or phone, the event full ("no place left"; a walk-in
+    never joins the waiting list), someone already checked in.
+    """
+    from portal.validators import normalise_email
+
+    name = " ".join((name or "").split())
+    phone = phone_normalise(phone)
+    email = normalise_email(email) if (email or "").strip() else ""
+    if not name:
+        raise AttendanceRefused(_("Enter the person's name."))
+    if not phone:
+        raise AttendanceRefused(_("Enter the person's mobile phone number."))
+    try:
+        return _walkin(event_id=event_id, name=name, phone=phone, email=email, by=by)
+    except IntegrityError as error:
+        # The same address registered at another entrance at this moment.
+        raise AttendanceRefused(
+            _("This person was registered at the same moment. Search for them.")
+        ) from error
+
+
+def _walkin(
+    *, event_id: int, name: str, phone: str, email: str, by: Any
+) -> Registration:
+    from allauth.account.models import EmailAddress
+
+    from portal.models import User
+
+    with transaction.atomic():
+        event = (
+            EventPage.objects.select_for_update(of=("self",))
+            .filter(pk=event_id)
+            .first()
+        )
+        if event is None:
+            raise AttendanceRefused(_("This event does not exist."))
+        if not can_check_in(user=by, event=event):
+            raise AttendanceRefused(
+                _("You may not check in the participants of %(event)s.")
+                % {"event": event.title}
+            )
+        if event.cancelled_at is not None:
+            raise AttendanceRefused(
+                _("%(event)s was cancelled: nobody is checked in.")
+                % {"event": event.title}
+            )
+        now = timezone.now()
+        window = checkin_window(event=event, now=now)
+        if not window.is_open:
+            raise AttendanceRefused(window_message(window=window, event=event.title))
+        user = User.objects.filter(email__iexact=email).first() if email else None
+        registration = None
+        if user is not None:
+            rows = Registration.objects.select_related("user", "checked_in_by")
+            # OF the registration only: checked_in_by is an outer join.
+            if connection.features.has_select_for_update_of:
+                rows = rows.select_for_update(of=("self",))
+            else:
+                rows = rows.select_for_update()
+            registration = rows.filter(
+                event=event, user=user, status__in=["confirmed", "waiting"]
+            ).first()
+        if (
+            registration is not None
+            and registration.checked_in_at
+            and registration.checkin_reversed_at is None
+        ):
+            refusal = AttendanceRefused(
+                _("%(name)s was already checked in at %(time)s.")
+                % {
+                    "name": person_name(registration.user),
+                    "time": time_format(
+                        timezone.localtime(registration.checked_in_at, SHANGHAI),
+                        "H:i",
+                    ),
+                }
+            )
+            refusal.already = True
+            raise refusal
+        if registration is None or registration.status != "confirmed":
+            confirmed = Registration.objects.filter(
+                event=event, status=Registration.Status.CONFIRMED
+            ).count()
+            if event.capacity is not None and confirmed >= event.capacity:
+                raise AttendanceRefused(
+                    _(
+                        "%(event)s is full: all %(places)s places are taken. "
+                        "Nobody can be registered at the entrance."
+                    )
+                    % {"event": event.title, "places": event.capacity}
+                )
+        if user is None:
+            if email:
+                user = User.objects.create_user(email=email, real_name=name)
+                EmailAddress.objects.create(
+                    user=user, email=email, primary=True, verified=False
+                )
+            else:
+                user = User(
+                    email=f"walk-in-{secrets.token_hex(8)}@{WALKIN_DOMAIN}",
+                    real_name=name,
+                    is_active=False,
+                )
+                user.set_unusable_password()
+                user.save()
+        if registration is None:
+            registration = Registration(
+                event=event,
+                event_title=event.title,
+                event_starts_at=event.starts_at,
+                user=user,
+                walk_in=True,
+            )
+        registration.status = Registration.Status.CONFIRMED
+        registration.confirmed_at = registration.confirmed_at or now
+        registration.waiting_since = None
+        if not registration.phone:
+            registration.phone = phone
+        registration.save()
+        _check_in(registration=registration, event=event, by=by, when=now)
+    return registration
+
+
+def phone_normalise(text: str | None) -> str:
+    """A phone number as stored: digits, with a leading + kept; "" when it
+    has fewer than 5 digits."""
+    text = (text or "").strip()
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) < 5 or len(digits) > 20:
+        return ""
+    return ("+" if text.startswith("+") else "") + digits

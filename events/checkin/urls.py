@@ -14,6 +14,7 @@ urlpatterns = [
     # The QR code on a registration opens this with ?code=…
     path("check-in/", checkin, name="checkin"),
     path("check-in/<id:event_id>/", checkin, name="checkin_event"),
+    path("check-in/<id:event_id>/walk-in/", views.walkin, name="checkin_walkin"),
     path(
         "check-in/reverse/<id:registration_id>/",
         views.checkin_reverse,

@@ -19,6 +19,7 @@ list in the admin links there too.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -29,10 +30,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from events.checkin import selectors, services
-from events.checkin.forms import CheckInForm, CheckInReversalForm
+from events.checkin.forms import (
+    CheckInForm,
+    CheckInReversalForm,
+    SearchForm,
+    WalkInForm,
+)
 from events.models import EventPage, Registration
 from portal import http, staff
 
@@ -123,7 +129,14 @@ def checkin(request: HttpRequest, event_id: int | None = None) -> HttpResponse:
     if request.method == "POST":
         form = CheckInForm(request.POST)
         if form.is_valid():
-            return _record(request, event=event, code=form.cleaned_data["code"])
+            return _record(
+                request,
+                event=event,
+                code=form.cleaned_data["code"],
+                registration_id=form.cleaned_data["registration"],
+                scanned_at=form.cleaned_data["scanned_at"],
+                sent_at=form.cleaned_data["sent_at"],
+            )
         if _wants_json(request):
             return JsonResponse(
                 {
@@ -136,10 +149,20 @@ def checkin(request: HttpRequest, event_id: int | None = None) -> HttpResponse:
             )
         return _page(request, event=event, form=form)
 
+    search = SearchForm(request.GET if "q" in request.GET else None)
+    query = search.cleaned_data["q"] if event and search.is_valid() else ""
+    if event is not None and query and _wants_json(request):
+        return JsonResponse({"results": _results(event=event, query=query)})
     code = selectors.code_from_input(request.GET.get("code", ""))
     form = CheckInForm(initial={"code": code}) if code else CheckInForm()
     confirm = None
-    if code:
+    pick = request.GET.get("pick", "")
+    if event is not None and pick.isdigit() and 0 < int(pick) <= 2**63 - 1:
+        picked = selectors.registration_at_event(event=event, registration_id=int(pick))
+        if picked is not None:
+            confirm = picked
+            form = CheckInForm(initial={"registration": picked.pk})
+    elif code:
         registration = selectors.registration_by_code(code=code)
         # Whose code it is, only to staff of that event.
         if (
@@ -148,18 +171,107 @@ def checkin(request: HttpRequest, event_id: int | None = None) -> HttpResponse:
             and selectors.can_check_in(user=user, event=registration.event)
         ):
             confirm = registration
-    return _page(request, event=event, form=form, confirm=confirm, code=code)
+    return _page(
+        request,
+        event=event,
+        form=form,
+        confirm=confirm,
+        code=code,
+        search=search,
+        results=selectors.registrants_search(event=event, query=query)
+        if event and query
+        else None,
+    )
 
 
-def _record(
-    request: HttpRequest, *, event: EventPage | None, code: str
-) -> HttpResponse:
+def _results(*, event: EventPage, query: str) -> list[dict]:
+    """A name or phone search's results as the page's script shows them."""
+    return [
+        {
+            "id": registration.pk,
+            "name": selectors.person_name(registration.user),
+            "phone": selectors.phone_hint(registration.phone),
+            "email": selectors.email_hint(registration.user.email),
+            "status": registration.get_status_display(),
+            "confirmed": registration.status == Registration.Status.CONFIRMED,
+            "checked_in": bool(
+                registration.checked_in_at and not registration.checkin_reversed_at
+            ),
+        }
+        for registration in selectors.registrants_search(event=event, query=query)
+    ]
+
+
+@require_POST
+def walkin(request: HttpRequest, event_id: int) -> HttpResponse:
+    """Register someone at the entrance and check them in
+    (services.walkin_register); back to the station with the result."""
+    user = request.user
+    if not user.is_authenticated:
+        return redirect_to_login(reverse("events:checkin_event", args=[event_id]))
+    denied = staff.mfa_required_response(request)
+    if denied is not None:
+        return denied
+    event = get_object_or_404(EventPage, pk=event_id)
+    if not selectors.can_check_in(user=user, event=event):
+        raise PermissionDenied
+    form = WalkInForm(request.POST)
+    if not form.is_valid():
+        if _wants_json(request):
+            return JsonResponse(
+                {
+                    "ok": False,
+                    "message": " ".join(
+                        str(error)
+                        for errors in form.errors.values()
+                        for error in errors
+                    ),
+                },
+                status=400,
+            )
+        return _page(request, event=event, form=CheckInForm(), walkin_form=form)
     try:
-        registration = services.attendance_record(
-            code=code, event_id=event.pk if event else None, by=request.user
+        registration = services.walkin_register(
+            event_id=event.pk,
+            name=form.cleaned_data["name"],
+            phone=form.cleaned_data["phone"],
+            email=form.cleaned_data["email"],
+            by=user,
         )
     except services.AttendanceRefused as refusal:
         result: dict[str, Any] = {"ok": False, "message": refusal.message}
+    else:
+        result = _success(registration)
+        result["walk_in"] = True
+    if _wants_json(request):
+        return JsonResponse({**result, "count": _count(event)})
+    request.session[RESULT_KEY] = result
+    return redirect("events:checkin_event", event_id=event.pk)
+
+
+def _record(
+    request: HttpRequest,
+    *,
+    event: EventPage | None,
+    code: str,
+    registration_id: int | None = None,
+    scanned_at: datetime.datetime | None = None,
+    sent_at: datetime.datetime | None = None,
+) -> HttpResponse:
+    try:
+        registration = services.attendance_record(
+            code=code,
+            event_id=event.pk if event else None,
+            by=request.user,
+            registration_id=registration_id,
+            scanned_at=scanned_at,
+            sent_at=sent_at,
+        )
+    except services.AttendanceRefused as refusal:
+        result: dict[str, Any] = {"ok": False, "message": refusal.message}
+        if refusal.already:
+            # A repeated scan (a phone's queue may drop it): nothing recorded.
+            result["already"] = True
         station = event
     else:
         result = _success(registration)
@@ -180,10 +292,17 @@ def _page(
     form: CheckInForm,
     confirm: Registration | None = None,
     code: str = "",
+    search: SearchForm | None = None,
+    results: list[Registration] | None = None,
+    walkin_form: WalkInForm | None = None,
 ) -> HttpResponse:
     context = {
         "event": event,
         "form": form,
+        "search": search or SearchForm(),
+        "results": results,
+        "walkin_form": walkin_form or WalkInForm(),
+        "queue_key": f"checkin-queue:{request.user.pk}:{event.pk}" if event else "",
         "confirm": confirm,
         "code": code,
         "result": request.session.pop(RESULT_KEY, None),

@@ -1,23 +1,41 @@
 """The registration e-mails: confirmed, on the waiting list, promoted from
-it, and the reminder. Each is written in the recipient's language, carries
-the event's .ics and (once a place is held) the QR code as a PNG, and goes
-through the outbox: it is sent only if the transaction that asked for it
-commits."""
+it, the reminder, the event's time or place changed, the event cancelled,
+and staff's messages to registrants. Each is written in the recipient's
+language and goes through the outbox: it is sent only if the transaction
+that asked for it commits.
+
+Calendar entries: only a held place gets one. Confirmed, promoted, reminder
+and changed carry the event's .ics as an iTIP REQUEST (the same UID each
+time, the event's current SEQUENCE, so a calendar updates the entry it
+has); cancelled carries a CANCEL (STATUS:CANCELLED). The waiting list gets
+no calendar entry, nor does a change sent to it: the person has no place
+yet (promotion sends the .ics then). A held place also gets the QR code."""
 
 from django.core.mail import EmailMessage
 from django.urls import reverse
 
 from events.ical import event_full_url, event_location, ics_for_event
-from events.models import EventPage, Registration
+from events.models import EventMessage, EventPage, Registration
 from events.registration.qr import registration_qr_png
 from portal.mail import templated_email
 from portal.site_url import base_url
 
 #: The e-mails, by template name. Only a held place has a QR code to show.
-KINDS = ("confirmed", "waiting", "promoted", "reminder")
+KINDS = ("confirmed", "waiting", "promoted", "reminder", "changed", "cancelled")
 WITH_QR = ("confirmed", "promoted", "reminder")
+#: The kinds that give a confirmed registrant the calendar entry (REQUEST).
+WITH_REQUEST = ("confirmed", "promoted", "reminder", "changed")
 ICS_FILENAME = "event.ics"
 QR_FILENAME = "check-in-qr-code.png"
+
+
+def ics_method(*, registration: Registration, kind: str) -> str | None:
+    """The iTIP method of the .ics this e-mail carries, or None (no file)."""
+    if kind == "cancelled":
+        return "CANCEL"
+    if kind in WITH_REQUEST and registration.status == Registration.Status.CONFIRMED:
+        return "REQUEST"
+    return None
 
 
 def _base_url() -> str:
@@ -47,6 +65,7 @@ def registration_email_message(
             + reverse("events:registration_detail", kwargs={"code": registration.code}),
             "my_registrations_url": base + reverse("events:my_registrations"),
             "with_qr": kind in WITH_QR,
+            "with_ics": ics_method(registration=registration, kind=kind) is not None,
         }
 
     message = templated_email(
@@ -55,7 +74,15 @@ def registration_email_message(
         to=[user.email],
         language=user.language,
     )
-    message.attach(ICS_FILENAME, ics_for_event(event, base_url=base), "text/calendar")
+    method = ics_method(registration=registration, kind=kind)
+    if method:
+        message.attach(
+            ICS_FILENAME,
+            ics_for_event(event, base_url=base, method=method, attendee=user.email),
+            # RFC 6047: the method in the part's type too, so that mail
+            # clients offer it as an invitation (or its withdrawal).
+            f"text/calendar; method={method}",
+        )
     if kind in WITH_QR:
         message.attach(QR_FILENAME, registration_qr_png(registration), "image/png")
     return message
@@ -71,4 +98,33 @@ def registration_email(
         message=registration_email_message(
             registration=registration, event=event, kind=kind
         )
+    )
+
+
+def event_message_email(
+    *, message: EventMessage, registration: Registration, event: EventPage
+) -> EmailMessage:
+    """Staff's message to one registrant (not yet queued): their subject and
+    text, then the event and the registrant's own link, in the recipient's
+    language."""
+    user = registration.user
+    base = _base_url()
+
+    def context() -> dict:
+        return {
+            "message": message,
+            "registration": registration,
+            "event": event,
+            "user": user,
+            "place": event_location(event),
+            "event_url": event_full_url(event, base_url=base),
+            "registration_url": base
+            + reverse("events:registration_detail", kwargs={"code": registration.code}),
+        }
+
+    return templated_email(
+        template="events/registration/email/message",
+        context=context,
+        to=[user.email],
+        language=user.language,
     )

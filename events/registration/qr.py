@@ -18,7 +18,8 @@ def registration_checkin_url(registration: Registration) -> str:
     code is the same whoever scans it, so the address does not vary."""
     with translation.override(settings.LANGUAGE_CODE):
         path = reverse("events:checkin")
-    query = urlencode({"code": registration.code})
+    # Grouped as printed (K7QM-3XPA); check-in reads it either way.
+    query = urlencode({"code": registration.code_display})
     return absolute_url(f"{path}?{query}")
 
 

@@ -146,19 +146,61 @@ def registrations_of_user(*, user: User) -> dict[str, list[MyRegistration]]:
 
 def registration_of_user(*, user: User, code: str) -> Registration | None:
     """The user's registration with this check-in code, with its event."""
+    from events.checkin.codes import code_query
+
+    lookup = code_query(code)  # K7QM-3XPA, k7qm3xpa, or an old long code
+    if lookup is None:
+        return None
     return (
-        Registration.objects.filter(user=user, code=code)
+        Registration.objects.filter(lookup, user=user).select_related("event").first()
+    )
+
+
+def registration_of_user_by_id(
+    *, user: User, registration_id: int
+) -> Registration | None:
+    """The user's registration with this id, with its event."""
+    return (
+        Registration.objects.filter(user=user, pk=registration_id)
         .select_related("event")
         .first()
     )
 
 
-def event_attendees(*, event_id: int) -> QuerySet[Registration]:
+#: The attendee list's status filter: its values and what they select.
+STATUS_FILTERS = ("confirmed", "waiting", "checked_in", "cancelled")
+
+
+def event_attendees(
+    *, event_id: int, search: str = "", status: str = ""
+) -> QuerySet[Registration]:
     """An event's registrations for organisers: confirmed, then waiting (in
-    list order), then cancelled, with their users."""
+    list order), then cancelled, with their users. `search` matches part of
+    the name or the e-mail address (case-insensitive), or the whole check-in
+    code;
+    `status` one of STATUS_FILTERS (anything else: every registration)."""
+    rows = Registration.objects.filter(event_id=event_id)
+    search = " ".join(search.split())[:100]
+    if search:
+        from events.checkin.codes import code_query
+
+        matches = Q(user__real_name__icontains=search) | Q(
+            user__email__icontains=search
+        )
+        # The check-in code as printed (K7QM-3XPA), read as check-in reads
+        # it, or a registration's earlier long code.
+        by_code = code_query(search)
+        rows = rows.filter(matches | by_code if by_code is not None else matches)
+    if status == "checked_in":
+        rows = rows.filter(
+            status=Status.CONFIRMED,
+            checked_in_at__isnull=False,
+            checkin_reversed_at__isnull=True,
+        )
+    elif status in STATUS_FILTERS:
+        rows = rows.filter(status=status)
     return (
-        Registration.objects.filter(event_id=event_id)
-        .select_related("user")
+        rows.select_related("user")
         .alias(
             rank=Case(
                 When(status=Status.CONFIRMED, then=Value(0)),
@@ -168,3 +210,52 @@ def event_attendees(*, event_id: int) -> QuerySet[Registration]:
         )
         .order_by("rank", "waiting_since", "created_at", "pk")
     )
+
+
+def event_attendee_counts(*, event_id: int) -> dict[str, int]:
+    """The attendee list's figures in one query: confirmed, waiting and
+    checked in (a reversed check-in does not count)."""
+    return Registration.objects.filter(event_id=event_id).aggregate(
+        confirmed=Count("pk", filter=Q(status=Status.CONFIRMED)),
+        waiting=Count("pk", filter=Q(status=Status.WAITING)),
+        checked_in=Count(
+            "pk",
+            filter=Q(checked_in_at__isnull=False, checkin_reversed_at__isnull=True),
+        ),
+    )
+
+
+# --- who may see, export and message an event's registrants ---------------------
+
+
+def _may_see_registrations(user: Any) -> bool:
+    from wagtail.permissions import policy_registry
+
+    return bool(
+        user.is_authenticated
+        and user.is_active
+        and policy_registry.get_by_type(Registration).user_has_any_permission(
+            user, ["view", "change"]
+        )
+    )
+
+
+def can_view_event_attendees(*, user: Any, event: EventPage) -> bool:
+    """Whether `user` may see and export this event's registrations: a
+    superuser, or staff whose group may view registrations ("Can view
+    registration") AND may edit this event's page (Wagtail page permissions
+    on the event or a page above it: its organisers). The model permission
+    alone opens no event's list."""
+    if not _may_see_registrations(user):
+        return False
+    if user.is_superuser:
+        return True
+    return bool(event.permissions_for_user(user).can_edit())
+
+
+def can_message_event_registrants(*, user: Any, event: EventPage) -> bool:
+    """Whether `user` may message this event's registrants or cancel the
+    event: who sees its list and may also publish its page."""
+    if not can_view_event_attendees(user=user, event=event):
+        return False
+    return user.is_superuser or bool(event.permissions_for_user(user).can_publish())

@@ -15,16 +15,25 @@ language, and nothing was changed.
 """
 
 import datetime
+import hashlib
 import logging
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from events.models import EventPage, Registration
-from events.registration.emails import registration_email
-from portal.models import User
+from wagtail.log_actions import log
+
+from events.models import EventMessage, EventPage, Registration
+from events.registration.emails import (
+    event_message_email,
+    registration_email,
+    registration_email_message,
+)
+from portal.mail import message_to_fields
+from portal.models import OutgoingEmail, User
+from portal.privacy import deleted_account_address
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +66,8 @@ def registration_refusal(
     """Why nobody may register for the event now (the window, or no
     registration at all), or None. Does not look at places or the user."""
     now = now or timezone.now()
+    if event.cancelled_at is not None:
+        return _("This event has been cancelled.")
     if not event.registration_required:
         return _("This event does not take registrations.")
     if event.registration_opens_at and now < event.registration_opens_at:
@@ -70,7 +81,9 @@ def registration_refusal(
     return None
 
 
-def registration_create(*, user: User, event: EventPage) -> Registration:
+def registration_create(
+    *, user: User, event: EventPage, phone: str = ""
+) -> Registration:
     """Register the user for the event.
 
     Refused (nothing written): the event is not published, takes no
@@ -117,6 +130,9 @@ def registration_create(*, user: User, event: EventPage) -> Registration:
                 event_title=locked.title,
                 event_starts_at=locked.starts_at,
                 user=user,
+                phone=phone,  # optional; staff find the person by it at the door
+                # Its e-mail carries the event as it is now.
+                notified_sequence=locked.ical_sequence,
             )
             if locked.capacity is None or confirmed < locked.capacity:
                 registration.status = Status.CONFIRMED
@@ -300,7 +316,7 @@ def registration_remind(*, registration_id: int) -> bool:
             return False
         event = EventPage.objects.live().filter(pk=registration.event_id).first()
         now = timezone.now()
-        if event is None or event.starts_at <= now:
+        if event is None or event.starts_at <= now or event.cancelled_at is not None:
             return False
         registration.reminded_at = now
         registration.save(update_fields=["reminded_at"])
@@ -317,6 +333,7 @@ def registrations_remind_due(*, now: datetime.datetime | None = None) -> list[in
     due = list(
         Registration.objects.filter(
             Q(event__live=True)
+            & Q(event__cancelled_at__isnull=True)
             & Q(event__starts_at__gt=start)
             & Q(event__starts_at__lt=end),
             status=Status.CONFIRMED,
@@ -350,3 +367,315 @@ def registrations_cancel_upcoming(*, user: User) -> list[Registration]:
         except RegistrationError:
             continue  # started or changed meanwhile: it stays as it is
     return cancelled
+
+
+# --- keeping registrants informed: a new time or place, the cancellation ------
+
+#: Registrants e-mailed per transaction (one batch of outbox rows).
+NOTIFY_BATCH = 200
+
+LOG_CANCELLED = "events.cancel"
+LOG_MESSAGE_SENT = "events.message"
+
+
+def schedule_fingerprint(event: EventPage) -> str:
+    """A digest of what a calendar entry holds of the event: start, end,
+    venue, address and online link. Copied in migration 0005: change both."""
+    parts = [
+        event.starts_at.isoformat() if event.starts_at else "",
+        event.ends_at.isoformat() if event.ends_at else "",
+        event.venue.strip(),
+        event.address.strip(),
+        event.online_url.strip(),
+    ]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def event_schedule_published(*, event_id: int) -> int | None:
+    """The event's page was just published (the page_published signal):
+    if its time or place differs from what registrants were last sent, raise
+    its ical_sequence and, on commit, e-mail every active registrant the
+    update (registrations_notify); returns the new sequence, else None.
+
+    The first publish only records the time and place. Nothing is sent when
+    only the text changed, or for a cancelled event. Runs inside the
+    publish's transaction when there is one (a savepoint), and holds the
+    event's row while it compares and raises the sequence, so two publishes
+    at once raise it twice, not once.
+    """
+    from events.tasks import notify_registrants
+
+    with transaction.atomic():
+        event = (
+            EventPage.objects.select_for_update(of=("self",))
+            .filter(pk=event_id, live=True)
+            .first()
+        )
+        if event is None:
+            return None
+        fingerprint = schedule_fingerprint(event)
+        if fingerprint == event.ical_fingerprint:
+            return None
+        first = not event.ical_fingerprint
+        notify = not first and event.cancelled_at is None
+        event.ical_fingerprint = fingerprint
+        fields = ["ical_fingerprint"]
+        if notify:
+            event.ical_sequence += 1
+            fields.append("ical_sequence")
+        EventPage.objects.filter(pk=event.pk).update(
+            **{name: getattr(event, name) for name in fields}
+        )
+        if not notify:
+            return None
+        # Registrations keep their copy of the start (My registrations).
+        Registration.objects.filter(event=event).exclude(
+            event_starts_at=event.starts_at
+        ).update(event_starts_at=event.starts_at)
+        notify_registrants.delay_on_commit(event.pk)
+    logger.info(
+        "Event %s: time or place changed, sequence %s", event.pk, event.ical_sequence
+    )
+    return event.ical_sequence
+
+
+def registrations_notify(*, event_id: int, batch_size: int | None = None) -> int:
+    """E-mail the event's active registrants (confirmed and waiting) who
+    have not received its current ical_sequence: the cancellation if it is
+    cancelled, else the new time and place; returns how many were e-mailed.
+
+    Each batch is one transaction: the event's row locked (as registering
+    does), the registrations locked, their e-mails written to the outbox in
+    one insert and their notified_sequence raised. A retried or concurrent
+    run therefore e-mails nobody twice, and a run after a later change sends
+    only the latest version.
+    """
+    batch_size = batch_size or NOTIFY_BATCH
+    sent = 0
+    while True:
+        with transaction.atomic():
+            event = (
+                EventPage.objects.select_for_update(of=("self",))
+                .filter(pk=event_id)
+                .first()
+            )
+            if event is None:
+                return sent
+            kind = "cancelled" if event.cancelled_at is not None else "changed"
+            batch = list(
+                Registration.objects.select_for_update(of=("self",))
+                .select_related("user")
+                .filter(
+                    event=event,
+                    status__in=ACTIVE,
+                    notified_sequence__lt=event.ical_sequence,
+                )
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                return sent
+            from portal.services import email_deliver_on_commit
+
+            emails = OutgoingEmail.objects.bulk_create(
+                OutgoingEmail(
+                    **message_to_fields(
+                        registration_email_message(
+                            registration=registration, event=event, kind=kind
+                        )
+                    )
+                )
+                for registration in batch
+                # A deleted account's placeholder address receives nothing.
+                if not deleted_account_address(registration.user.email)
+            )
+            email_deliver_on_commit(email_ids=[email.pk for email in emails])
+            Registration.objects.filter(pk__in=[r.pk for r in batch]).update(
+                notified_sequence=event.ical_sequence
+            )
+            sent += len(batch)
+        logger.info("Event %s: %s registrants e-mailed (%s)", event_id, sent, kind)
+
+
+def event_cancel(*, event_id: int, reason: str, by: User) -> EventPage:
+    """Staff cancel the event, with a message to its registrants.
+
+    Refused (RegistrationError, nothing written): no such event, already
+    cancelled, already ended, or no reason given (at most 2,000 characters).
+    After: cancelled_at and the reason set, ical_sequence raised, one entry
+    in the page's history; registration closes (registration_refusal) and no
+    reminder goes out; on commit, every confirmed and waiting registrant is
+    e-mailed the reason with a METHOD:CANCEL .ics (registrations_notify).
+    The registrations keep their status: they are the record of who had
+    registered. The page stays published and says it is cancelled. The
+    caller checks that `by` may publish the event's page.
+    """
+    from events.tasks import notify_registrants
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise RegistrationError(
+            _("Say why the event is cancelled: registrants read it.")
+        )
+    if len(reason) > 2000:
+        raise RegistrationError(_("The reason is too long (at most 2,000 characters)."))
+    if not 0 < event_id <= MAX_ID:
+        raise RegistrationError(_("This event does not exist."))
+    with transaction.atomic():
+        event = (
+            EventPage.objects.select_for_update(of=("self",))
+            .filter(pk=event_id)
+            .first()
+        )
+        if event is None:
+            raise RegistrationError(_("This event does not exist."))
+        if event.cancelled_at is not None:
+            raise RegistrationError(_("This event is already cancelled."))
+        now = timezone.now()
+        if event.ends_at <= now:
+            raise RegistrationError(_("This event has ended: it cannot be cancelled."))
+        event.cancelled_at = now
+        event.cancellation_reason = reason
+        event.ical_sequence += 1
+        EventPage.objects.filter(pk=event.pk).update(
+            cancelled_at=now,
+            cancellation_reason=reason,
+            ical_sequence=event.ical_sequence,
+        )
+        registrants = Registration.objects.filter(
+            event=event, status__in=ACTIVE
+        ).count()
+        log(
+            instance=event,
+            action=LOG_CANCELLED,
+            user=by,
+            data={"reason": reason, "registrants": registrants},
+        )
+        notify_registrants.delay_on_commit(event.pk)
+    logger.info("Event %s cancelled by user %s", event.pk, by.pk)
+    return event
+
+
+# --- staff's messages to an event's registrants ---------------------------------
+
+Audience = EventMessage.Audience
+
+
+def message_recipients(*, event_id: int, audience: str) -> QuerySet[Registration]:
+    """The registrations a message to `audience` goes to, by id: confirmed,
+    waiting, checked in (a check-in not reversed) or all active ones."""
+    rows = Registration.objects.filter(event_id=event_id)
+    if audience == Audience.CONFIRMED:
+        return rows.filter(status=Status.CONFIRMED)
+    if audience == Audience.WAITING:
+        return rows.filter(status=Status.WAITING)
+    if audience == Audience.CHECKED_IN:
+        return rows.filter(
+            status=Status.CONFIRMED,
+            checked_in_at__isnull=False,
+            checkin_reversed_at__isnull=True,
+        )
+    if audience == Audience.ALL:
+        return rows.filter(status__in=ACTIVE)
+    raise ValueError(f"Unknown audience: {audience}")
+
+
+def event_message_send(
+    *, event_id: int, subject: str, body: str, audience: str, by: User
+) -> EventMessage:
+    """Staff send a message to the event's registrants (the caller checked
+    that `by` may message this event's registrants).
+
+    Refused (RegistrationError, nothing written): no such event, an empty
+    or too long subject or text, an unknown audience, or nobody in it.
+    After: the message stored with its number of recipients, one entry in
+    the page's history, and on commit a task that writes one outbox e-mail
+    per recipient, NOTIFY_BATCH per transaction (event_message_batch).
+    Not idempotent: two calls are two messages.
+    """
+    from events.tasks import send_event_message
+
+    subject = " ".join((subject or "").split())
+    body = (body or "").strip()
+    if not subject or not body:
+        raise RegistrationError(_("Write a subject and a message."))
+    if len(subject) > 200 or len(body) > 10000:
+        raise RegistrationError(
+            _("The subject (200 characters) or the message (10,000) is too long.")
+        )
+    if audience not in Audience.values:
+        raise RegistrationError(_("Choose who receives the message."))
+    if not 0 < event_id <= MAX_ID:
+        raise RegistrationError(_("This event does not exist."))
+    with transaction.atomic():
+        event = EventPage.objects.filter(pk=event_id).first()
+        if event is None:
+            raise RegistrationError(_("This event does not exist."))
+        count = message_recipients(event_id=event.pk, audience=audience).count()
+        if not count:
+            raise RegistrationError(_("Nobody is in this group: nothing was sent."))
+        message = EventMessage.objects.create(
+            event=event,
+            subject=subject,
+            body=body,
+            audience=audience,
+            sent_by=by,
+            recipients=count,
+        )
+        log(
+            instance=event,
+            action=LOG_MESSAGE_SENT,
+            user=by,
+            data={
+                "message": message.pk,
+                "subject": subject,
+                "audience": audience,
+                "recipients": count,
+            },
+        )
+        send_event_message.delay_on_commit(message.pk)
+    logger.info("Event %s: message %s to %s registrants", event.pk, message.pk, count)
+    return message
+
+
+def event_message_batch(*, message_id: int, batch_size: int | None = None) -> bool:
+    """Write the next batch of a message's e-mails to the outbox; True when
+    it is finished. One transaction: the message's row locked, the next
+    recipients after `sent_up_to` (by registration id) e-mailed in one
+    insert, `sent_up_to` moved past them. A retry resumes where the last
+    committed batch ended: nobody receives it twice."""
+    from portal.services import email_deliver_on_commit
+
+    batch_size = batch_size or NOTIFY_BATCH
+    with transaction.atomic():
+        message = EventMessage.objects.select_for_update().filter(pk=message_id).first()
+        if message is None or message.finished_at is not None:
+            return True
+        event = EventPage.objects.filter(pk=message.event_id).first()
+        if event is None:
+            message.finished_at = timezone.now()
+            message.save(update_fields=["finished_at"])
+            return True
+        batch = list(
+            message_recipients(event_id=event.pk, audience=message.audience)
+            .filter(pk__gt=message.sent_up_to)
+            .select_related("user")
+            .order_by("pk")[:batch_size]
+        )
+        if batch:
+            emails = OutgoingEmail.objects.bulk_create(
+                OutgoingEmail(
+                    **message_to_fields(
+                        event_message_email(
+                            message=message, registration=registration, event=event
+                        )
+                    )
+                )
+                for registration in batch
+                if not deleted_account_address(registration.user.email)
+            )
+            email_deliver_on_commit(email_ids=[email.pk for email in emails])
+            message.sent_up_to = batch[-1].pk
+        if len(batch) < batch_size:
+            message.finished_at = timezone.now()
+        message.save(update_fields=["sent_up_to", "finished_at"])
+        return message.finished_at is not None

@@ -1,6 +1,9 @@
 """Registration's background work: the reminder the day before (beat, each
 morning, CELERY_BEAT_SCHEDULE) and filling freed places from the waiting
-list after an editor adds places. Both take ids and may run twice."""
+list after an editor adds places. Each takes ids and may run twice. The
+tasks the registration services enqueue themselves (a new time or place,
+a cancellation, staff's messages) are in events/tasks.py, so that
+services and tasks here do not import each other."""
 
 from celery import shared_task
 

@@ -1,6 +1,7 @@
-"""Registering and cancelling (POST only), My registrations, and one
-registration's page with its QR code. Views turn HTTP into service calls
-and refusals into messages; a registration is shown only to its owner."""
+"""Registering (POST only), cancelling (a confirmation page, then a POST),
+My registrations, and one registration's page with its QR code. Views turn
+HTTP into service calls and refusals into messages; a registration is shown
+only to its owner."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -10,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from events.models import EventPage
 from events.registration import selectors, services
@@ -34,9 +35,12 @@ def register(request: HttpRequest, event_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return redirect_to_login(_event_url(request, event))
     try:
+        from events.checkin.services import phone_normalise
+
         registration = services.registration_create(
             user=request.user,
             event=event,
+            phone=phone_normalise(request.POST.get("phone", "")[:30]),
         )
     except services.RegistrationError as error:
         messages.error(request, str(error))
@@ -67,11 +71,39 @@ def register(request: HttpRequest, event_id: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest, registration_id: int) -> HttpResponse:
-    """Cancel one of the user's registrations; back to `next` or My
-    registrations."""
+    """GET: asks to confirm (what the user loses, a button that POSTs);
+    POST: cancels one of the user's registrations, then back to `next` or
+    My registrations. Another user's registration is not found."""
     back = http.safe_next(request, reverse("events:my_registrations"))
+    if request.method == "GET":
+        registration = (
+            selectors.registration_of_user_by_id(
+                user=request.user,  # type: ignore[arg-type]  # login required
+                registration_id=registration_id,
+            )
+            if registration_id <= services.MAX_ID
+            else None
+        )
+        if registration is None:
+            raise Http404
+        event = registration.event
+        starts_at = event.starts_at if event else registration.event_starts_at
+        return render(
+            request,
+            "events/registration/cancel_confirm.html",
+            {
+                "registration": registration,
+                "event": event,
+                "starts_at": starts_at,
+                "cancellable": selectors.registration_is_cancellable(
+                    registration, starts_at=starts_at
+                ),
+                "next": back,
+            },
+        )
     try:
         registration = services.registration_cancel(
             user=request.user,  # type: ignore[arg-type]  # request.user may be AnonymousUser; the view requires login

@@ -1,17 +1,30 @@
 """Registration's admin hooks (imported by events/wagtail_hooks.py):
-the attendee list's URL, a "Registrations" button on each event in the page
-tree, the permission that opens it, and filling freed places when an
-editor publishes more of them."""
+the attendee list's, messaging's and cancelling's URLs, a "Registrations"
+button on each event its organisers may see, the permission that opens it,
+the history's wording of a cancellation and a message, filling freed places
+when an editor publishes more of them, and telling registrants when a
+publish changes the event's time or place (the page_published signal)."""
 
 from django.contrib.auth.models import Permission
 from django.urls import path, reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from wagtail import hooks
 from wagtail.admin import widgets
+from wagtail.log_actions import LogFormatter
+from wagtail.signals import page_published
 
 from events.models import EventPage
-from events.registration.admin_views import AttendeesView, can_view_attendees
+from events.registration import services
+from events.registration.admin_views import (
+    CANCEL_URL_NAME,
+    MESSAGE_URL_NAME,
+    AttendeesView,
+    CancelEventView,
+    MessageView,
+    can_view_attendees,
+)
 
 URL_NAME = "events_registration_attendees"
 
@@ -23,7 +36,17 @@ def register_attendees_url():
             "event-registrations/<int:event_id>/",
             AttendeesView.as_view(),
             name=URL_NAME,
-        )
+        ),
+        path(
+            "event-registrations/<int:event_id>/message/",
+            MessageView.as_view(),
+            name=MESSAGE_URL_NAME,
+        ),
+        path(
+            "event-registrations/<int:event_id>/cancel-event/",
+            CancelEventView.as_view(),
+            name=CANCEL_URL_NAME,
+        ),
     ]
 
 
@@ -36,8 +59,10 @@ def register_registration_permission():
 
 
 def _attendees_button(page, user, button_class, priority):
-    if issubclass(page.specific_class or type(page), EventPage) and can_view_attendees(
-        user
+    if (
+        issubclass(page.specific_class or type(page), EventPage)
+        and can_view_attendees(user)
+        and (user.is_superuser or page.permissions_for_user(user).can_edit())
     ):
         yield button_class(
             _("Registrations"),
@@ -64,3 +89,40 @@ def promote_after_publish(request, page):
         from events.registration.tasks import promote_waiting_registrations
 
         promote_waiting_registrations.delay_on_commit(page.pk)
+
+
+def on_event_published(sender, instance, revision=None, **kwargs):
+    """A publish that changed the event's time or place raises its sequence
+    and e-mails its registrants on commit (services.event_schedule_published);
+    text-only changes send nothing."""
+    if isinstance(instance, EventPage) and instance.live:
+        services.event_schedule_published(event_id=instance.pk)
+
+
+page_published.connect(
+    on_event_published, sender=EventPage, dispatch_uid="events_schedule_published"
+)
+
+
+@hooks.register("register_log_actions")
+def register_informing_log_actions(actions):
+    @actions.register_action(services.LOG_CANCELLED)
+    class EventCancelled(LogFormatter):
+        label = _("Cancel event")
+
+        def format_message(self, log_entry) -> str:
+            data = log_entry.data or {}
+            return gettext(
+                "Event cancelled (%(count)s registrants e-mailed): %(reason)s"
+            ) % {"count": data.get("registrants", 0), "reason": data.get("reason", "")}
+
+    @actions.register_action(services.LOG_MESSAGE_SENT)
+    class MessageSent(LogFormatter):
+        label = _("Message registrants")
+
+        def format_message(self, log_entry) -> str:
+            data = log_entry.data or {}
+            return gettext("Message “%(subject)s” sent to %(count)s registrants") % {
+                "subject": data.get("subject", ""),
+                "count": data.get("recipients", 0),
+            }

@@ -143,9 +143,10 @@ def load_demo_content() -> list[str]:
     )
 
     news_items = [
+        # Dated in the past, as news is: a feed leaves out what is dated ahead.
         (
-            "world-ip-day-2027",
-            datetime.date(2027, 4, 26),
+            "world-ip-day-2026",
+            datetime.date(2026, 4, 26),
             "“4·26”世界知识产权日宣传周活动启动",
             "全市各区县同步开展知识产权宣传周活动，围绕知识产权保护与运用举办讲座、展览和咨询。",
         ),

@@ -182,6 +182,15 @@ SESSION_CACHE_ALIAS = "default"
 
 # --- Passwords and accounts --------------------------------------------------
 
+# https://docs.djangoproject.com/en/5.2/topics/auth/passwords/#using-argon2-with-django
+# Argon2id with OWASP's parameters (portal/hashers.py); the PBKDF2 hashes
+# made before still verify and are rehashed at their owner's next sign-in.
+PASSWORD_HASHERS = [
+    "portal.hashers.PortalArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation."
@@ -200,7 +209,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "account_profile"
+# After signing in without a `next` (portal.adapters): the learner's next step.
+LOGIN_REDIRECT_URL = "courses:my_learning"
 LOGOUT_REDIRECT_URL = "/"
 
 # https://docs.allauth.org/en/latest/account/configuration.html
@@ -250,6 +260,9 @@ USE_TZ = True
 FORMAT_MODULE_PATH = ["portal.formats"]
 LANGUAGE_COOKIE_NAME = "portal_language"
 WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
+# One time zone in the admin: Beijing time, with no choice in the account
+# settings (a time in UTC beside one in Beijing time misleads).
+WAGTAIL_USER_TIME_ZONES = [TIME_ZONE]
 
 # --- Static and media files --------------------------------------------------
 
@@ -394,6 +407,17 @@ CELERY_BEAT_SCHEDULE = {
     "subscriptions-sweep-announcements": {
         "task": "subscriptions.tasks.sweep_announcements",
         "schedule": 300.0,
+    },
+    # Scheduled announcements go out at their minute (second 0, as pages).
+    "subscriptions-send-scheduled": {
+        "task": "subscriptions.tasks.send_scheduled_announcements",
+        "schedule": crontab(minute="*"),
+    },
+    # Unconfirmed sign-ups and withdrawn subscribers without an account,
+    # after 7 days (docs/privacy.md).
+    "subscriptions-purge-email-subscribers": {
+        "task": "subscriptions.tasks.purge_email_subscribers",
+        "schedule": crontab(hour=3, minute=52),
     },
     "sweep-certificates": {
         "task": "courses.tasks.sweep_certificates",
@@ -705,6 +729,10 @@ PORTAL_CERTIFICATE_RATE_LIMITS = {
     "lookup": env.str("CERTIFICATE_LOOKUP_RATE", default="10/m"),
     "api": env.str("CERTIFICATE_API_RATE", default="30/m"),
 }
+# Sign-ups by e-mail address without an account, per client address
+# (subscriptions/views.py email_signup; each address also gets at most one
+# confirmation e-mail an hour, subscriptions.services.CONFIRM_RESEND_AFTER).
+PORTAL_SUBSCRIBE_RATE = env.str("SUBSCRIBE_RATE", default="5/m,20/h")
 # The talent pool's search page, profiles and API: one budget per client
 # (the signed-in user, else the client address) counted across all three
 # (talentpool/views.py; docs/security.md, "Scraping the talent pool").

@@ -1,5 +1,7 @@
-"""Open Graph metadata for base.html: what a chat app or social site shows
-when someone shares a page's address."""
+"""The <head> metadata of base.html (templates/includes/head_meta.html):
+Open Graph and Twitter card tags (what a chat app or social site shows when
+someone shares a page's address), the meta description, the canonical
+address and the page in the other language (hreflang). See docs/seo.md."""
 
 import logging
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ from django.utils.translation import get_language
 from wagtail.images.models import AbstractImage
 from wagtail.models import Page
 
+from portal import seo
 from portal.site_url import absolute_url
 
 register = template.Library()
@@ -34,6 +37,16 @@ class OpenGraph:
     image: str = ""
     image_width: int = 0
     image_height: int = 0
+    # The page's own image (True) or the portal's default share image.
+    own_image: bool = False
+    # [(hreflang, absolute URL)] of this address in each language.
+    alternates: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def canonical(self) -> str:
+        """The canonical address: this path on the public address, without
+        the query string (the same as og:url)."""
+        return self.url
 
 
 def _description(page: Page) -> str:
@@ -55,14 +68,19 @@ def _image(page: Page) -> AbstractImage | None:
 @register.simple_tag(takes_context=True)
 def open_graph(context: template.Context, site_name: str = "") -> OpenGraph:
     """og:title, og:description (the page's search description, summary or
-    introduction), og:url (absolute, without the query string), og:locale
-    and, when the page has an image or banner, og:image (an absolute
-    1200×630 rendition)."""
+    introduction; also the meta description), og:url (absolute, without the
+    query string; also the canonical link), og:locale, the address in each
+    language, and og:image: an absolute 1200×630 rendition of the page's
+    image or banner, else the portal's default share image."""
     request: HttpRequest | None = context.get("request")
     page = context.get("page")
     language = get_language() or settings.LANGUAGE_CODE
     locale = OG_LOCALES.get(language, "zh_CN")
     url = absolute_url(request.path) if request is not None else ""
+    alternates = (
+        tuple(seo.language_alternates(request.path)) if request is not None else ()
+    )
+    default = seo.default_share_image()
     if not isinstance(page, Page):
         return OpenGraph(
             type="website",
@@ -71,6 +89,10 @@ def open_graph(context: template.Context, site_name: str = "") -> OpenGraph:
             url=url,
             locale=locale,
             alternate_locales=[v for v in OG_LOCALES.values() if v != locale],
+            image=default.url,
+            image_width=default.width,
+            image_height=default.height,
+            alternates=alternates,
         )
     image_url, width, height = "", 0, 0
     image = _image(page)
@@ -80,10 +102,11 @@ def open_graph(context: template.Context, site_name: str = "") -> OpenGraph:
         except Exception:  # a missing or broken file: share without a picture
             logger.warning("No Open Graph rendition for image %s", image.pk)
         else:
-            image_url = rendition.url
-            if image_url.startswith("/"):
-                image_url = absolute_url(image_url)
+            image_url = seo.absolute(rendition.url)
             width, height = rendition.width, rendition.height
+    own_image = bool(image_url)
+    if not own_image:
+        image_url, width, height = default.url, default.width, default.height
     is_article = page.specific_class is not None and page.specific_class.__name__ in {
         "NewsPage",
         "NoticePage",
@@ -99,4 +122,6 @@ def open_graph(context: template.Context, site_name: str = "") -> OpenGraph:
         image=image_url,
         image_width=width,
         image_height=height,
+        own_image=own_image,
+        alternates=alternates,
     )

@@ -15,17 +15,17 @@ FACTORY_PASSWORD = "correct horse battery staple"
 
 
 def sign_in(tab, email: str, password: str = FACTORY_PASSWORD) -> None:  # type: ignore[no-untyped-def]
-    """Sign in on the site's own login page (in Chinese); ends on the profile."""
+    """Sign in on the site's own login page (in Chinese); ends on My learning."""
     tab.goto("/accounts/login/")
     field(tab, "电子邮件").fill(email)
     field(tab, "密码").fill(password)
     tab.get_by_role("main").get_by_role("button", name="登录").click()
-    tab.wait_for_url(re.compile(r"/accounts/profile/$"))
+    tab.wait_for_url(re.compile(r"/learning/$"))
 
 
 def sign_in_with_code(tab, email: str, secret: str) -> None:  # type: ignore[no-untyped-def]
     """Sign in as staff do: password, then the code from their authenticator
-    (allauth's MFA stage); ends on the profile."""
+    (allauth's MFA stage); ends on My learning."""
     from tests.portal.test_admin_access import current_code
 
     tab.goto("/accounts/login/")
@@ -41,7 +41,7 @@ def sign_in_with_code(tab, email: str, secret: str) -> None:  # type: ignore[no-
         time.sleep(left + 0.2)
     tab.locator("input[name=code]").fill(current_code(secret))
     tab.get_by_role("main").get_by_role("button", name="登录").click()
-    tab.wait_for_url(re.compile(r"/accounts/profile/$"))
+    tab.wait_for_url(re.compile(r"/learning/$"))
 
 
 def field(tab, label: str):  # type: ignore[no-untyped-def]
@@ -105,7 +105,7 @@ def sign_up_and_sign_in(tab, *, email: str, password: str, name: str) -> None:  
     field(tab, "电子邮件").fill(email)
     field(tab, "密码").fill(password)
     tab.get_by_role("main").get_by_role("button", name="登录").click()
-    tab.wait_for_url(re.compile(r"/accounts/profile/$"))
+    tab.wait_for_url(re.compile(r"/learning/$"))
 
 
 def delivered_to(address: str, seconds: float = 5.0) -> list:

@@ -77,7 +77,6 @@ def test_apply_review_correct_approve_and_be_found(
     # The applicant fills the form: profile, a qualification, the consent.
     tab = new_page()
     sign_in(tab, applicant.email)
-    tab.wait_for_url(re.compile(r"/accounts/profile/$"))
     tab.goto("/en/expert/apply/")
     expect(tab.get_by_label("Name")).to_have_value(NAME)
     tab.get_by_label("Patent attorney", exact=True).check()

@@ -82,7 +82,9 @@ def test_signup_in_chinese_then_verify_sign_in_and_see_the_profile(page, live_si
     field(page, "密码").fill(PASSWORD)
     page.get_by_role("main").get_by_role("button", name="登录").click()
 
-    expect(page).to_have_url(re.compile(r"/accounts/profile/$"))
+    # Signing in ends on My learning; the profile is one link away.
+    expect(page).to_have_url(re.compile(r"/learning/$"))
+    page.goto("/accounts/profile/")
     expect(page.get_by_role("heading", level=1)).to_have_text("个人资料")
     expect(page.get_by_role("main")).to_contain_text(EMAIL)
     expect(field(page, "真实姓名")).to_have_value("张伟")

@@ -22,7 +22,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
-from wagtail.models import PageLogEntry
+from wagtail.models import GroupPagePermission, PageLogEntry
 from wagtail.users.models import UserProfile
 
 from events.models import Registration
@@ -114,7 +114,7 @@ def test_confirmation_email_has_the_ics_and_qr_code_in_the_users_language(event)
     assert "http://testserver/en/events/registrations/" in email.body
     files = attachments(email)
     mimetype, ics = files["event.ics"]
-    assert mimetype == "text/calendar"
+    assert mimetype == "text/calendar; method=REQUEST"
     assert b"BEGIN:VEVENT" in ics
     assert "SUMMARY:专利检索讲座" in ics.decode()
     mimetype, png = files["check-in-qr-code.png"]
@@ -129,13 +129,14 @@ def test_confirmation_email_in_chinese(event):
     assert "http://testserver/events/registrations/" in email.body
 
 
-def test_waiting_list_email_has_the_ics_but_no_qr_code(event):
+def test_waiting_list_email_has_no_calendar_entry_nor_qr_code(event):
     register(event), register(event)
     OutgoingEmail.objects.all().delete()
     register(event, language="en")
     email = OutgoingEmail.objects.get()
     assert email.subject == "On the waiting list: 专利检索讲座"
-    assert set(attachments(email)) == {"event.ics"}
+    # No place yet: no calendar entry (promotion sends it).
+    assert attachments(email) == {}
 
 
 def refused(event, user, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -350,7 +351,10 @@ def test_cancelling_after_the_start_is_refused(event):
 def test_qr_code_opens_the_check_in_page_with_the_code(event, tmp_path):
     registration = register(event)
     url = qr.registration_checkin_url(registration)
-    assert url == f"http://testserver/events/check-in/?code={registration.code}"
+    # The code grouped as printed (K7QM-3XPA); check-in reads it either way.
+    assert url == (
+        f"http://testserver/events/check-in/?code={registration.code_display}"
+    )
     with translation.override("en"):  # the same address in every language
         assert qr.registration_checkin_url(registration) == url
     # A phone's barcode reader (here ZBar) reads the PNG back to the address.
@@ -748,6 +752,18 @@ def test_attendee_list_needs_the_permission(client, event):
         )
     )
     staff = type(staff).objects.get(pk=staff.pk)  # no cached permissions
+    client.force_login(staff)
+    # The model permission alone opens no event's list
+    # (tests/events/test_registration_informed.py): its page's too.
+    assert client.get(attendees_url(event)).status_code == 403
+    GroupPagePermission.objects.create(
+        group=group,
+        page=event,
+        permission=Permission.objects.get(
+            content_type__app_label="wagtailcore", codename="change_page"
+        ),
+    )
+    staff = type(staff).objects.get(pk=staff.pk)
     client.force_login(staff)
     assert "private@example.org" in client.get(attendees_url(event)).content.decode()
 

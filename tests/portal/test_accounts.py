@@ -71,7 +71,8 @@ def test_signup_sends_a_chinese_verification_email_and_login_waits_for_it(
         {"login": "zhang.wei@example.org", "password": PASSWORD},
     )
     assert response.status_code == 302
-    assert response["Location"] == reverse("account_profile")
+    # Signing in without a `next` ends on My learning (the learner's next step).
+    assert response["Location"] == reverse("courses:my_learning")
     page = client.get(reverse("account_profile")).content.decode()
     assert "个人资料" in page and "zhang.wei@example.org" in page
 

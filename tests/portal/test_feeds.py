@@ -220,7 +220,8 @@ def test_open_graph_of_a_page_without_image_or_description(client, home):
     html = get(client, "/").content.decode()
     assert meta(html, "og:url") == "http://testserver/"
     assert meta(html, "og:title") == home.title
-    assert meta(html, "og:image") is None
+    # No image of its own: the portal's default share image (docs/seo.md).
+    assert meta(html, "og:image") == ("http://testserver/static/img/share-default.png")
     assert meta(html, "og:description") is None
 
 

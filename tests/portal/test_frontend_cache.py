@@ -9,12 +9,13 @@ Runs in both CI runs (the server shares the test database either way).
 
 import pytest
 
+from django.conf import settings
 from django.test import override_settings
 from django.utils import translation
 
 from wagtail.models import Site
 
-from tests.factories import NewsIndexPageFactory, NewsPageFactory
+from tests.factories import NewsIndexPageFactory, NewsPageFactory, UserFactory
 from tests.portal.servers import HOST, Nginx, Web, free_port, get, server_env
 from tests.portal.test_worker import wait_for
 
@@ -90,3 +91,24 @@ def test_the_home_page_is_never_kept(proxy, home):
     nginx, _ = proxy
     assert fetch(nginx, "/")[0] == "MISS"
     assert fetch(nginx, "/")[0] == "MISS"
+
+
+def test_a_signed_in_page_is_never_served_to_the_next_visitor(proxy, home, client):
+    """The first request for a news item comes from a signed-in user, whose
+    page names them. nginx neither stores it nor answers a cookieless
+    visitor from it: the visitor gets a fresh page without the name."""
+    nginx, _ = proxy
+    news = NewsPageFactory(parent=NewsIndexPageFactory(parent=home), title="通知")
+    path = news.get_url()
+    user = UserFactory(real_name="赵签到")
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    cookie = f"{name}={client.cookies[name].value}"
+
+    state, body, _ = fetch(nginx, path, cookie=cookie)
+    assert state == "BYPASS" and "赵签到" in body  # the user's own page
+
+    state, body, _ = fetch(nginx, path)
+    assert state == "MISS" and "赵签到" not in body
+    state, body, _ = fetch(nginx, path)
+    assert state == "HIT" and "赵签到" not in body

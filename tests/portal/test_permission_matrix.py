@@ -198,7 +198,13 @@ events:registration_cancel             POST log did go  go  go     go  go  go  g
 # owner's alone; organisers see registrations in the admin.
 events:registration_detail             GET  log ok  404 404 404    404 404 404 404 404
 events:registration_qr                 GET  log ok  404 404 404    404 404 404 404 404
-subscriptions:settings                 GET  log ok  ok  ok  ok     ok  ok  ok  ok  ok
+# Signed out: the sign-up by e-mail address (double opt-in); signed in: the
+# user's own choices.
+subscriptions:settings                 GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
+subscriptions:signup_sent              GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
+# The sample is an unsubscribe token: a link signed for another purpose
+# confirms nothing, for anyone (tests/subscriptions/test_email_signup.py).
+subscriptions:confirm                  GET  400 400 400 400 400    400 400 400 400 400
 # --- the talent pool's signed-in pages: each view tells who may act
 contacts:enterprise                    GET  log ok  ok  ok  ok     ok  ok  ok  ok  ok
 contacts:request_new                   GET  log ok  ok  ok  ok     ok  ok  ok  ok  ok
@@ -221,6 +227,8 @@ expert_applications:confirm            POST log go  go  did go     go  go  go  g
 # every page), with proven MFA
 events:checkin                         GET  log 403 403 403 mfa    ok  403 403 ok  ok
 events:checkin_event                   GET  log 403 403 403 mfa    ok  403 403 ok  ok
+# A walk-in registered at the door: an empty form is refused on the page.
+events:checkin_walkin                  POST log 403 403 403 mfa    ok  403 403 ok  ok
 # Reversing a check-in: the same people; to the others the id is "not found".
 events:checkin_reverse                 GET  log 404 404 404 mfa    ok  404 404 ok  ok
 # --- accounts (allauth): signed-in pages, forms for signed-out visitors

@@ -24,10 +24,14 @@ pytestmark = pytest.mark.django_db
 URL = "/subscriptions/"
 
 
-def test_the_settings_page_needs_signing_in(client):
+def test_the_settings_page_asks_a_visitor_for_an_address_or_to_sign_in(client):
+    # Without an account: the sign-up by e-mail address (test_email_signup.py),
+    # with a link to sign in; a visitor never sees anyone's choices.
     response = client.get(URL)
-    assert response.status_code == 302
-    assert "/accounts/login/" in response["Location"]
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'name="email"' in html
+    assert "/accounts/login/?next=/subscriptions/" in html
 
 
 def test_nothing_is_ticked_for_a_new_user(client):

@@ -655,6 +655,8 @@ def test_staff_need_a_permission_on_experts(client, pool):
     home = client.get("/admin/").content.decode()
     assert "talent-pool-summary" in home
     assert URL in home  # the menu item
+    # Not a reviewer: no summary item above, so the panel counts them.
+    assert "待审核的申请" in home and "份专家申请待审核" not in home
 
 
 # --- the dashboard --------------------------------------------------------------------
@@ -667,8 +669,11 @@ def test_dashboard_panel(admin_client, pool):
     figures = [
         int(chunk.split(">", 1)[1].split("<", 1)[0]) for chunk in panel.split("<dd")[1:]
     ]
-    assert figures == [2, 1, 1, 1]  # listed, applications, enterprises, requests
+    # Listed, enterprises, requests: the applications waiting are in the
+    # dashboard's summary for whoever may review them, not a second time here.
+    assert figures == [2, 1, 1]
     assert URL in panel
+    assert "待审核的申请" not in panel and "份专家申请待审核" in html
 
 
 def test_dashboard_query_count_does_not_grow(admin_client, pool):
