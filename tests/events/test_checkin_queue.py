@@ -26,7 +26,7 @@ from events.checkin.codes import (
     code_new,
     code_normalise,
 )
-from events.models import Registration
+from events.models import EventPage, Registration
 from portal.models import User
 from tests.events.factories import EventIndexPageFactory, EventPageFactory
 from tests.events.test_checkin import (  # noqa: F401 - fixtures
@@ -561,3 +561,28 @@ def test_a_walk_in_without_email_is_never_mailed(event, organiser):
     )
     email_enqueue(message=EmailMessage("证书", "…", to=[registration.user.email]))
     assert OutgoingEmail.objects.get().status == OutgoingEmail.Status.FAILED
+
+
+class TestCancelledEvent:
+    def test_nobody_is_checked_in_at_a_cancelled_event(
+        self, client, event, organiser, trainee
+    ):
+        """A code scanned or a walk-in at the door of an event that was
+        cancelled earns nothing: it is refused, and nothing is written."""
+        registration = registered(event, trainee, code="K1QM0XPA")
+        EventPage.objects.filter(pk=event.pk).update(
+            cancelled_at=timezone.now(), cancellation_reason="场地不可用"
+        )
+        with pytest.raises(services.AttendanceRefused, match="cancelled"):
+            services.attendance_record(code="K1QM0XPA", event_id=event.pk, by=organiser)
+        client.force_login(organiser)
+        answer = client.post(
+            reverse("events:checkin_walkin", args=[event.pk]),
+            {"name": "赵六", "phone": "13800001111"},
+            headers=JSON,
+        ).json()
+        assert not answer["ok"] and "cancelled" in answer["message"]
+        registration.refresh_from_db()
+        assert registration.checked_in_at is None
+        assert not Registration.objects.filter(walk_in=True).exists()
+        assert not HoursLedgerEntry.objects.exists()
