@@ -282,8 +282,6 @@ def test_an_online_event_has_a_virtual_location(client, home):
 def test_a_cancelled_event_says_so(client, home):
     from events.models import EventPage
 
-    if not hasattr(EventPage, "cancelled_at"):
-        pytest.skip("events without cancellation")
     index = EventIndexPageFactory(parent=home)
     event = EventPageFactory(parent=index, slug="off")
     EventPage.objects.filter(pk=event.pk).update(
