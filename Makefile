@@ -38,6 +38,7 @@ bench: sysdeps deps-dev messages
 	$(PY) -m benchmarks.announcements
 	$(PY) -m benchmarks.events
 	$(PY) -m benchmarks.email_delivery
+	$(PY) -m benchmarks.request_cost
 	$(PY) -m benchmarks.locust_run
 
 sysdeps:

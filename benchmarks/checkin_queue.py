@@ -32,6 +32,7 @@ its section of docs/performance.md. Nothing asserts a time.
 """
 
 import argparse
+import contextlib
 import datetime
 import functools
 import http.client
@@ -46,7 +47,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -88,9 +89,12 @@ class Person:
     registration_id: int = 0
 
 
-def prepare() -> tuple[int, list[Person], list[str]]:
-    """Migrate; the event (open for check-in now), the registrants, and three
-    staff sessions that proved MFA. Returns (event id, people, session keys)."""
+def prepare(
+    registered: int = REGISTERED, walkins: int = WALKINS, by_name: int = BY_NAME
+) -> tuple[int, list[Person], list[str]]:
+    """Migrate; the event (open for check-in now, `registered` + `walkins`
+    places), the registrants, and three staff sessions that proved MFA.
+    Returns (event id, people in the order of the queue, session keys)."""
     from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
     from django.conf import settings
@@ -115,7 +119,7 @@ def prepare() -> tuple[int, list[Person], list[str]]:
             starts_at=start,
             ends_at=start + datetime.timedelta(hours=2),
             venue="重庆市知识产权局报告厅",
-            capacity=CAPACITY,
+            capacity=registered + walkins,
             waiting_list=True,
             training_hours=2,
             issues_certificate=True,
@@ -123,7 +127,7 @@ def prepare() -> tuple[int, list[Person], list[str]]:
     )
     users = User.objects.bulk_create(
         User(email=f"guest{n}@example.org", real_name=f"来宾{n:03d}号", password="!")
-        for n in range(REGISTERED)
+        for n in range(registered)
     )
     now = timezone.now()
     registrations = Registration.objects.bulk_create(
@@ -140,16 +144,16 @@ def prepare() -> tuple[int, list[Person], list[str]]:
     )
     people = []
     for n, registration in enumerate(registrations):
-        if n < BY_NAME:
+        if n < by_name:
             people.append(
-                Person("name", registration.user.real_name, registration_id=0)
+                Person("name", registration.user.real_name, phone=registration.phone)
             )
             continue
         code = registration.code
         if n % 4 == 0:  # read aloud: lower case, grouped, look-alikes
             code = code_display(code).lower().replace("1", "l").replace("0", "o")
         people.append(Person("code", registration.user.real_name, code=code))
-    for n in range(WALKINS):
+    for n in range(walkins):
         people.append(
             Person(
                 "walkin",
@@ -159,16 +163,16 @@ def prepare() -> tuple[int, list[Person], list[str]]:
             )
         )
     # The queue at the door: mixed.
-    people = people[BY_NAME:] + people[:BY_NAME]
+    people = people[by_name:] + people[:by_name]
     queue = []
-    walkins = [p for p in people if p.kind == "walkin"]
+    coming = [p for p in people if p.kind == "walkin"]
     others = [p for p in people if p.kind != "walkin"]
-    step = max(1, len(others) // max(1, len(walkins)))
+    step = max(1, len(others) // max(1, len(coming)))
     for i, person in enumerate(others):
         queue.append(person)
-        if i % step == step - 1 and walkins:
-            queue.append(walkins.pop())
-    queue.extend(walkins)
+        if i % step == step - 1 and coming:
+            queue.append(coming.pop())
+    queue.extend(coming)
 
     store_class = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
     sessions = []
@@ -336,25 +340,78 @@ def serve(phone: Phone, people: list[Person], *, goes_offline: bool) -> None:
         phone.check_in(held, offline=False)
 
 
-def run(bench_dir: Path) -> list[str]:
+@dataclass
+class Door:
+    """The served check-in station: what the phones need to reach it."""
+
+    port: int
+    event_id: int
+    queue: list[Person]
+    sessions: list[str]
+    pg_version: str
+    load: float
+
+    @property
+    def station(self) -> str:
+        return f"/events/check-in/{self.event_id}/"
+
+
+@contextlib.contextmanager
+def throwaway_site() -> Iterator[Path]:
+    """A throwaway PostgreSQL database and folder, and the environment that
+    production settings (benchmarks.load_settings) read, for this process and
+    the gunicorn it starts; the database is dropped at the end. Raises Skip
+    without PostgreSQL."""
+    maintenance_url, database_url, name = database_urls()
+    create_database(maintenance_url, name)
+    bench_dir = Path(tempfile.mkdtemp(prefix="portal-bench-checkin-"))
+    try:
+        os.environ.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "benchmarks.load_settings",
+                "SECRET_KEY": secrets.token_urlsafe(50),
+                "DATABASE_URL": database_url,
+                "CONN_MAX_AGE": "60",
+                "EMAIL_URL": "dummymail://",
+                "PORTAL_VAR_DIR": str(bench_dir),
+                "LOG_LEVEL": "WARNING",
+            }
+        )
+        for unwanted in ("REDIS_URL", "CELERY_BROKER_URL", "S3_BUCKET"):
+            os.environ.pop(unwanted, None)
+        yield bench_dir
+    finally:
+        if "django" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        try:
+            admin_sql(maintenance_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        except Exception as error:  # noqa: BLE001 - reported, the run goes on
+            print(f"Could not drop the database {name}: {error}")
+        shutil.rmtree(bench_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def door(
+    bench_dir: Path,
+    registered: int = REGISTERED,
+    walkins: int = WALKINS,
+    by_name: int = BY_NAME,
+) -> Iterator[Door]:
+    """Within throwaway_site(): static files, the data (prepare), and
+    gunicorn with WORKERS sync workers, stopped at the end."""
     import django
 
     django.setup()
-    from django.conf import settings
     from django.db import connection
-
-    from wagtail.models import ModelLogEntry
-
-    from courses.models import HoursLedgerEntry
-    from events.checkin.services import LOG_CHECKED_IN
-    from events.models import Registration
 
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=BASE_DIR,
         check=True,
     )
-    event_id, queue, sessions = prepare()
+    event_id, queue, sessions = prepare(registered, walkins, by_name)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
         cursor.execute("SHOW server_version")
@@ -365,14 +422,102 @@ def run(bench_dir: Path) -> list[str]:
     port = free_port()
     server = spawn(gunicorn_command(port, WORKERS, 1, logs), logs / "gunicorn.out")
     load = os.getloadavg()[0]
-    station = f"/events/check-in/{event_id}/"
-    phones = [
-        Phone(port, station, key, settings.SESSION_COOKIE_NAME) for key in sessions
-    ]
-    failures: list[BaseException] = []
     try:
         wait_until_up(server, port, logs)
-        shares = [queue[i::PHONES] for i in range(PHONES)]
+        yield Door(port, event_id, queue, sessions, pg_version, load)
+    finally:
+        stop(server, "gunicorn")
+
+
+@dataclass
+class EndState:
+    checked_in: int
+    ledger: int
+    logged: int
+    walk_ins: int
+    confirmed: int
+    capacity: int
+    worst: datetime.timedelta  # the farthest a queued scan was dated from its scan
+
+
+def end_state(
+    event_id: int, expected: int, walkins: int, queued: list[tuple[str, str]]
+) -> EndState:
+    """Check the database after the door: each of the `expected` people
+    checked in exactly once (one check-in, one hours-ledger entry, one log
+    entry each), `walkins` walk-ins, nobody beyond the places, and each
+    queued scan (code, scan time in ISO 8601) dated at its scan time.
+    SystemExit when it is wrong."""
+    from django.db.models import Count
+
+    from wagtail.models import ModelLogEntry
+
+    from courses.models import HoursLedgerEntry
+    from events.checkin.codes import code_normalise
+    from events.checkin.services import LOG_CHECKED_IN
+    from events.models import EventPage, Registration
+
+    capacity = EventPage.objects.get(pk=event_id).capacity
+    rows = Registration.objects.filter(event_id=event_id)
+    checked_in = rows.filter(checked_in_at__isnull=False).count()
+    ledger = HoursLedgerEntry.objects.filter(source_key=event_id)
+    logs = ModelLogEntry.objects.filter(action=LOG_CHECKED_IN)
+    twice = [
+        *ledger.values("user_id").annotate(n=Count("id")).filter(n__gt=1),
+        *logs.values("object_id").annotate(n=Count("id")).filter(n__gt=1),
+    ]
+    state = EndState(
+        checked_in=checked_in,
+        ledger=ledger.count(),
+        logged=logs.count(),
+        walk_ins=rows.filter(walk_in=True).count(),
+        confirmed=rows.filter(status="confirmed").count(),
+        capacity=capacity,
+        worst=datetime.timedelta(0),
+    )
+    if twice or (
+        state.checked_in,
+        state.ledger,
+        state.logged,
+        state.walk_ins,
+        state.confirmed,
+    ) != (expected, expected, expected, walkins, expected):
+        raise SystemExit(
+            f"End state wrong: {state.checked_in} checked in, {state.ledger} ledger "
+            f"entries, {state.logged} log entries, {state.walk_ins} walk-ins, "
+            f"{state.confirmed} confirmed of {expected}; counted twice: {twice[:3]}"
+        )
+    if state.confirmed > capacity:
+        raise SystemExit(f"{state.confirmed} confirmed for {capacity} places.")
+    # Each queued scan is dated when it was scanned, not when it was sent.
+    for code, scanned_at in queued:
+        at = rows.get(code=code_normalise(code)).checked_in_at
+        assert at is not None  # every one is checked in (counted above)
+        offset = abs(at - datetime.datetime.fromisoformat(scanned_at))
+        state.worst = max(state.worst, offset)
+    if state.worst > datetime.timedelta(seconds=5):
+        raise SystemExit(f"A queued scan was dated {state.worst} away from its scan.")
+    return state
+
+
+def machine_facts(site: Door) -> dict[str, str]:
+    facts = machine()
+    facts.pop("SQLite", None)
+    facts["PostgreSQL"] = f"{site.pg_version} at {where(os.environ['DATABASE_URL'])}"
+    facts["Load average (1 min) at start"] = f"{site.load:.2f}"
+    return facts
+
+
+def run(bench_dir: Path) -> list[str]:
+    with door(bench_dir) as site:
+        from django.conf import settings
+
+        phones = [
+            Phone(site.port, site.station, key, settings.SESSION_COOKIE_NAME)
+            for key in site.sessions
+        ]
+        failures: list[BaseException] = []
+        shares = [site.queue[i::PHONES] for i in range(PHONES)]
 
         def phone_thread(n: int) -> None:
             try:
@@ -390,8 +535,6 @@ def run(bench_dir: Path) -> list[str]:
         for thread in threads:
             thread.join()
         seconds = time.perf_counter() - started
-    finally:
-        stop(server, "gunicorn")
     if failures:
         raise SystemExit(f"A phone failed: {failures[0]!r}; stopping.")
     refused = [
@@ -405,38 +548,18 @@ def run(bench_dir: Path) -> list[str]:
     replays = [answer for phone in phones for answer in phone.replays]
     if not all(a.get("already") and not a.get("ok") for a in replays):
         raise SystemExit(f"A replayed scan was not 'already checked in': {replays}")
-    rows = Registration.objects.filter(event_id=event_id)
-    checked_in = rows.filter(checked_in_at__isnull=False).count()
-    ledger = HoursLedgerEntry.objects.filter(source_key=event_id).count()
-    logged = ModelLogEntry.objects.filter(action=LOG_CHECKED_IN).count()
-    walk_ins = rows.filter(walk_in=True).count()
-    confirmed = rows.filter(status="confirmed").count()
     expected = REGISTERED + WALKINS
-    if (checked_in, ledger, logged, walk_ins, confirmed) != (
-        expected,
-        expected,
+    state = end_state(
+        site.event_id,
         expected,
         WALKINS,
-        expected,
-    ):
-        raise SystemExit(
-            f"End state wrong: {checked_in} checked in, {ledger} ledger entries, "
-            f"{logged} log entries, {walk_ins} walk-ins, {confirmed} confirmed."
-        )
+        [item for phone in phones for item in phone.queued],
+    )
+    checked_in, ledger, logged = state.checked_in, state.ledger, state.logged
+    walk_ins, confirmed, worst = state.walk_ins, state.confirmed, state.worst
     queued = sum(
         1 for phone in phones for kind, _a in phone.answers if kind == "queued"
     )
-    # Each queued scan is dated when it was scanned, not when it was sent.
-    from events.checkin.codes import code_normalise
-
-    worst = datetime.timedelta(0)
-    for phone in phones:
-        for code, scanned_at in phone.queued:
-            at = rows.get(code=code_normalise(code)).checked_in_at
-            assert at is not None  # every one is checked in (counted above)
-            worst = max(worst, abs(at - datetime.datetime.fromisoformat(scanned_at)))
-    if worst > datetime.timedelta(seconds=5):
-        raise SystemExit(f"A queued scan was dated {worst} away from its scan time.")
     kinds = {
         "code": "code (typed or scanned)",
         "queued": "queued scan, sent when back online",
@@ -455,10 +578,7 @@ def run(bench_dir: Path) -> list[str]:
             f"{percentile(times, 0.95):.0f} | {times[-1]:.0f} |"
         )
     all_times = [t for phone in phones for ts in phone.timings.values() for t in ts]
-    facts = machine()
-    facts.pop("SQLite", None)
-    facts["PostgreSQL"] = f"{pg_version} at {where(os.environ['DATABASE_URL'])}"
-    facts["Load average (1 min) at start"] = f"{load:.2f}"
+    facts = machine_facts(site)
     return [
         "Figures from `.venv/bin/python -m benchmarks.checkin_queue` (not in "
         "`make bench`: it takes a few minutes of mostly waiting), which replaces "
@@ -509,42 +629,16 @@ def main() -> None:
     parser.add_argument("--no-report", action="store_true", help="print only")
     args = parser.parse_args()
     started = time.perf_counter()
-    maintenance_url, database_url, name = database_urls()
     try:
-        create_database(maintenance_url, name)
+        with throwaway_site() as bench_dir:
+            lines = run(bench_dir)
     except Skip as reason:
         print(f"Check-in benchmark skipped: {reason}")
         return
-    bench_dir = Path(tempfile.mkdtemp(prefix="portal-bench-checkin-"))
-    try:
-        os.environ.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "benchmarks.load_settings",
-                "SECRET_KEY": secrets.token_urlsafe(50),
-                "DATABASE_URL": database_url,
-                "CONN_MAX_AGE": "60",
-                "EMAIL_URL": "dummymail://",
-                "PORTAL_VAR_DIR": str(bench_dir),
-                "LOG_LEVEL": "WARNING",
-            }
-        )
-        for unwanted in ("REDIS_URL", "CELERY_BROKER_URL", "S3_BUCKET"):
-            os.environ.pop(unwanted, None)
-        lines = run(bench_dir)
-        print("\n".join([HEADING, "", *lines]))
-        if not args.no_report:
-            replace_section(HEADING, lines)
-            print(f"Wrote {REPORT.relative_to(BASE_DIR)}")
-    finally:
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        try:
-            admin_sql(maintenance_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        except Exception as error:  # noqa: BLE001 - reported, the run goes on
-            print(f"Could not drop the database {name}: {error}")
-        shutil.rmtree(bench_dir, ignore_errors=True)
+    print("\n".join([HEADING, "", *lines]))
+    if not args.no_report:
+        replace_section(HEADING, lines)
+        print(f"Wrote {REPORT.relative_to(BASE_DIR)}")
     print(f"Done in {time.perf_counter() - started:.0f} s")
 
 

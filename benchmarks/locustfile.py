@@ -35,7 +35,6 @@ import itertools
 import json
 import os
 import random
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,18 @@ from urllib.parse import urlencode
 
 from locust import between, task
 from locust.contrib.fasthttp import FastHttpUser
+
+from benchmarks.scenario_pages import (
+    COMPLETE,
+    EXPERT,
+    FACETS,
+    QUERIES,
+    START,
+    SUBMIT,
+    VIDEO,
+    csrf_token,
+    quiz_answers,
+)
 
 DATA: dict[str, Any] = (
     json.loads(Path(os.environ["LOCUST_SCENARIO"]).read_text(encoding="utf-8"))
@@ -52,48 +63,6 @@ DATA: dict[str, Any] = (
 OFFSET = int(os.environ.get("LOCUST_ACCOUNT_OFFSET", "0"))
 _learner_numbers = itertools.count(OFFSET)
 _enterprise_numbers = itertools.count(OFFSET)
-
-# What people type into the talent search (the kinds in relevance.py):
-# Chinese terms, traditional characters, pinyin names, names, English.
-QUERIES = [
-    "律师",
-    "专利代理师集成电路",
-    "商标律师",
-    "生物医药专利",
-    "调解",
-    "布图设计",
-    "商標律師",
-    "軟體著作權",
-    "zhang wei",
-    "Zeng Li",
-    "张伟",
-    "欧阳明华",
-    "trademark lawyer",
-    "patent",
-    "",
-]
-FACETS = ["category=lawyer", "category=patent_attorney", "ip_type=patent", ""]
-
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-SUBMIT = re.compile(r'action="(/(?:en/)?learning/attempts/\d+/submit/)"')
-START = re.compile(r'action="(/(?:en/)?learning/lessons/\d+/quiz/[^"/]+/start/)"')
-FIELDSET = re.compile(r'<fieldset class="quiz__question">(.*?)</fieldset>', re.S)
-OPTION = re.compile(
-    r'<input type="(?:radio|checkbox)" name="(q-[^"]+)" value="([^"]+)"[^>]*>\s*'
-    r"<label[^>]*>(.*?)</label>",
-    re.S,
-)
-VIDEO = re.compile(r'data-video="([^"]+)"[^>]*data-heartbeat="([^"]+)"')
-COMPLETE = re.compile(
-    r'<form method="post" action="([^"]+/complete/)" data-read-to-end '
-    r'data-seconds-left="(\d+)"'
-)
-EXPERT = re.compile(r'href="([^"]*/experts/\d+/)"')
-
-
-def csrf_token(body: str) -> str:
-    match = CSRF.search(body)
-    return match.group(1) if match else ""
 
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
@@ -286,16 +255,7 @@ class Official(SignedIn):
         submit = SUBMIT.search(page.text)
         if not submit:
             return
-        answers: dict[str, list[str]] = {}
-        for fieldset in FIELDSET.findall(page.text):
-            text = html.unescape(fieldset)
-            right = next((a for q, a in course["answers"].items() if q in text), None)
-            for name, value, label in OPTION.findall(fieldset):
-                answers.setdefault(name, [])
-                if right is not None and (
-                    value in right or html.unescape(label).strip() in right
-                ):
-                    answers[name].append(value)
+        answers = quiz_answers(page.text, course["answers"])
         time.sleep(random.uniform(1, 3))  # answering takes a moment
         with self.client.post(
             submit.group(1),

@@ -85,7 +85,7 @@ def course_progress(
         ).values_list("lesson_key", flat=True)
     )
     quizzes = {
-        lesson.pk: lesson.quiz_blocks() for lesson in lessons if lesson.is_required
+        lesson.pk: lesson.quiz_keys() for lesson in lessons if lesson.is_required
     }
     # Passed attempts only matter for the quizzes of required lessons: a course
     # without any asks for none. Every attempt is read, not only the passed
@@ -107,9 +107,9 @@ def course_progress(
         if lesson.is_required:
             progress.required_lessons += 1
             progress.required_lessons_done += lesson.pk in done
-            for block in quizzes[lesson.pk]:
+            for quiz_key in quizzes[lesson.pk]:
                 progress.quizzes += 1
-                progress.quizzes_passed += (lesson.pk, block.id) in passed
+                progress.quizzes_passed += (lesson.pk, quiz_key) in passed
     return progress
 
 
@@ -250,7 +250,7 @@ def used_up_enrolments(
         if (
             lesson is not None
             and lesson.path.startswith(course.path)
-            and any(block.id == quiz_key for block in lesson.quiz_blocks())
+            and quiz_key in lesson.quiz_keys()
             and n
             >= course.max_attempts
             + granted.get((enrolment_id, lesson_key, quiz_key), 0)

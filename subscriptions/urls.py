@@ -11,4 +11,5 @@ urlpatterns = [
     path("sent/", views.signup_sent, name="signup_sent"),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("data/<str:token>/", views.subscriber_data, name="data"),
 ]

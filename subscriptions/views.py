@@ -1,13 +1,19 @@
 """Subscription settings (signed in), the sign-up by e-mail address for
-visitors without an account (double opt-in), and the one-click unsubscribe
-link (no sign-in). Views translate HTTP into service calls and errors into
+visitors without an account (double opt-in), the one-click unsubscribe
+link (no sign-in) and, from the same signed link, a subscriber's download
+of their record. Views translate HTTP into service calls and errors into
 messages."""
+
+import json
+import logging
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -17,6 +23,8 @@ from portal import http
 from portal.models import Audience
 from subscriptions import selectors, services
 from subscriptions.forms import EmailSignupForm, SubscriptionForm
+
+logger = logging.getLogger(__name__)
 
 
 @never_cache
@@ -78,7 +86,13 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "POST":
             who = services.subscription_unsubscribe(token=token)
             return render(
-                request, "subscriptions/unsubscribed.html", {"email": who.email}
+                request,
+                "subscriptions/unsubscribed.html",
+                {
+                    "email": who.email,
+                    "has_account": who.user is not None,
+                    "data_url": _data_url(who, token),
+                },
             )
         who = services.unsubscribe_token_read(token=token)
     except services.SubscriptionError as error:
@@ -91,8 +105,69 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(
         request,
         "subscriptions/unsubscribe.html",
-        {"email": who.email, "has_account": who.user is not None},
+        {
+            "email": who.email,
+            "has_account": who.user is not None,
+            "data_url": _data_url(who, token),
+        },
     )
+
+
+def _data_url(who: services.Unsubscriber, token: str) -> str:
+    """Where the person the link names downloads their data: a subscriber
+    without an account from the same signed link (subscriber_data); a user
+    from their account ("Download my data", signed in)."""
+    if who.user is not None:
+        return reverse("personal_data")
+    if who.subscriber is not None and who.delivery is not None:
+        return reverse("subscriptions:data", args=[token])
+    return ""
+
+
+def _data_rate() -> str:
+    return settings.PORTAL_PERSONAL_DATA_RATE
+
+
+@never_cache
+@require_http_methods(["GET"])
+@http.rate_limit("subscriptions.data", rate=_data_rate)
+def subscriber_data(request: HttpRequest, token: str) -> HttpResponse:
+    """A subscriber without an account downloads what the portal holds
+    about them (PIPL), as a JSON file: the signed link of their e-mails
+    (the unsubscribe link's token) is the only key, so nobody reaches a
+    record by guessing an address or a number. A user's link leads to the
+    account's own download, which needs signing in. A forged link: the
+    invalid-link page, status 400. A subscriber purged since (or a token
+    whose announcement delivery is not the subscriber's): the file says
+    nothing is held. Limited per client address; logged without the
+    content."""
+    try:
+        who = services.unsubscribe_token_read(token=token)
+    except services.SubscriptionError as error:
+        return render(
+            request,
+            "subscriptions/unsubscribe_invalid.html",
+            {"error": str(error)},
+            status=400,
+        )
+    if who.user is not None:
+        return redirect("personal_data")
+    # Each link of a subscriber's e-mail names its delivery, which the purge
+    # unlinks: a number used again for another subscriber reads nothing.
+    subscriber = who.subscriber if who.delivery is not None else None
+    data = selectors.email_subscriber_personal_data(subscriber)
+    logger.info(
+        "Subscriber data downloaded for subscriber %s",
+        subscriber.pk if subscriber is not None else "(none)",
+    )
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    filename = f"my-subscription-{timezone.localdate().isoformat()}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _signup_rate() -> str:

@@ -20,7 +20,7 @@ class TalentpoolConfig(AppConfig):
         register_personal_data(
             "talent_pool",
             export=applications_selectors.personal_data,
-            erase=applications_services.consent_withdraw_on_account_deletion,
+            erase=applications_services.talent_pool_erase_on_account_deletion,
         )
         register_personal_data(
             "contact_requests", export=contacts_selectors.personal_data

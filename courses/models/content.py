@@ -275,6 +275,12 @@ class LessonPage(ChineseSearchMixin, Page):
     def quiz_blocks(self) -> list:
         return [block for block in self.body if block.block_type == "quiz"]
 
+    def quiz_keys(self) -> list[str]:
+        """The ids of quiz_blocks(), read from the stored body without
+        building its blocks: a course's progress asks it of every lesson on
+        every course and lesson page."""
+        return [item.get("id") for item in self.body.raw_data if item["type"] == "quiz"]
+
     def tracked_videos(self) -> list:
         return [
             block
@@ -285,7 +291,7 @@ class LessonPage(ChineseSearchMixin, Page):
     @property
     def kind(self) -> str:
         """quiz, video or reading: how the lesson is completed."""
-        if self.quiz_blocks():
+        if self.quiz_keys():
             return "quiz"
         if self.tracked_videos():
             return "video"

@@ -160,7 +160,7 @@ def quiz_attempts_grant(
     if not 1 <= extra <= 10:
         raise CourseError(_("Grant between 1 and 10 attempts."))
     lesson = LessonPage.objects.filter(pk=lesson_key).first()
-    if lesson is None or quiz_key not in {b.id for b in lesson.quiz_blocks()}:
+    if lesson is None or quiz_key not in lesson.quiz_keys():
         raise CourseError(_("This quiz is no longer in the lesson."))
     # A grant on another course's lesson would never be counted (attempts
     # belong to the enrolment of the lesson's course): refuse it visibly.
@@ -289,7 +289,7 @@ def quiz_attempt_submit(
                     enrolment=attempt.enrolment, lesson_key=lesson.pk, passed=True
                 ).values_list("quiz_key", flat=True)
             )
-            if {block.id for block in lesson.quiz_blocks()} <= passed_quizzes:
+            if set(lesson.quiz_keys()) <= passed_quizzes:
                 progress = _progress_locked(enrolment=attempt.enrolment, lesson=lesson)
                 if _complete(progress):
                     course_completion_evaluate(enrolment_id=attempt.enrolment_id)

@@ -18,6 +18,7 @@ earned entry (the next sequence) and the request owed again.
 from __future__ import annotations
 
 import datetime
+import functools
 import secrets
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +26,7 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
@@ -416,7 +417,13 @@ WALKIN_DOMAIN = "walk-in.invalid"
 
 
 def walkin_register(
-    *, event_id: int, name: str, phone: str, email: str = "", by: Any
+    *,
+    event_id: int,
+    name: str,
+    phone: str,
+    email: str = "",
+    by: Any,
+    language: str | None = None,
 ) -> Registration:
     """Register someone at the entrance and check them in at once.
 
@@ -440,10 +447,18 @@ def walkin_register(
     over. Every attendance is thus one registration of one account, and the
     hours ledger stays one entry per person and event.
 
+    A new account with a real address is told, once the transaction has
+    committed (events.checkin.emails: registered and checked in, and how to
+    set a password), in ``language`` (the station's: the active language
+    when not given; Chinese when the site has no such language). An
+    existing account that walks in, and one without an address, get no
+    e-mail.
+
     Refuses (AttendanceRefused, nothing written): no permission, the window
     closed, no name or phone, the event full ("no place left"; a walk-in
     never joins the waiting list), someone already checked in.
     """
+    from events.checkin.emails import email_language
     from portal.validators import normalise_email
 
     name = " ".join((name or "").split())
@@ -453,8 +468,18 @@ def walkin_register(
         raise AttendanceRefused(_("Enter the person's name."))
     if not phone:
         raise AttendanceRefused(_("Enter the person's mobile phone number."))
+    language = email_language(
+        language if language is not None else translation.get_language()
+    )
     try:
-        return _walkin(event_id=event_id, name=name, phone=phone, email=email, by=by)
+        return _walkin(
+            event_id=event_id,
+            name=name,
+            phone=phone,
+            email=email,
+            by=by,
+            language=language,
+        )
     except IntegrityError as error:
         # The same address registered at another entrance at this moment.
         raise AttendanceRefused(
@@ -463,10 +488,11 @@ def walkin_register(
 
 
 def _walkin(
-    *, event_id: int, name: str, phone: str, email: str, by: Any
+    *, event_id: int, name: str, phone: str, email: str, by: Any, language: str
 ) -> Registration:
     from allauth.account.models import EmailAddress
 
+    from events.checkin.emails import walkin_account_email
     from portal.models import User
 
     with transaction.atomic():
@@ -532,12 +558,16 @@ def _walkin(
                     )
                     % {"event": event.title, "places": event.capacity}
                 )
+        new_account = False
         if user is None:
             if email:
-                user = User.objects.create_user(email=email, real_name=name)
+                user = User.objects.create_user(
+                    email=email, real_name=name, language=language
+                )
                 EmailAddress.objects.create(
                     user=user, email=email, primary=True, verified=False
                 )
+                new_account = True
             else:
                 user = User(
                     email=f"walk-in-{secrets.token_hex(8)}@{WALKIN_DOMAIN}",
@@ -561,6 +591,19 @@ def _walkin(
             registration.phone = phone
         registration.save()
         _check_in(registration=registration, event=event, by=by, when=now)
+        if new_account:
+            # After the commit: a walk-in refused or rolled back mails nobody.
+            # Robust: the check-in stands even if the e-mail cannot be
+            # written (logged; the person can still use "forgot password").
+            transaction.on_commit(
+                functools.partial(
+                    walkin_account_email,
+                    registration=registration,
+                    event=event,
+                    language=language,
+                ),
+                robust=True,
+            )
     return registration
 
 

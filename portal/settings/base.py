@@ -70,6 +70,9 @@ MIDDLEWARE = [
     "portal.security_headers.ContentSecurityPolicyMiddleware",
     "portal.security_headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # The request's Wagtail site from the rows this process read in the last
+    # PORTAL_SITE_CACHE_SECONDS, not a query per request (portal/sites.py).
+    "portal.sites.SiteMiddleware",
     # Outside the session, CSRF and message middleware: it sees their cookies.
     "portal.frontend_cache.SharedCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -480,6 +483,9 @@ PORTAL_DJANGO_TASKS = [
 # FRONTEND_CACHE_SECONDS by nginx, and purged when published.
 PORTAL_FRONTEND_CACHE_URL = env.str("FRONTEND_CACHE_URL", default="")
 PORTAL_FRONTEND_CACHE_SECONDS = env.int("FRONTEND_CACHE_SECONDS", default=300)
+# How long each process answers "which site is this request for?" from the
+# rows it read, instead of a query per request (portal/sites.py); 0: never.
+PORTAL_SITE_CACHE_SECONDS = env.int("SITE_CACHE_SECONDS", default=10)
 WAGTAILFRONTENDCACHE = (
     {
         "nginx": {

@@ -254,23 +254,17 @@ class ExpertSearch:
         return self._ranked[start:end]
 
     def page(self, number: int, size: int) -> list[Expert]:
-        """The experts on a page, best first, with their organisation,
-        district, tier, vocabularies and qualifications loaded. Page 1 of no
-        results is empty; a page past the end (or past RESULT_WINDOW
-        results) raises PageOutOfRange."""
+        """The experts on a page, best first, with what a result's card
+        shows loaded (Expert.SUMMARY_FIELDS: organisation, district, tier,
+        categories; the other terms and the qualifications are the
+        profile's). Page 1 of no results is empty; a page past the end (or
+        past RESULT_WINDOW results) raises PageOutOfRange."""
         ids = self.ids(number, size)
         experts = {
             expert.pk: expert
             for expert in Expert.objects.filter(pk__in=ids)
             .select_related("organisation", "district", "talent_tier")
-            .prefetch_related(
-                "categories",
-                "ip_types",
-                "services",
-                "industries",
-                "languages",
-                "qualifications__category",
-            )
+            .prefetch_related("categories")
         }
         return [experts[pk] for pk in ids if pk in experts]
 

@@ -49,7 +49,7 @@ def test_a_learner_grants_themselves_nothing_and_sees_no_one(client, world):
 def test_a_learner_made_staff_without_permissions_gets_nothing(client, world):
     """Admin access alone (any staff member): no page, no grant."""
     user = UserFactory()
-    group = Group.objects.create(name="编辑")
+    group = Group.objects.create(name="仅后台访问")
     group.permissions.add(Permission.objects.get(codename="access_admin"))
     user.groups.add(group)
     activate_totp(user)

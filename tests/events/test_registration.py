@@ -811,7 +811,7 @@ def test_each_attendee_export_is_in_the_event_history(client, event):
 def test_a_refused_attendee_export_leaves_no_record(client, event):
     register(event, email="private@example.org")
     staff = staff_with_mfa(is_superuser=False)
-    group = Group.objects.create(name="编辑")
+    group = Group.objects.create(name="仅后台访问")
     group.permissions.add(
         Permission.objects.get(
             content_type__app_label="wagtailadmin", codename="access_admin"

@@ -8,9 +8,10 @@ and its pending contact request, certificate artwork, pages behind a
 password, one page of every type. And one signed-in test client per role.
 
 Staff roles are groups as an administrator would set them up in Wagtail's
-group settings: Wagtail's own "Editors" group (made by its migrations),
-training managers, talent-pool reviewers and event staff; each signed in
-with proven MFA and, separately, without an authenticator.
+group settings: Wagtail's own "Editors" group (made by its migrations,
+named 编辑 by portal 0011), training managers, talent-pool reviewers and
+event staff; each signed in with proven MFA and, separately, without an
+authenticator.
 """
 
 import io
@@ -160,7 +161,9 @@ def build() -> dict:
     other = factories.UserFactory(email="other.learner@example.org")
     enterprise = EnterpriseFactory()
     expert = listed_expert(user=factories.UserFactory(email="expert@example.org"))
-    editors = Group.objects.get(name="Editors")
+    # Wagtail's "Editors", named 编辑 by portal 0011 (an older database may
+    # still have the English name).
+    editors = Group.objects.get(name__in=["编辑", "Editors"])
     managers = group("Training managers", TRAINING_MANAGER)
     reviewers = group("Talent-pool reviewers", TALENT_POOL_REVIEWER)
     event_staff = group("Event staff", EVENT_STAFF)

@@ -48,7 +48,7 @@ def password_sign_in(client: Client, user) -> None:  # type: ignore[no-untyped-d
 
 
 def make_editor(user) -> None:  # type: ignore[no-untyped-def]
-    editors = Group.objects.create(name="编辑")
+    editors = Group.objects.create(name="仅后台访问")
     editors.permissions.add(
         Permission.objects.get(
             content_type__app_label="wagtailadmin", codename="access_admin"

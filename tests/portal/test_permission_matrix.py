@@ -136,6 +136,9 @@ experts_api:list                       GET  ok  ok  ok  ok  ok     ok  ok  ok  o
 experts_api:detail                     GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
 # The signed token in the address authorises, not a session.
 subscriptions:unsubscribe              GET  ok  ok  ok  ok  ok     ok  ok  ok  ok  ok
+# A subscriber's record from the same link; a user's link (the sample) goes
+# to the account's own download (tests/subscriptions/test_subscriber_data.py).
+subscriptions:data                     GET  go  go  go  go  go     go  go  go  go  go
 # A link signed for another purpose (the sample is an unsubscribe token)
 # opens nothing, for anyone (tests/talentpool/test_contact_by_email.py and
 # test_invitations.py try the right and the wrong links).
@@ -320,6 +323,7 @@ wagtailsnippets_talentpool_expert:list GET  log log log log mfa    go  go  ok  g
 talentpool_statistics:experts_export   GET  log log log log mfa    go  go  ok  go  ok
 announcements:index                    GET  log log log log mfa    go  go  go  go  ok
 subscribers:index                      GET  log log log log mfa    go  go  go  go  ok
+email_subscribers:index                GET  log log log log mfa    go  go  go  go  ok
 # Django's admin: superusers only (is_staff), with MFA.
 admin:index                            GET  log log log log mfa    log log log log ok
 admin:auth_group_changelist            GET  log log log log mfa    log log log log ok

@@ -6,7 +6,9 @@
 //   getUserMedia frames (iPhone Safari);
 // - with no network, scans wait in localStorage (per staff member and event)
 //   with the time they were made, and are sent one by one when it returns; the
-//   server counts a code once, so a scan sent twice is "already checked in";
+//   server counts a code once, so a scan sent twice is "already checked in".
+//   Their answers go to the queue's own line: the result line keeps the
+//   answer to the person in front of the phone, in sight;
 // - the name search and the walk-in form answer in place.
 // Without this script every form still works (post/redirect/get).
 (function () {
@@ -76,9 +78,20 @@
     });
   }
 
+  function counted(data) {
+    if (data.count && count) count.textContent = data.count.text;
+  }
+
   function answered(data) {
     show(data.ok, data.message);
-    if (data.count && count) count.textContent = data.count.text;
+    counted(data);
+  }
+
+  // The answer to the person in front of the phone, where the staff member
+  // looks: on a small phone scrolled down to the field (or under its
+  // keyboard) the result line above it would be out of sight.
+  function reveal() {
+    if (result.scrollIntoView) result.scrollIntoView({ block: "nearest" });
   }
 
   // --- the queue (offline scans) -------------------------------------------
@@ -96,10 +109,24 @@
     } catch (e) {}
     showQueue(items);
   }
+  // The last queued scan's answer, shown on the queue's line (not on the
+  // result line, which answers the person in front of the phone) until the
+  // staff member's next check-in once the queue is empty.
+  var lastSent = "";
   function showQueue(items) {
     if (!queueLine) return;
-    queueLine.hidden = !items.length;
-    queueLine.textContent = items.length ? msg.msgWaiting + " " + items.length : "";
+    var parts = [];
+    if (lastSent) parts.push(lastSent);
+    if (items.length) parts.push(msg.msgWaiting + " " + items.length);
+    queueLine.hidden = !parts.length;
+    queueLine.textContent = parts.join(" ");
+  }
+  function ownAnswer() {
+    if (lastSent && !readQueue().length) {
+      lastSent = "";
+      showQueue([]);
+    }
+    reveal();
   }
   function enqueue(code, scannedAt) {
     var items = readQueue();
@@ -125,16 +152,13 @@
     post(form.action, body)
       .then(function (data) {
         // Answered (checked in, already checked in, or refused): done with it.
+        lastSent = msg.msgSentQueued + " " + data.message;
         writeQueue(
           readQueue().filter(function (other) {
             return other.code !== item.code;
           })
         );
-        answered({
-          ok: data.ok || data.already,
-          message: msg.msgSentQueued + " " + data.message,
-          count: data.count,
-        });
+        counted(data);
         flushing = false;
         flush();
       })
@@ -149,11 +173,13 @@
     var short = normalise(code);
     if (!short && code.length !== 20) {
       show(false, msg.msgBadCode);
+      ownAnswer();
       return Promise.resolve();
     }
     if (queueKey && navigator.onLine === false) {
       enqueue(short || code, scannedAt);
       show(true, msg.msgQueued);
+      ownAnswer();
       return Promise.resolve();
     }
     var body = new FormData(form);
@@ -161,7 +187,10 @@
     result.className = "checkin__result";
     result.textContent = msg.msgSending;
     return post(form.action, body)
-      .then(answered)
+      .then(function (data) {
+        answered(data);
+        ownAnswer();
+      })
       .catch(function () {
         if (queueKey) {
           enqueue(short || code, scannedAt);
@@ -169,6 +198,7 @@
         } else {
           show(false, msg.msgFailed);
         }
+        ownAnswer();
       });
   }
 
@@ -177,6 +207,9 @@
     event.preventDefault();
     if (busy) return;
     var picked = form.querySelector("input[name=registration]");
+    // What was sent: the field is emptied for the next code only if it still
+    // holds it (the next person's code may be typed while this one is sent).
+    var sent = input ? input.value : "";
     busy = true;
     submit.disabled = true;
     var done;
@@ -196,7 +229,7 @@
     done.then(function () {
       var confirm = root.querySelector(".checkin__confirm");
       if (confirm) confirm.remove();
-      if (input) input.value = "";
+      if (input && input.value === sent) input.value = "";
       busy = false;
       submit.disabled = false;
       if (input) input.focus();
@@ -255,6 +288,7 @@
       post(form.action, body)
         .then(function (data) {
           answered(data);
+          ownAnswer();
           results.textContent = "";
           searchForm.querySelector("input[name=q]").value = "";
           result.focus();
@@ -314,6 +348,7 @@
       post(walkin.action, new FormData(walkin))
         .then(function (data) {
           answered(data);
+          ownAnswer();
           if (data.ok) walkin.reset();
           result.focus();
         })
@@ -345,8 +380,12 @@
   function found(text) {
     var code = codeOf(text);
     var now = Date.now();
-    // The same QR code in front of the camera is one scan.
-    if (code === lastCode && now - lastAt < 4000) return;
+    // The same QR code in front of the camera is one scan, however long it
+    // stays in view: read again only once out of sight for 4 seconds.
+    if (code === lastCode && now - lastAt < 4000) {
+      lastAt = now;
+      return;
+    }
     lastCode = code;
     lastAt = now;
     if (navigator.vibrate) navigator.vibrate(80);

@@ -31,7 +31,8 @@ Decisions (issue 5, point 3 and the consent of point 7):
 
 The steps are in modules of this package: base (log actions, the error,
 e-mail), profile (the proposed profile and its check), applying, review,
-expert_profile (the expert's own edits), consent and reconfirmation. Every
+expert_profile (the expert's own edits), consent, reconfirmation and
+deletion (what deleting the account does to the applications). Every
 name other modules use is imported here, so they import from
 ``talentpool.applications.services`` as before.
 """
@@ -60,6 +61,10 @@ from talentpool.applications.services.consent import (
     consent_give,
     consent_withdraw,
     consent_withdraw_on_account_deletion,
+)
+from talentpool.applications.services.deletion import (
+    applications_erase_on_account_deletion,
+    talent_pool_erase_on_account_deletion,
 )
 from talentpool.applications.services.expert_profile import expert_profile_update
 from talentpool.applications.services.profile import (
@@ -117,6 +122,7 @@ __all__ = [
     "application_resubmit",
     "application_submit",
     "application_withdraw",
+    "applications_erase_on_account_deletion",
     "consent_give",
     "consent_withdraw",
     "consent_withdraw_on_account_deletion",
@@ -126,4 +132,5 @@ __all__ = [
     "open_applications_count",
     "profile_data_check",
     "reconfirmation_sweep",
+    "talent_pool_erase_on_account_deletion",
 ]
